@@ -1,0 +1,111 @@
+"""The embedded runner: the graph compiled with a checkpointer, one call per turn.
+
+``SupportAgent`` is what the command line, the evaluations and the tests use.
+It owns the services and the checkpointer for its lifetime and returns each
+turn as a ``TurnResult``, the documented ``ask --json`` object.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+
+from graph.builder import build_graph
+from state import CheckpointerKind, Citation, Context, Settings, open_checkpointer
+from tools.services import LazyServices, Services, create_services
+
+__all__ = ["SupportAgent", "TurnResult", "open_agent"]
+
+
+@dataclass
+class TurnResult:
+    """The result of one turn (the ``ask --json`` contract)."""
+
+    thread_id: str
+    outcome: str
+    answer: str
+    citations: list[Citation]
+    escalation: dict[str, Any] | None = None
+    memories_used: list[str] = field(default_factory=list)
+    latency_ms: float = 0.0
+    confidence: float = 0.0
+    route_reasons: list[str] = field(default_factory=list)
+    degraded: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+class SupportAgent:
+    """Runs conversation turns on the compiled graph."""
+
+    def __init__(self, services: Services, compiled: Any) -> None:
+        self.services = services
+        self.graph = compiled
+
+    async def ask(
+        self,
+        message: str | list[Any],
+        *,
+        thread_id: str | None = None,
+        user_id: str | None = None,
+        tenant_id: str | None = None,
+    ) -> TurnResult:
+        """Send one customer message and return the turn's result."""
+        settings = self.services.settings
+        context = Context(
+            tenant_id=tenant_id or settings.default_tenant,
+            user_id=user_id or settings.default_user,
+        )
+        thread_id = thread_id or str(uuid.uuid4())
+        config = {"configurable": {"thread_id": thread_id}}
+        started = time.perf_counter()
+        state = await self.graph.ainvoke(
+            {"messages": [HumanMessage(message)]}, config=config, context=context
+        )
+        latency = (time.perf_counter() - started) * 1000
+        reply = next((m for m in reversed(state["messages"]) if isinstance(m, AIMessage)), None)
+        return TurnResult(
+            thread_id=thread_id,
+            outcome=state.get("outcome") or "abstained",
+            answer=reply.text if reply else "",
+            citations=list(state.get("citations") or []),
+            latency_ms=round(latency, 1),
+            confidence=state.get("confidence", 0.0),
+            route_reasons=list(state.get("route_reasons") or []),
+            degraded=state.get("degraded"),
+        )
+
+    async def history(self, thread_id: str) -> list[tuple[str, str]]:
+        """The thread's messages as (role, text), oldest first."""
+        snapshot = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
+        messages = snapshot.values.get("messages", []) if snapshot.values else []
+        return [(m.type, m.text) for m in messages]
+
+
+@asynccontextmanager
+async def open_agent(
+    settings: Settings | None = None,
+    *,
+    checkpointer: CheckpointerKind | None = None,
+    services: Services | None = None,
+) -> AsyncIterator[SupportAgent]:
+    """Start services and a checkpointer, compile the graph, and clean up on exit."""
+    async with AsyncExitStack() as stack:
+        if services is None:
+            services = await create_services(settings)
+            stack.push_async_callback(services.aclose)
+        lazy = LazyServices()
+        lazy.set(services)
+        saver = await stack.enter_async_context(
+            open_checkpointer(services.settings, checkpointer)
+        )
+        compiled = build_graph(lazy).compile(checkpointer=saver, name="support-agent")
+        yield SupportAgent(services, compiled)

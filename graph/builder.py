@@ -1,0 +1,50 @@
+"""``build_graph()``: the support conversation as a LangGraph state machine.
+
+guard -> retrieve -> route -> answer | abstain. A refused message skips
+retrieval. The builder is returned uncompiled so each caller picks its
+checkpointer; ``graph`` (no checkpointer) is what ``langgraph.json`` serves,
+because the server brings its own.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END, START, StateGraph
+
+from graph.nodes import SupportNodes
+from state import Context, SupportState
+from tools.services import LazyServices
+
+__all__ = ["build_graph", "graph"]
+
+
+def _after_guard(state: SupportState) -> Literal["retrieve", "route"]:
+    return "route" if state.rejection else "retrieve"
+
+
+def _after_route(state: SupportState) -> Literal["answer", "abstain"]:
+    return "answer" if state.route == "answer" else "abstain"
+
+
+def build_graph(
+    services: LazyServices | None = None,
+) -> StateGraph[SupportState, Context, SupportState, SupportState]:
+    """The uncompiled graph; ``services`` defaults to ones built from the environment."""
+    nodes = SupportNodes(services or LazyServices())
+    builder = StateGraph(SupportState, context_schema=Context)
+    builder.add_node("guard", nodes.guard)
+    builder.add_node("retrieve", nodes.retrieve)
+    builder.add_node("route", nodes.route)
+    builder.add_node("answer", nodes.answer)
+    builder.add_node("abstain", nodes.abstain)
+    builder.add_edge(START, "guard")
+    builder.add_conditional_edges("guard", _after_guard)
+    builder.add_edge("retrieve", "route")
+    builder.add_conditional_edges("route", _after_route)
+    builder.add_edge("answer", END)
+    builder.add_edge("abstain", END)
+    return builder
+
+
+graph = build_graph().compile(name="support-agent")

@@ -1,0 +1,174 @@
+"""The LLM-free answerer: the best sentences of the retrieved passages, with citations.
+
+Used when no model is configured and whenever the model fails. Units are
+sentences and list items; each is scored by the IDF-weighted share of the
+question's terms it contains, plus a prior for the passage's rank. A
+procedure is kept whole: when the best unit is a step of a list, the list is
+shown with the sentence that introduces it, because half a procedure is worse
+than none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from state import Citation, Passage
+from tools.lexical import tokenize
+
+__all__ = ["ExtractiveAnswer", "extractive_answer", "render_sources"]
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+_HEADING = re.compile(r"^\s*#{1,6}\s+")
+_MAX_LIST_ITEMS = 8
+_MAX_CHARS = 1200
+
+
+@dataclass(frozen=True)
+class ExtractiveAnswer:
+    """An answer assembled from passages, and the passages it cites."""
+
+    text: str
+    citations: list[Citation]
+
+
+@dataclass
+class _Unit:
+    text: str
+    block: int
+    is_item: bool
+    score: float = 0.0
+
+
+def _units(passage_text: str) -> list[_Unit]:
+    lines = passage_text.split("\n")
+    if len(lines) > 2 and not lines[1].strip():
+        lines = lines[2:]  # the chunk's "Title > Section" prefix line is not answer text
+    units: list[_Unit] = []
+    block = 0
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            block += 1
+            continue
+        if _HEADING.match(line) or line.startswith("|") or set(line) <= {"-", "=", "|", " "}:
+            block += 1
+            continue
+        if _LIST_ITEM.match(line):
+            units.append(_Unit(line, block, True))
+        else:
+            block += 1
+            units.extend(_Unit(s.strip(), block, False) for s in _SENTENCE.split(line) if s.strip())
+    return units
+
+
+def _score(unit: _Unit, weights: Mapping[str, float], total: float) -> float:
+    terms = set(tokenize(unit.text))
+    if not terms or total <= 0:
+        return 0.0
+    covered = sum(w for t, w in weights.items() if t in terms)
+    length_penalty = 1.0 / (1.0 + 0.02 * max(0, len(unit.text.split()) - 30))
+    return covered / total * length_penalty
+
+
+def extractive_answer(
+    question: str,
+    passages: Sequence[Passage],
+    term_weights: Mapping[str, float] | None = None,
+    *,
+    max_units: int = 4,
+) -> ExtractiveAnswer:
+    """Answer ``question`` from ``passages`` (best first) by quoting their best units."""
+    if not passages:
+        return ExtractiveAnswer("", [])
+    weights = dict(term_weights or {})
+    for term in tokenize(question):
+        weights.setdefault(term, 1.0)
+    total = sum(weights.values())
+    scored: list[tuple[float, int, int]] = []
+    per_passage: list[list[_Unit]] = []
+    for p_index, passage in enumerate(passages[:3]):
+        units = _units(passage["text"])
+        prior = 1.0 / (1.0 + 0.35 * p_index)
+        for u_index, unit in enumerate(units):
+            unit.score = _score(unit, weights, total) * prior
+            scored.append((unit.score, p_index, u_index))
+        per_passage.append(units)
+    scored.sort(key=lambda s: (-s[0], s[1], s[2]))
+    if not scored:
+        return ExtractiveAnswer("", [])
+    best_score, best_p, _ = scored[0]
+    chosen: dict[int, set[int]] = {}
+    if best_score <= 0:
+        chosen[0] = set(range(min(2, len(per_passage[0]))))
+    else:
+        for score, p_index, u_index in scored:
+            if score < 0.5 * best_score or sum(len(v) for v in chosen.values()) >= max_units:
+                break
+            if p_index != best_p and len(chosen) >= 2 and p_index not in chosen:
+                continue
+            chosen.setdefault(p_index, set()).add(u_index)
+            _expand_list(per_passage[p_index], u_index, chosen[p_index])
+    order = sorted(chosen, key=lambda p: (p != best_p, p))
+    parts: list[str] = []
+    citations: list[Citation] = []
+    for number, p_index in enumerate(order, start=1):
+        passage = passages[p_index]
+        units = per_passage[p_index]
+        parts.append(_render(units, sorted(chosen[p_index]), number))
+        citations.append(
+            Citation(
+                doc_id=passage["doc_id"],
+                title=passage["title"],
+                source=passage["source"],
+                score=passage["score"],
+            )
+        )
+    lead = f"Here is what our help centre says in “{passages[order[0]]['title']}”:"
+    body = "\n\n".join(parts)
+    if len(body) > _MAX_CHARS:
+        body = body[:_MAX_CHARS].rsplit("\n", 1)[0] + "\n…"
+    return ExtractiveAnswer(f"{lead}\n\n{body}\n\n{render_sources(citations)}", citations)
+
+
+def _expand_list(units: list[_Unit], index: int, chosen: set[int]) -> None:
+    """Keep a whole list (bounded) and its introducing sentence when one item is chosen."""
+    if not units[index].is_item:
+        return
+    block = units[index].block
+    members = [i for i, u in enumerate(units) if u.is_item and u.block == block]
+    start = members.index(index)
+    window = members[max(0, start - _MAX_LIST_ITEMS // 2) :][:_MAX_LIST_ITEMS]
+    chosen.update(window)
+    intro = members[0] - 1
+    if intro >= 0 and not units[intro].is_item and units[intro].text.endswith(":"):
+        chosen.add(intro)
+
+
+def _render(units: list[_Unit], indices: list[int], number: int) -> str:
+    lines: list[str] = []
+    prose: list[str] = []
+    previous = -2
+    for i in indices:
+        unit = units[i]
+        if unit.is_item:
+            if prose:
+                lines.append(" ".join(prose))
+                prose = []
+            lines.append(unit.text)
+        else:
+            if prose and i != previous + 1:
+                prose.append("…")
+            prose.append(unit.text)
+        previous = i
+    if prose:
+        lines.append(" ".join(prose))
+    return "\n".join(lines) + f" [{number}]"
+
+
+def render_sources(citations: Sequence[Citation]) -> str:
+    """A numbered source list matching the ``[n]`` markers in an answer."""
+    rows = [f"[{n}] {c['title']} ({c['doc_id']})" for n, c in enumerate(citations, start=1)]
+    return "Sources:\n" + "\n".join(rows)

@@ -1,0 +1,95 @@
+"""Input checks run before anything else touches a message.
+
+Pure functions: they never raise on bad input, they describe it. A rejected
+message gets a reply that says what was wrong, and the stored copy is
+replaced by a short placeholder so a megabyte of garbage never lands in every
+later checkpoint.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["GuardResult", "check_message", "message_text"]
+
+_ALLOWED_CONTROLS = {"\n", "\t", "\r"}
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    """The cleaned text, or why the message cannot be processed."""
+
+    text: str
+    rejection: str | None = None
+    """A reason code: ``empty``, ``too_long``, ``binary`` or ``unsupported_content``."""
+    reply: str | None = None
+    """What to tell the customer when rejected."""
+    placeholder: str | None = None
+    """What to store instead of the original message, when it should not be kept."""
+
+
+def message_text(content: Any) -> tuple[str, int]:
+    """Text of a message's content (a string or content blocks) and the count of non-text blocks."""
+    if isinstance(content, str):
+        return content, 0
+    parts: list[str] = []
+    other = 0
+    for block in content if isinstance(content, list) else [content]:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            parts.append(str(block.get("text", "")))
+        else:
+            other += 1
+    return "\n".join(parts), other
+
+
+def check_message(content: Any, max_chars: int) -> GuardResult:
+    """Validate and clean one user message."""
+    text, non_text_blocks = message_text(content)
+    if "\x00" in text or _control_ratio(text) > 0.1:
+        return GuardResult(
+            "",
+            "binary",
+            "Your message looks like binary data rather than text, so I could not read it. "
+            "Please type your question, or attach the file instead of pasting it.",
+            f"[binary content of {len(text)} characters removed]",
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    cleaned = "".join(
+        ch for ch in unicodedata.normalize("NFC", text)
+        if ch in _ALLOWED_CONTROLS or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co"}
+    ).strip()
+    if len(cleaned) > max_chars:
+        return GuardResult(
+            "",
+            "too_long",
+            f"Your message is {len(cleaned):,} characters long; I can read up to "
+            f"{max_chars:,}. Please shorten it to the question and the key details "
+            "(error messages, order numbers), or attach long logs as a file.",
+            f"{cleaned[:200]}… [message of {len(cleaned):,} characters cut: over the limit]",
+        )
+    if not cleaned:
+        if non_text_blocks:
+            return GuardResult(
+                "",
+                "unsupported_content",
+                "I received an attachment without a question, and I can't read attachments "
+                "yet. Please describe your problem in words.",
+            )
+        return GuardResult(
+            "", "empty", "Your message was empty. What can I help you with?"
+        )
+    return GuardResult(cleaned)
+
+
+def _control_ratio(text: str) -> float:
+    if not text:
+        return 0.0
+    bad = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS)
+    return bad / len(text)

@@ -1,0 +1,164 @@
+"""The graph's nodes. Each reads the run's ``Context`` for identity and returns a state update.
+
+Nodes reach long-lived dependencies through ``LazyServices``, so the graph
+that ``langgraph.json`` serves builds them on first use, off the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.errors import GraphBubbleUp
+from langgraph.runtime import Runtime
+
+from graph.extractive import extractive_answer
+from graph.grounded import UngroundedAnswerError, llm_answer
+from graph.guard import check_message, message_text
+from graph.model import create_chat_model
+from graph.prompts import ABSTAIN_LOW_CONFIDENCE, ABSTAIN_NO_KB, ABSTAIN_SUGGESTIONS
+from graph.query import form_query
+from graph.routing import decide_route
+from state import Context, SupportState
+from tools.services import LazyServices, Services
+
+__all__ = ["SupportNodes"]
+
+logger = logging.getLogger(__name__)
+
+_TURN_DEFAULTS = SupportState()
+
+
+def _reset_turn() -> dict[str, Any]:
+    """Per-turn fields back to their defaults, so nothing from the last turn leaks."""
+    fresh = asdict(_TURN_DEFAULTS)
+    fresh.pop("messages")
+    return fresh
+
+
+def _context(runtime: Runtime[Context]) -> Context:
+    return runtime.context if isinstance(runtime.context, Context) else Context()
+
+
+class SupportNodes:
+    """The node functions, bound to the services they use."""
+
+    def __init__(self, services: LazyServices) -> None:
+        self._services = services
+        self._model: Any = None
+        self._model_ready = False
+
+    async def services(self) -> Services:
+        """The started services, with the chat model attached on first use."""
+        services = await self._services.get()
+        if not self._model_ready:
+            self._model = services.model or create_chat_model(services.settings)
+            self._model_ready = True
+        return services
+
+    async def guard(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Validate the newest customer message; replace it if it must not be stored."""
+        services = await self.services()
+        update = _reset_turn()
+        last = state.messages[-1] if state.messages else None
+        if not isinstance(last, HumanMessage):
+            update.update(
+                rejection="empty", rejection_reply="I didn't receive a message. How can I help?"
+            )
+            return update
+        verdict = check_message(last.content, services.settings.max_message_chars)
+        if verdict.rejection:
+            update.update(rejection=verdict.rejection, rejection_reply=verdict.reply)
+            if verdict.placeholder is not None:
+                update["messages"] = [HumanMessage(verdict.placeholder, id=last.id)]
+        elif verdict.text != message_text(last.content)[0]:
+            update["messages"] = [HumanMessage(verdict.text, id=last.id)]
+        return update
+
+    async def retrieve(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Search the tenant's knowledge base with a query formed from the conversation."""
+        services = await self.services()
+        context = _context(runtime)
+        user_texts = [
+            message_text(m.content)[0] for m in state.messages if isinstance(m, HumanMessage)
+        ]
+        query = form_query(user_texts)
+        result = await services.kb.search(
+            query, context.tenant_id, threshold=context.abstain_threshold
+        )
+        return {
+            "query": query,
+            "passages": result.passages,
+            "top_score": result.top_score,
+            "threshold": result.threshold,
+            "confidence": result.confidence,
+            "query_terms": result.term_weights,
+        }
+
+    async def route(self, state: SupportState) -> dict[str, Any]:
+        """Record the routing decision and its reasons."""
+        decision, reasons = decide_route(
+            rejection=state.rejection,
+            passages=len(state.passages),
+            top_score=state.top_score,
+            threshold=state.threshold,
+        )
+        return {"route": decision, "route_reasons": reasons}
+
+    async def answer(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """A grounded answer with citations: from the model, else extractively."""
+        services = await self.services()
+        degraded: str | None = None
+        if self._model is not None:
+            try:
+                grounded = await llm_answer(
+                    self._model,
+                    state.messages,
+                    state.passages,
+                    company=services.settings.company_name,
+                )
+                return self._answered(grounded.text, grounded.citations, None)
+            except GraphBubbleUp:
+                raise
+            except UngroundedAnswerError:
+                degraded = "llm_uncited"
+            except Exception as exc:  # any model failure degrades to the LLM-free answer
+                logger.warning("model failed, answering without it: %s", type(exc).__name__)
+                degraded = f"llm_error:{type(exc).__name__}"
+        question = message_text(state.messages[-1].content)[0] if state.messages else ""
+        extracted = extractive_answer(question, state.passages, state.query_terms)
+        if not extracted.citations:
+            return {
+                "messages": [AIMessage(ABSTAIN_LOW_CONFIDENCE)],
+                "outcome": "abstained",
+                "route_reasons": [*state.route_reasons, "nothing_extractable"],
+                "degraded": degraded,
+            }
+        return self._answered(extracted.text, extracted.citations, degraded)
+
+    @staticmethod
+    def _answered(text: str, citations: list[Any], degraded: str | None) -> dict[str, Any]:
+        return {
+            "messages": [AIMessage(text)],
+            "outcome": "answered",
+            "citations": citations,
+            "degraded": degraded,
+        }
+
+    async def abstain(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Say plainly that there is no grounded answer, and ask for what would help."""
+        if state.rejection:
+            text = state.rejection_reply or "I couldn't read that message. Could you rephrase it?"
+        elif "no_passages" in state.route_reasons:
+            services = await self.services()
+            version, _ = await services.kb.collection_state(_context(runtime).tenant_id)
+            text = ABSTAIN_NO_KB if version == 0 else ABSTAIN_LOW_CONFIDENCE
+        else:
+            text = ABSTAIN_LOW_CONFIDENCE
+            near = [p for p in state.passages[:3] if p["dense"] >= state.threshold - 0.08]
+            if near:
+                titles = "\n".join(f"- {p['title']}" for p in near)
+                text = f"{text}\n\n{ABSTAIN_SUGGESTIONS}\n{titles}"
+        return {"messages": [AIMessage(text)], "outcome": "abstained", "citations": []}

@@ -1,0 +1,68 @@
+"""Checkpointer factory: where every conversation step is persisted.
+
+``memory`` for tests, ``sqlite`` for the embedded default, ``postgres`` for
+production. The Postgres saver runs on a psycopg pool that checks connections
+before handing them out and disables prepared statements, so it survives idle
+drops and PgBouncer in transaction mode. The graph served by ``langgraph.json``
+never uses this: the server brings its own checkpointer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+
+from state.settings import CheckpointerKind, Settings
+
+__all__ = ["open_checkpointer"]
+
+
+@asynccontextmanager
+async def open_checkpointer(
+    settings: Settings, kind: CheckpointerKind | None = None
+) -> AsyncIterator[BaseCheckpointSaver[str]]:
+    """Open the configured checkpointer, set up its tables once, close it on exit."""
+    kind = kind or settings.checkpointer
+    if kind == "memory":
+        yield InMemorySaver()
+    elif kind == "sqlite":
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        path = settings.checkpoint_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+            await saver.setup()
+            yield saver
+    else:
+        if settings.postgres_url is None:
+            raise ValueError("the Postgres checkpointer needs SUPPORT_POSTGRES_URL")
+        async with _postgres_saver(
+            settings.postgres_url.get_secret_value(), settings.postgres_pool_size
+        ) as saver:
+            yield saver
+
+
+@asynccontextmanager
+async def _postgres_saver(url: str, pool_size: int) -> AsyncIterator[BaseCheckpointSaver[str]]:
+    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    pool = AsyncConnectionPool(
+        conninfo=url,
+        min_size=1,
+        max_size=pool_size,
+        open=False,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
+    )
+    await pool.open(wait=True, timeout=10)
+    try:
+        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        await saver.setup()
+        yield saver
+    finally:
+        await pool.close()

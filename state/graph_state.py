@@ -1,0 +1,72 @@
+"""The graph's state: the conversation plus this turn's working data.
+
+Only ``messages`` accumulates. Everything else describes the current turn and
+is replaced by the ``guard`` node at the start of every turn, so checkpoints
+do not grow with retrieved passages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+Outcome = Literal["answered", "abstained", "escalated"]
+
+
+class Passage(TypedDict):
+    """One retrieved document, represented by its best-matching chunk."""
+
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    score: float
+    """Fused relevance score (higher is better; comparable within a turn only)."""
+    dense: float
+    """Cosine similarity of the best chunk to the query."""
+
+
+class Citation(TypedDict):
+    """A document the answer relies on; always one of the turn's passages."""
+
+    doc_id: str
+    title: str
+    source: str
+    score: float
+
+
+@dataclass
+class SupportState:
+    """State of one support conversation."""
+
+    messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
+    """The conversation, oldest first."""
+    query: str = ""
+    """The search query formed from the conversation for this turn."""
+    passages: list[Passage] = field(default_factory=list)
+    """This turn's retrieved documents, best first."""
+    top_score: float = 0.0
+    """Best cosine similarity between the query and any chunk."""
+    threshold: float = 0.0
+    """Cosine below which this turn abstains (calibrated for the knowledge base)."""
+    confidence: float = 0.0
+    """0..1: how far ``top_score`` is above the abstention threshold."""
+    query_terms: dict[str, float] = field(default_factory=dict)
+    """IDF of the query's terms in the knowledge base (used to pick answer sentences)."""
+    rejection: str | None = None
+    """Reason code when the guard refused this turn's input."""
+    rejection_reply: str | None = None
+    """What to tell the customer about the refused input."""
+    route: str | None = None
+    """The routing decision for this turn (``answer`` or ``abstain``)."""
+    outcome: Outcome | None = None
+    """How the turn ended."""
+    route_reasons: list[str] = field(default_factory=list)
+    """Codes explaining the routing decision."""
+    citations: list[Citation] = field(default_factory=list)
+    """Documents the final answer cites."""
+    degraded: str | None = None
+    """Why the answer came from the LLM-free path although a model is configured."""

@@ -1,0 +1,104 @@
+"""Process-wide settings: the one place that reads the environment.
+
+Every field has an embedded default, so nothing needs configuring to run on one
+machine (SQLite, a local Chroma directory, the packaged embedding model,
+LLM-free mode). Production points the same fields at Postgres, a Chroma server
+and a model endpoint. Secrets are ``SecretStr``: they never appear in logs,
+``repr`` or ``support-agent doctor``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+CheckpointerKind = Literal["memory", "sqlite", "postgres"]
+FusionMode = Literal["adaptive", "rrf", "dense", "bm25"]
+
+
+class Settings(BaseSettings):
+    """Typed configuration, read from ``SUPPORT_*`` variables and ``.env``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SUPPORT_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    data_dir: Path = Field(Path(".support-agent"), description="Embedded data lives here.")
+    database_url: SecretStr | None = Field(
+        None,
+        description="SQLAlchemy async URL for the application tables; "
+        "default: SQLite file in data_dir.",
+    )
+    checkpointer: CheckpointerKind = Field("sqlite", description="Where conversations persist.")
+    postgres_url: SecretStr | None = Field(
+        None, description="libpq URL for the Postgres checkpointer (postgresql://...)."
+    )
+    postgres_pool_size: int = Field(10, ge=1)
+    chroma_url: str | None = Field(None, description="Chroma server URL; default: embedded.")
+    embedding_model_path: Path | None = Field(
+        None, description="sentence-transformers model directory; default: the packaged model."
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=1024)
+    query_cache_size: int = Field(1024, ge=0, description="Query embeddings kept in memory.")
+    chunk_tokens: int = Field(220, ge=32, le=256, description="Max tokens per chunk.")
+    chunk_overlap_tokens: int = Field(32, ge=0, le=128)
+    retrieval_k: int = Field(5, ge=1, le=50, description="Documents passed to the answer.")
+    candidate_k: int = Field(40, ge=5, le=500, description="Chunks fetched per retriever.")
+    fusion: FusionMode = Field("adaptive", description="How dense and BM25 are combined.")
+    abstain_threshold: float | None = Field(
+        None, ge=-1.0, le=1.0, description="Fixed cosine threshold; default: calibrated per KB."
+    )
+    max_message_chars: int = Field(8000, ge=100, description="Longer messages are rejected.")
+    executor_workers: int = Field(2, ge=1, le=64, description="Threads for blocking work.")
+    company_name: str = Field("our company", description="Named in the model's prompt.")
+    default_tenant: str = "default"
+    default_user: str = "anonymous"
+    llm_model: str | None = Field(None, description="Model name; unset means LLM-free mode.")
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SUPPORT_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("SUPPORT_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    llm_timeout_s: float = Field(30.0, gt=0)
+    llm_max_retries: int = Field(2, ge=0, le=10)
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    log_level: str = "WARNING"
+
+    @model_validator(mode="after")
+    def _postgres_needs_url(self) -> Settings:
+        if self.checkpointer == "postgres" and self.postgres_url is None:
+            raise ValueError("SUPPORT_CHECKPOINTER=postgres needs SUPPORT_POSTGRES_URL")
+        return self
+
+    @property
+    def llm_enabled(self) -> bool:
+        """Whether a model endpoint is configured (otherwise: LLM-free mode)."""
+        return bool(self.llm_model)
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The application database URL, defaulting to SQLite under ``data_dir``."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'support.db').resolve()}"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """SQLite file for the embedded checkpointer."""
+        return self.data_dir / "checkpoints.db"
+
+    @property
+    def chroma_path(self) -> Path:
+        """Directory of the embedded Chroma store."""
+        return self.data_dir / "chroma"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,527 @@
+"""The knowledge base: incremental ingestion and hybrid search, scoped by tenant.
+
+Chunks live in Chroma (embedded ``PersistentClient`` by default, a server when
+``SUPPORT_CHROMA_URL`` is set) through langchain-chroma, always with our own
+embedding function (Chroma's default one downloads a model). A manifest of
+content hashes in the application database makes re-ingestion incremental.
+Each tenant has its own collection, manifest rows and calibration. All
+blocking work (loading, chunking, embedding, Chroma calls) runs in the
+executor, never on the event loop.
+
+Search fuses dense and BM25 rankings (see ``tools.fusion``) and reports the
+nearest-neighbour cosine with the abstention threshold calibrated for this
+collection from off-topic probe questions, because a fixed threshold does not
+transfer between knowledge bases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from state import KbCollection, KbDocument, Passage, Settings
+from tools._probes import OFF_TOPIC_PROBES
+from tools.chunking import Chunk, chunk_markdown
+from tools.embeddings import SentenceEmbeddings
+from tools.executor import BlockingExecutor
+from tools.fusion import bm25_weight, weighted_rrf
+from tools.lexical import LexicalIndex, tokenize
+from tools.loaders import LoadFailure, SourceDocument, iter_documents
+
+__all__ = ["IngestReport", "KnowledgeBase", "SearchResult"]
+
+ProgressFn = Callable[[int, int], None]
+"""Called with (chunks embedded so far, chunks to embed)."""
+
+_FALLBACK_THRESHOLD = 0.35
+_CHUNKER_VERSION = "md-v1"
+
+
+@dataclass
+class IngestReport:
+    """What an ingestion did, per document."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_embedded: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": len(self.unchanged),
+            "removed": self.removed,
+            "failed": [{"source": s, "reason": r} for s, r in self.failed],
+            "chunks_embedded": self.chunks_embedded,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class SearchResult:
+    """Documents found for a query, and how confident the knowledge base is."""
+
+    query: str
+    passages: list[Passage]
+    top_score: float
+    """Highest cosine similarity of any chunk to the query."""
+    threshold: float
+    """Cosine below which the query is treated as out of scope for this collection."""
+    term_weights: dict[str, float]
+    """IDF of the query's stemmed terms in this collection (for sentence selection)."""
+    dense_ranking: list[str] = field(default_factory=list)
+    bm25_ranking: list[str] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float:
+        """0..1: how far the best match is above the threshold (0 at or below it)."""
+        span = max(1e-6, 1.0 - self.threshold)
+        return round(min(1.0, max(0.0, (self.top_score - self.threshold) / span * 2)), 4)
+
+
+@dataclass
+class _Hit:
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    cosine: float | None = None
+
+
+@dataclass
+class _LexicalCache:
+    version: int
+    index: LexicalIndex
+    chunk_ids: list[str]
+    metas: list[dict[str, Any]]
+    texts: list[str]
+
+
+def collection_name(tenant_id: str) -> str:
+    """A Chroma-safe, collision-free collection name for a tenant."""
+    slug = re.sub(r"[^a-z0-9]+", "-", tenant_id.lower()).strip("-")[:40] or "t"
+    digest = hashlib.sha256(tenant_id.encode()).hexdigest()[:10]
+    return f"kb-{slug}-{digest}"
+
+
+class KnowledgeBase:
+    """Ingest and search one store of knowledge-base collections (one per tenant)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embeddings: SentenceEmbeddings,
+        executor: BlockingExecutor,
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self.executor = executor
+        self.sessions = sessions
+        self._client: Any = None
+        self._stores: dict[str, Any] = {}
+        self._lexical: dict[str, _LexicalCache] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # -- Chroma -----------------------------------------------------------------------------
+
+    def _chroma_client(self) -> Any:
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            chroma_settings = ChromaSettings(anonymized_telemetry=False)
+            if self.settings.chroma_url:
+                from urllib.parse import urlparse
+
+                url = urlparse(self.settings.chroma_url)
+                self._client = chromadb.HttpClient(
+                    host=url.hostname or "localhost",
+                    port=url.port or (443 if url.scheme == "https" else 8000),
+                    ssl=url.scheme == "https",
+                    settings=chroma_settings,
+                )
+            else:
+                path = self.settings.chroma_path
+                path.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        return self._client
+
+    def _store_sync(self, tenant_id: str) -> Any:
+        store = self._stores.get(tenant_id)
+        if store is None:
+            from langchain_chroma import Chroma
+
+            store = Chroma(
+                collection_name=collection_name(tenant_id),
+                embedding_function=self.embeddings,
+                client=self._chroma_client(),
+                collection_metadata={"hnsw:space": "cosine", "tenant_id": tenant_id},
+            )
+            self._stores[tenant_id] = store
+        return store
+
+    async def _store(self, tenant_id: str) -> Any:
+        return self._stores.get(tenant_id) or await self.executor.run(self._store_sync, tenant_id)
+
+    def _lock(self, tenant_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(tenant_id, asyncio.Lock())
+
+    # -- ingestion --------------------------------------------------------------------------
+
+    async def ingest(
+        self, paths: Sequence[Path], tenant_id: str, progress: ProgressFn | None = None
+    ) -> IngestReport:
+        """Bring the tenant's collection in line with ``paths``: add, update, skip, remove."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        report = IngestReport()
+        async with self._lock(tenant_id):
+            store = await self._store(tenant_id)
+            loaded = await self.executor.run(_load_all, list(paths))
+            docs, roots_ok = self._dedupe(loaded, report)
+            async with self.sessions() as session:
+                known = {
+                    row.doc_id: row
+                    for row in (
+                        await session.scalars(
+                            select(KbDocument).where(KbDocument.tenant_id == tenant_id)
+                        )
+                    ).all()
+                }
+            todo: list[SourceDocument] = []
+            for doc in docs:
+                row = known.get(doc.doc_id)
+                if row is not None and row.content_hash == self._doc_hash(doc):
+                    report.unchanged.append(doc.doc_id)
+                else:
+                    todo.append(doc)
+                    (report.updated if row else report.added).append(doc.doc_id)
+            seen = {d.doc_id for d in docs} | {s for s, _ in report.failed}
+            removed = [
+                row.doc_id
+                for row in known.values()
+                if row.root in roots_ok and row.doc_id not in seen
+            ]
+            chunked = await self.executor.run(self._chunk_all, todo)
+            total = sum(len(c) for _, c in chunked)
+            done = 0
+            if progress:
+                progress(0, total)
+            for doc, chunks in chunked:
+                done += await self._replace_document(store, doc, chunks)
+                report.chunks_embedded = done
+                if progress:
+                    progress(done, total)
+            if removed:
+                await self.executor.run(store.delete, where={"doc_id": {"$in": removed}})
+                report.removed = removed
+            await self._save_manifest(tenant_id, chunked, removed)
+            if todo or removed:
+                await self._recalibrate(tenant_id)
+        report.seconds = loop.time() - started
+        return report
+
+    def _doc_hash(self, doc: SourceDocument) -> str:
+        tag = f"{doc.content_hash}|{_CHUNKER_VERSION}|{self.settings.chunk_tokens}|"
+        tag += f"{self.settings.chunk_overlap_tokens}|{self.embeddings.model_path.name}"
+        return hashlib.sha256(tag.encode()).hexdigest()
+
+    def _dedupe(
+        self, loaded: list[tuple[str, list[SourceDocument | LoadFailure]]], report: IngestReport
+    ) -> tuple[list[SourceDocument], set[str]]:
+        docs: dict[str, SourceDocument] = {}
+        roots_ok: set[str] = set()
+        for root, items in loaded:
+            if items and all(isinstance(i, LoadFailure) for i in items) and not Path(root).exists():
+                report.failed.extend((i.source, i.reason) for i in items if isinstance(i, LoadFailure))
+                continue
+            roots_ok.add(root)
+            for item in items:
+                if isinstance(item, LoadFailure):
+                    report.failed.append((item.source, item.reason))
+                elif item.doc_id in docs:
+                    report.failed.append(
+                        (item.source, f"duplicate id {item.doc_id!r} (first: {docs[item.doc_id].source})")
+                    )
+                else:
+                    docs[item.doc_id] = item
+        return list(docs.values()), roots_ok
+
+    def _chunk_all(self, docs: list[SourceDocument]) -> list[tuple[SourceDocument, list[Chunk]]]:
+        return [
+            (
+                doc,
+                chunk_markdown(
+                    doc.content,
+                    doc.title,
+                    max_tokens=min(self.settings.chunk_tokens, self.embeddings.max_tokens - 4),
+                    overlap_tokens=self.settings.chunk_overlap_tokens,
+                    count_tokens=self.embeddings.count_tokens,
+                ),
+            )
+            for doc in docs
+        ]
+
+    async def _replace_document(self, store: Any, doc: SourceDocument, chunks: list[Chunk]) -> int:
+        """Write the new chunks first, then drop the old ones: a crash never loses a document."""
+        version = self._doc_hash(doc)[:12]
+        ids = [f"{doc.doc_id}::{version}::{c.index}" for c in chunks]
+        metas = [
+            {
+                **{k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)},
+                "doc_id": doc.doc_id,
+                "title": doc.title,
+                "source": doc.source,
+                "heading": c.heading,
+                "chunk": c.index,
+                "version": version,
+            }
+            for c in chunks
+        ]
+        texts = [c.text for c in chunks]
+        batch = max(1, self.settings.embedding_batch_size * 2)
+        for start in range(0, len(texts), batch):
+            await self.executor.run(
+                store.add_texts,
+                texts[start : start + batch],
+                metadatas=metas[start : start + batch],
+                ids=ids[start : start + batch],
+            )
+        await self.executor.run(
+            store.delete,
+            where={"$and": [{"doc_id": doc.doc_id}, {"version": {"$ne": version}}]},
+        )
+        return len(chunks)
+
+    async def _save_manifest(
+        self,
+        tenant_id: str,
+        chunked: list[tuple[SourceDocument, list[Chunk]]],
+        removed: list[str],
+    ) -> None:
+        async with self.sessions() as session, session.begin():
+            for doc, chunks in chunked:
+                await session.merge(
+                    KbDocument(
+                        tenant_id=tenant_id,
+                        doc_id=doc.doc_id,
+                        title=doc.title,
+                        source=doc.source,
+                        root=doc.root,
+                        content_hash=self._doc_hash(doc),
+                        chunk_count=len(chunks),
+                    )
+                )
+            if removed:
+                await session.execute(
+                    delete(KbDocument).where(
+                        KbDocument.tenant_id == tenant_id, KbDocument.doc_id.in_(removed)
+                    )
+                )
+            collection = await session.get(KbCollection, tenant_id)
+            if collection is None:
+                session.add(KbCollection(tenant_id=tenant_id, version=1, calibration={}))
+            elif chunked or removed:
+                collection.version += 1
+
+    async def _recalibrate(self, tenant_id: str) -> None:
+        """Set the abstention threshold from how high off-topic probes score on this collection."""
+        store = await self._store(tenant_id)
+        count = await self.executor.run(lambda: store._collection.count())
+        calibration: dict[str, Any] = {"probes": len(OFF_TOPIC_PROBES), "chunks": count}
+        if count:
+            vectors = await self.executor.run(self.embeddings.embed_queries, OFF_TOPIC_PROBES)
+            result = await self.executor.run(
+                lambda: store._collection.query(
+                    query_embeddings=vectors, n_results=1, include=["distances"]
+                )
+            )
+            scores = sorted(1.0 - d[0] for d in result["distances"] if d)
+            q90 = scores[int(0.9 * (len(scores) - 1))]
+            calibration.update(
+                {
+                    "offtopic_median": round(scores[len(scores) // 2], 4),
+                    "offtopic_q90": round(q90, 4),
+                    "offtopic_max": round(scores[-1], 4),
+                    "threshold": round(q90 + 0.05, 4),
+                }
+            )
+        async with self.sessions() as session, session.begin():
+            collection = await session.get(KbCollection, tenant_id)
+            if collection is None:
+                session.add(KbCollection(tenant_id=tenant_id, version=1, calibration=calibration))
+            else:
+                collection.calibration = calibration
+
+    # -- search -----------------------------------------------------------------------------
+
+    async def collection_state(self, tenant_id: str) -> tuple[int, dict[str, Any]]:
+        """(version, calibration) of the tenant's collection; (0, {}) if never ingested."""
+        async with self.sessions() as session:
+            row = await session.get(KbCollection, tenant_id)
+            return (row.version, dict(row.calibration or {})) if row else (0, {})
+
+    async def search(
+        self,
+        query: str,
+        tenant_id: str,
+        k: int | None = None,
+        *,
+        mode: str | None = None,
+        threshold: float | None = None,
+    ) -> SearchResult:
+        """The ``k`` best documents for ``query``, each shown by its best chunk."""
+        k = k or self.settings.retrieval_k
+        mode = mode or self.settings.fusion
+        version, calibration = await self.collection_state(tenant_id)
+        if threshold is None:
+            threshold = self.settings.abstain_threshold
+        if threshold is None:
+            threshold = float(calibration.get("threshold", _FALLBACK_THRESHOLD))
+        if version == 0:
+            return SearchResult(query, [], 0.0, threshold, {})
+        store = await self._store(tenant_id)
+        lexical = await self._lexical_index(tenant_id, store, version)
+        candidates = self.settings.candidate_k
+        vector, bm25_hits = await asyncio.gather(
+            self.executor.run(self.embeddings.embed_query, query),
+            self.executor.run(lexical.index.search, query, candidates),
+        )
+        raw = await self.executor.run(
+            lambda: store._collection.query(
+                query_embeddings=[vector],
+                n_results=min(candidates, max(1, len(lexical.chunk_ids))),
+                include=["documents", "metadatas", "distances"],
+            )
+        )
+        hits: dict[str, _Hit] = {}
+        dense_ids: list[str] = []
+        for cid, text, meta, dist in zip(
+            raw["ids"][0], raw["documents"][0], raw["metadatas"][0], raw["distances"][0],
+            strict=True,
+        ):
+            hits[cid] = _Hit(cid, meta["doc_id"], meta["title"], meta["source"], text, 1.0 - dist)
+            dense_ids.append(cid)
+        bm25_ids: list[str] = []
+        for position, _score in bm25_hits:
+            cid, meta = lexical.chunk_ids[position], lexical.metas[position]
+            hits.setdefault(
+                cid, _Hit(cid, meta["doc_id"], meta["title"], meta["source"], lexical.texts[position])
+            )
+            bm25_ids.append(cid)
+        terms = {t: lexical.index.idf(t) for t in dict.fromkeys(tokenize(query))}
+        weights = self._weights(mode, sum(terms.values()))
+        fused = weighted_rrf({"dense": dense_ids, "bm25": bm25_ids}, weights)
+        passages: list[Passage] = []
+        seen: set[str] = set()
+        for cid, score in fused:
+            hit = hits[cid]
+            if hit.doc_id in seen:
+                continue
+            seen.add(hit.doc_id)
+            cosine = hit.cosine
+            if cosine is None:
+                cosine = await self._cosine(store, cid, vector)
+            passages.append(
+                Passage(
+                    doc_id=hit.doc_id,
+                    title=hit.title,
+                    source=hit.source,
+                    text=hit.text,
+                    score=round(score, 6),
+                    dense=round(cosine, 4),
+                )
+            )
+            if len(passages) >= k:
+                break
+        top = max((h.cosine for h in hits.values() if h.cosine is not None), default=0.0)
+        return SearchResult(
+            query,
+            passages,
+            round(top, 4),
+            threshold,
+            terms,
+            dense_ranking=_doc_order(dense_ids, hits),
+            bm25_ranking=_doc_order(bm25_ids, hits),
+        )
+
+    @staticmethod
+    def _weights(mode: str, idf_mass: float) -> dict[str, float]:
+        if mode == "dense":
+            return {"dense": 1.0, "bm25": 0.0}
+        if mode == "bm25":
+            return {"dense": 0.0, "bm25": 1.0}
+        if mode == "rrf":
+            return {"dense": 1.0, "bm25": 1.0}
+        return {"dense": 1.0, "bm25": bm25_weight(idf_mass)}
+
+    async def _cosine(self, store: Any, chunk_id: str, vector: list[float]) -> float:
+        got = await self.executor.run(
+            lambda: store._collection.get(ids=[chunk_id], include=["embeddings"])
+        )
+        embedding = got["embeddings"][0]
+        return float(sum(a * b for a, b in zip(embedding, vector, strict=True)))
+
+    async def _lexical_index(self, tenant_id: str, store: Any, version: int) -> _LexicalCache:
+        cached = self._lexical.get(tenant_id)
+        if cached is not None and cached.version == version:
+            return cached
+
+        def build() -> _LexicalCache:
+            data = store.get(include=["documents", "metadatas"])
+            return _LexicalCache(
+                version, LexicalIndex(data["documents"]), data["ids"], data["metadatas"],
+                data["documents"],
+            )
+
+        built = await self.executor.run(build)
+        self._lexical[tenant_id] = built
+        return built
+
+    # -- stats ------------------------------------------------------------------------------
+
+    async def stats(self, tenant_id: str) -> dict[str, Any]:
+        """Documents, chunks, version and calibration of the tenant's collection."""
+        version, calibration = await self.collection_state(tenant_id)
+        async with self.sessions() as session:
+            rows = (
+                await session.scalars(select(KbDocument).where(KbDocument.tenant_id == tenant_id))
+            ).all()
+        chunks = 0
+        if version:
+            store = await self._store(tenant_id)
+            chunks = await self.executor.run(lambda: store._collection.count())
+        last = max((r.updated_at for r in rows), default=None)
+        return {
+            "tenant_id": tenant_id,
+            "collection": collection_name(tenant_id),
+            "documents": len(rows),
+            "chunks": chunks,
+            "version": version,
+            "last_ingest": last.isoformat() if last else None,
+            "calibration": calibration,
+            "store": self.settings.chroma_url or str(self.settings.chroma_path),
+        }
+
+
+def _doc_order(chunk_ids: list[str], hits: dict[str, _Hit]) -> list[str]:
+    return list(dict.fromkeys(hits[c].doc_id for c in chunk_ids))
+
+
+def _load_all(paths: list[Path]) -> list[tuple[str, list[SourceDocument | LoadFailure]]]:
+    return [(str(p.expanduser().resolve()), list(iter_documents(p))) for p in paths]
