@@ -107,8 +107,8 @@ def extractive_answer(
         for score, p_index, u_index in scored:
             if score < 0.5 * best_score or sum(len(v) for v in chosen.values()) >= max_units:
                 break
-            if p_index != best_p and len(chosen) >= 2 and p_index not in chosen:
-                continue
+            if p_index != best_p and (score < 0.75 * best_score or len(chosen) >= 2):
+                continue  # a second article only when it is nearly as relevant
             chosen.setdefault(p_index, set()).add(u_index)
             _expand_list(per_passage[p_index], u_index, chosen[p_index])
     order = sorted(chosen, key=lambda p: (p != best_p, p))
@@ -136,6 +136,9 @@ def extractive_answer(
 def _expand_list(units: list[_Unit], index: int, chosen: set[int]) -> None:
     """Keep a whole list (bounded) and its introducing sentence when one item is chosen."""
     if not units[index].is_item:
+        follows = index + 1 < len(units) and units[index + 1].is_item
+        if units[index].text.endswith(":") and follows:
+            _expand_list(units, index + 1, chosen)  # "Do this:" is useless without the list
         return
     block = units[index].block
     members = [i for i, u in enumerate(units) if u.is_item and u.block == block]
@@ -170,5 +173,5 @@ def _render(units: list[_Unit], indices: list[int], number: int) -> str:
 
 def render_sources(citations: Sequence[Citation]) -> str:
     """A numbered source list matching the ``[n]`` markers in an answer."""
-    rows = [f"[{n}] {c['title']} ({c['doc_id']})" for n, c in enumerate(citations, start=1)]
-    return "Sources:\n" + "\n".join(rows)
+    rows = [f"- [{n}] {c['title']} ({c['doc_id']})" for n, c in enumerate(citations, start=1)]
+    return "Sources:\n\n" + "\n".join(rows)

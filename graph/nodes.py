@@ -39,7 +39,14 @@ def _reset_turn() -> dict[str, Any]:
 
 
 def _context(runtime: Runtime[Context]) -> Context:
-    return runtime.context if isinstance(runtime.context, Context) else Context()
+    """The run's context; the server may hand it over as a plain dict."""
+    context: Any = runtime.context
+    if isinstance(context, Context):
+        return context
+    if isinstance(context, dict):
+        known = {k: v for k, v in context.items() if k in Context.__dataclass_fields__}
+        return Context(**known)
+    return Context()
 
 
 class SupportNodes:

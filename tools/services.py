@@ -42,13 +42,18 @@ class Services:
         await self.executor.shutdown(timeout)
 
 
-async def create_services(settings: Settings | None = None) -> Services:
-    """Build and start the services for ``settings`` (default: from the environment)."""
+async def create_services(
+    settings: Settings | None = None, *, embeddings: SentenceEmbeddings | None = None
+) -> Services:
+    """Build and start the services for ``settings`` (default: from the environment).
+
+    ``embeddings`` lets several service sets share one loaded model (tests, benchmarks).
+    """
     if settings is None:
         settings = await asyncio.to_thread(get_settings)
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     executor = BlockingExecutor(settings.executor_workers)
-    embeddings = SentenceEmbeddings(
+    embeddings = embeddings or SentenceEmbeddings(
         settings.embedding_model_path, settings.embedding_batch_size, settings.query_cache_size
     )
     engine = create_engine(settings.sqlalchemy_url)

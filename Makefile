@@ -1,0 +1,49 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both build the
+# virtual environment from nothing when it is missing, and skip that when it exists.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTHON ?= python3
+
+.PHONY: venv demo test test-unit lint format dev bench lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=25.1"
+	@# torch first, pinned: this machine's CPU wheel. Any looser request pulls a multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -c constraints.txt -e . --group dev
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(PY) scripts/demo.py
+
+test: venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: venv
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+dev: venv
+	$(VENV)/bin/langgraph dev --no-browser
+
+bench: venv
+	$(PY) bench/retrieval.py
+
+# Refresh the pinned versions CI installs (after changing dependencies in pyproject.toml).
+lock: venv
+	$(PY) -m pip freeze --exclude-editable | grep -v '^support-agent' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .support-agent .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,798 @@
+"""Retrieval benchmark for the knowledge base: ingest speed, dense / BM25 / fusion quality, OOS.
+
+Run from the project root::
+
+    .venv/bin/python bench/retrieval.py            # reuse bench/.data (fast)
+    .venv/bin/python bench/retrieval.py --fresh    # wipe it first: measures ingest throughput
+
+What it measures (data from ``../shared/data``, see its README):
+
+1. tau2 banking (698 help documents): ingest throughput (chunks/s, fresh data dir only)
+   against raw ``model.encode`` on the very same chunk texts.
+2. tau2's 97 tasks, query = ``user_scenario.instructions`` (full, and cut to 300 characters),
+   gold = ``required_documents``: hit@5, recall@10, MRR@10 for dense / bm25 / rrf / adaptive.
+3. FAQ-style collections where BM25 is weak: BANKING77 (20 train questions per intent as
+   the KB, 10 test questions per intent as queries) and CLINC150 in-scope (10 / 5).
+   hit@1, hit@5, MRR@10 at intent level.
+4. Fusion tuning (exploration): the search's chunk rankings are captured once per query and
+   the fusion is replayed offline for a grid of BM25-weight functions; the replay is checked
+   to reproduce the real ``search`` exactly. The recommended function is then re-run through
+   the real ``search`` (``tools.knowledge_base.bm25_weight`` monkeypatched, in this process
+   only) and checked on held-out queries.
+5. Out-of-scope separation on the tau2 KB: ``top_score`` of CLINC150 ``oos_test`` queries vs
+   tau2 task instructions and BANKING77 questions; AUROC and share above the calibrated
+   threshold.
+
+FAQ records are written as ``{"id": "<intent>--<n>", "title": "", "content": "# <question>"}``:
+the question as a Markdown heading, so the stored chunk is exactly the question. Written as
+plain ``content`` with an empty title (as first specified), the loader derives the title from
+the id, i.e. the gold intent name, and the chunker prefixes it to the chunk: a label leak.
+The ``banking77-plain`` row shows what that does (``--no-leak-check`` skips it).
+
+Results: a table on stdout and ``bench/results/retrieval.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+import tools.knowledge_base as kb_module  # noqa: E402
+from state import Settings  # noqa: E402
+from tools.fusion import bm25_weight as shipped_bm25_weight  # noqa: E402
+from tools.fusion import weighted_rrf  # noqa: E402
+from tools.lexical import LexicalIndex, tokenize  # noqa: E402
+from tools.services import Services, create_services  # noqa: E402
+
+DATA = (ROOT / ".." / "shared" / "data").resolve()
+TAU2 = DATA / "tau2_banking_knowledge"
+BANKING77 = DATA / "banking77"
+CLINC = DATA / "clinc150" / "data_full.json"
+MODES = ("dense", "bm25", "rrf", "adaptive")
+K = 10
+
+console = Console(width=160)
+
+
+# -- capture: record the rankings the real search fuses, to replay other weightings ------------
+
+_CAPTURE: dict[str, Any] = {}
+_orig_rrf = kb_module.weighted_rrf
+_orig_lex_search = LexicalIndex.search
+
+
+def _capturing_rrf(rankings: Any, weights: Any, k: int = 60) -> list[tuple[str, float]]:
+    _CAPTURE["rankings"] = {name: list(r) for name, r in rankings.items()}
+    _CAPTURE["weights"] = dict(weights)
+    return _orig_rrf(rankings, weights, k)
+
+
+def _capturing_lex_search(self: LexicalIndex, query: str, k: int) -> list[tuple[int, float]]:
+    out = _orig_lex_search(self, query, k)
+    _CAPTURE["bm25_scores"] = [s for _, s in out]
+    return out
+
+
+kb_module.weighted_rrf = _capturing_rrf  # passive: calls the original, records its input
+LexicalIndex.search = _capturing_lex_search  # type: ignore[method-assign]
+
+
+@dataclass
+class Query:
+    text: str
+    gold: frozenset[str] | str
+    """Gold doc ids (tau2) or the gold intent (FAQ: doc id prefix before ``--``)."""
+
+
+@dataclass
+class Captured:
+    """Everything needed to replay the fusion of one query offline."""
+
+    dense: list[str]
+    bm25: list[str]
+    bm25_scores: list[float]
+    idf_mass: float
+    known_terms: int
+    tokens: int
+    top_score: float
+    threshold: float
+    docs: dict[str, list[str]] = field(default_factory=dict)
+    """Real ``search`` result (top-10 doc ids) per mode."""
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def doc_of(chunk_id: str) -> str:
+    return chunk_id.rsplit("::", 2)[0]
+
+
+def replay(c: Captured, w_bm25: float, k: int = K) -> list[str]:
+    """The doc order ``KnowledgeBase.search`` returns for these rankings and weights."""
+    fused = _orig_rrf({"dense": c.dense, "bm25": c.bm25}, {"dense": 1.0, "bm25": w_bm25})
+    out: list[str] = []
+    seen: set[str] = set()
+    for cid, _ in fused:
+        d = doc_of(cid)
+        if d not in seen:
+            seen.add(d)
+            out.append(d)
+            if len(out) >= k:
+                break
+    return out
+
+
+# -- metrics -----------------------------------------------------------------------------------
+
+
+def per_query(docs: Sequence[str], q: Query) -> dict[str, float]:
+    if isinstance(q.gold, str):
+        rel = [d.rpartition("--")[0] == q.gold for d in docs[:K]]
+    else:
+        rel = [d in q.gold for d in docs[:K]]
+    first = next((i for i, r in enumerate(rel) if r), None)
+    m = {
+        "hit@1": float(bool(rel[:1] and rel[0])),
+        "hit@5": float(any(rel[:5])),
+        "mrr": 0.0 if first is None else 1.0 / (first + 1),
+    }
+    if not isinstance(q.gold, str):
+        m["recall@10"] = sum(rel) / len(q.gold) if q.gold else 0.0
+    return m
+
+
+def aggregate(rows: list[dict[str, float]]) -> dict[str, float]:
+    return {key: round(statistics.fmean(r[key] for r in rows), 4) for key in rows[0]}
+
+
+def auroc(pos: Sequence[float], neg: Sequence[float]) -> float:
+    """P(score of a positive > score of a negative), ties counted half (Mann-Whitney)."""
+    p, n = np.asarray(pos, float), np.asarray(neg, float)
+    greater = (p[:, None] > n[None, :]).sum()
+    ties = (p[:, None] == n[None, :]).sum()
+    return float((greater + 0.5 * ties) / (len(p) * len(n)))
+
+
+# -- data --------------------------------------------------------------------------------------
+
+
+def tau2_queries(cut: int | None = None) -> list[Query]:
+    out = []
+    for f in sorted((TAU2 / "tasks").glob("*.json")):
+        task = json.loads(f.read_text())
+        text = task["user_scenario"]["instructions"]
+        if isinstance(text, dict):  # some tau2 versions nest it
+            text = json.dumps(text)
+        out.append(Query(text[:cut] if cut else text, frozenset(task["required_documents"])))
+    return out
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def faq_split(
+    rows_train: list[tuple[str, str]],
+    rows_test: list[tuple[str, str]],
+    n_train: int,
+    n_test: int,
+    seed: int,
+) -> tuple[list[tuple[str, str]], list[Query], list[Query]]:
+    """(KB records (id, question), test queries, disjoint held-out queries) per intent."""
+    rng = random.Random(seed)
+    by_train: dict[str, list[str]] = defaultdict(list)
+    by_test: dict[str, list[str]] = defaultdict(list)
+    for text, cat in rows_train:
+        by_train[cat].append(_clean(text))
+    for text, cat in rows_test:
+        by_test[cat].append(_clean(text))
+    records, test, held = [], [], []
+    for cat in sorted(by_train):
+        picked = rng.sample(sorted(set(by_train[cat])), min(n_train, len(set(by_train[cat]))))
+        records += [(f"{cat}--{i}", q) for i, q in enumerate(picked)]
+        pool = sorted(set(by_test[cat]))
+        rng.shuffle(pool)
+        test += [Query(q, cat) for q in pool[:n_test]]
+        held += [Query(q, cat) for q in pool[n_test : 2 * n_test]]
+    return records, test, held
+
+
+def write_jsonl(path: Path, records: list[tuple[str, str]], heading: bool) -> None:
+    lines = [
+        json.dumps({"id": rid, "title": "", "content": f"# {q}" if heading else q})
+        for rid, q in records
+    ]
+    text = "\n".join(lines) + "\n"
+    if not path.exists() or path.read_text() != text:  # unchanged file: incremental no-op
+        path.write_text(text)
+
+
+def load_banking77(seed: int, n_train: int, n_test: int):
+    def read(name: str) -> list[tuple[str, str]]:
+        with (BANKING77 / name).open(newline="") as fh:
+            return [(r["text"], r["category"]) for r in csv.DictReader(fh)]
+
+    return faq_split(read("train.csv"), read("test.csv"), n_train, n_test, seed)
+
+
+def load_clinc(seed: int, n_train: int, n_test: int):
+    data = json.loads(CLINC.read_text())
+    records, test, _ = faq_split(data["train"], data["test"], n_train, n_test, seed)
+    _, val, _ = faq_split(data["train"], data["val"], 0, n_test, seed + 1)
+    return records, test, val, data["oos_test"]
+
+
+# -- running the real search -------------------------------------------------------------------
+
+
+async def run_queries(
+    services: Services, tenant: str, queries: list[Query], modes: Sequence[str] = MODES
+) -> list[Captured]:
+    """Real ``search`` for every query and mode; the first mode's rankings are captured."""
+    out = []
+    for q in queries:
+        cap: Captured | None = None
+        for mode in modes:
+            t0 = time.perf_counter()
+            res = await services.kb.search(q.text, tenant, k=K, mode=mode)
+            dt = time.perf_counter() - t0
+            if cap is None:
+                r = _CAPTURE["rankings"]
+                cap = Captured(
+                    dense=r["dense"],
+                    bm25=r["bm25"],
+                    bm25_scores=list(_CAPTURE.get("bm25_scores", [])),
+                    idf_mass=sum(res.term_weights.values()),
+                    known_terms=sum(1 for v in res.term_weights.values() if v > 0),
+                    tokens=len(tokenize(q.text)),
+                    top_score=res.top_score,
+                    threshold=res.threshold,
+                )
+            cap.docs[mode] = [p["doc_id"] for p in res.passages]
+            cap.seconds[mode] = dt
+        assert cap is not None
+        out.append(cap)
+    return out
+
+
+async def ingest(services: Services, paths: list[Path], tenant: str) -> dict[str, Any]:
+    rep = await services.kb.ingest(paths, tenant)
+    stats = await services.kb.stats(tenant)
+    return {
+        "tenant": tenant,
+        "documents": stats["documents"],
+        "chunks": stats["chunks"],
+        "added": len(rep.added),
+        "updated": len(rep.updated),
+        "removed": len(rep.removed),
+        "failed": rep.failed[:5],
+        "failed_count": len(rep.failed),
+        "chunks_embedded": rep.chunks_embedded,
+        "seconds": round(rep.seconds, 2),
+        "chunks_per_s": round(rep.chunks_embedded / rep.seconds, 2) if rep.chunks_embedded else None,
+        "calibration": stats["calibration"],
+    }
+
+
+# -- candidate BM25-weight functions -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    family: str
+    fn: Callable[[Captured], float]
+    idf_only: Callable[[float], float] | None = None
+    """The same function of idf_mass alone (drop-in for ``tools.fusion.bm25_weight``)."""
+
+
+def _sat(scale: float, sat: float) -> Callable[[float], float]:
+    def f(m: float) -> float:
+        return 0.0 if m <= 0 else min(1.0, scale * m / (m + sat))
+
+    return f
+
+
+def _ramp(lo: float, hi: float, top: float = 1.0) -> Callable[[float], float]:
+    def f(x: float) -> float:
+        return top * min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+    return f
+
+
+def candidates() -> list[Candidate]:
+    out: list[Candidate] = []
+    for scale in (1.0, 1.5):
+        for sat in (12, 24, 48, 96, 192):
+            f = _sat(scale, sat)
+            out.append(Candidate(f"sat scale={scale} sat={sat}", "saturation(idf_mass)",
+                                 lambda c, f=f: f(c.idf_mass), f))
+    for lo in (0, 10, 20, 30, 40, 60):
+        for width in (10, 20, 40, 80):
+            for top in (0.5, 1.0):
+                f = _ramp(lo, lo + width, top)
+                out.append(Candidate(f"ramp idf {lo}->{lo + width} max={top}", "ramp(idf_mass)",
+                                     lambda c, f=f: f(c.idf_mass), f))
+    for lo in (2, 4, 6, 8, 12):
+        for width in (4, 8, 16):
+            f = _ramp(lo, lo + width)
+            out.append(Candidate(f"ramp terms {lo}->{lo + width}", "ramp(known terms)",
+                                 lambda c, f=f: f(c.known_terms)))
+    for w in (0.0, 0.1, 0.25, 0.5, 0.75, 1.0):
+        out.append(Candidate(f"const {w}", "constant", lambda c, w=w: w, lambda m, w=w: w))
+    for t in (0.1, 0.25, 0.5, 1.0):
+        def margin(c: Captured, t: float = t) -> float:
+            s = c.bm25_scores
+            if len(s) < 2 or s[1] <= 0:
+                return 1.0 if s else 0.0
+            return min(1.0, max(0.0, (s[0] / s[1] - 1.0) / t))
+
+        out.append(Candidate(f"bm25 top1/top2 margin t={t}", "BM25 margin", margin))
+    return out
+
+
+RECOMMENDED = "ramp idf 20->60 max=1.0"
+"""Default recommendation (set after running the grid; ``--recommend`` overrides)."""
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    t = Table(title=title, title_justify="left")
+    for i, c in enumerate(columns):
+        t.add_column(c, justify="left" if i == 0 else "right")
+    for r in rows:
+        t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
+    return t
+
+
+DATASET_METRICS = {
+    "tau2-full": ("hit@5", "recall@10", "mrr"),
+    "tau2-300": ("hit@5", "recall@10", "mrr"),
+    "banking77": ("hit@1", "hit@5", "mrr"),
+    "clinc150": ("hit@1", "hit@5", "mrr"),
+    "banking77-plain": ("hit@1", "hit@5", "mrr"),
+}
+CRITERION = {
+    "tau2-full": ("hit@5", "mrr"),
+    "tau2-300": ("hit@5", "mrr"),
+    "banking77": ("hit@1", "hit@5", "mrr"),
+    "clinc150": ("hit@1", "hit@5", "mrr"),
+}
+LABELS = {
+    "tau2-full": "tau2 banking, query = full instructions (97 tasks)",
+    "tau2-300": "tau2 banking, query = instructions cut to 300 chars ('opening line')",
+    "banking77": "BANKING77 FAQ-style (KB 20 q/intent, 770 test q)",
+    "clinc150": "CLINC150 in-scope FAQ-style (KB 10 q/intent, 750 test q)",
+    "banking77-plain": "BANKING77 as first specified (content = question, title '') - LEAKS intent",
+}
+
+
+def evaluate(caps: list[Captured], queries: list[Query], pick: Callable[[Captured], list[str]]):
+    return aggregate([per_query(pick(c), q) for c, q in zip(caps, queries, strict=True)])
+
+
+def paired_delta(caps, queries, a, b, metric) -> tuple[float, float]:
+    """Mean and 95% half-width of the per-query difference a - b."""
+    d = [per_query(a(c), q)[metric] - per_query(b(c), q)[metric]
+         for c, q in zip(caps, queries, strict=True)]
+    sd = statistics.pstdev(d) if len(d) > 1 else 0.0
+    return statistics.fmean(d), 1.96 * sd / math.sqrt(len(d))
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data-dir", type=Path, default=ROOT / "bench" / ".data")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "retrieval.json")
+    ap.add_argument("--fresh", action="store_true", help="wipe the data dir first (measures ingest)")
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--b77-train", type=int, default=20)
+    ap.add_argument("--b77-test", type=int, default=10)
+    ap.add_argument("--clinc-train", type=int, default=10)
+    ap.add_argument("--clinc-test", type=int, default=5)
+    ap.add_argument("--oos", type=int, default=500)
+    ap.add_argument("--no-grid", action="store_true", help="skip the fusion-tuning grid")
+    ap.add_argument("--no-leak-check", action="store_true", help="skip banking77-plain")
+    ap.add_argument("--recommend", default=RECOMMENDED, help="grid candidate to validate")
+    ap.add_argument("--top", type=int, default=15, help="grid rows to print")
+    args = ap.parse_args()
+
+    for p in (TAU2 / "documents", TAU2 / "tasks", BANKING77 / "train.csv", CLINC):
+        if not p.exists():
+            sys.exit(f"missing benchmark data: {p} (see ../shared/data/README.md)")
+
+    started = time.perf_counter()
+    info = machine()
+    command = " ".join([Path(sys.executable).name, *sys.argv])
+    console.print(f"[bold]command[/]: {command}")
+    console.print(f"[bold]machine[/]: nproc={info['nproc']} cpu={info['cpu']} "
+                  f"torch_threads={info['torch_threads']} python={info['python']}")
+    result: dict[str, Any] = {
+        "command": command, "machine": info,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+    data_dir: Path = args.data_dir.resolve()
+    if args.fresh and data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(_env_file=None, data_dir=data_dir, query_cache_size=50_000)
+    result["settings"] = {k: str(v) for k, v in settings.model_dump().items()
+                          if k in ("chunk_tokens", "chunk_overlap_tokens", "candidate_k",
+                                   "embedding_batch_size", "executor_workers", "fusion")}
+    services = await create_services(settings)
+    timings: dict[str, float] = {}
+    try:
+        t0 = time.perf_counter()
+        await services.executor.run(lambda: services.embeddings.model.encode(["warm up"]))
+        timings["model_load_s"] = round(time.perf_counter() - t0, 2)
+
+        # 1. ingest ------------------------------------------------------------------------
+        timing_file = data_dir / "ingest_timing.json"
+        tau2_ing = await ingest(services, [TAU2 / "documents"], "bench-tau2")
+        throughput: dict[str, Any]
+        if tau2_ing["chunks_embedded"] == tau2_ing["chunks"] and tau2_ing["chunks"]:
+            store = await services.kb._store("bench-tau2")
+            texts = (await services.executor.run(lambda: store.get(include=["documents"])))[
+                "documents"
+            ]
+            t0 = time.perf_counter()
+            await services.executor.run(
+                lambda: services.embeddings.model.encode(
+                    texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
+                )
+            )
+            raw_s = time.perf_counter() - t0
+            tok = [services.embeddings.count_tokens(t) for t in texts]
+            throughput = {
+                "measured": "this run (fresh)",
+                "chunks": len(texts),
+                "chunk_tokens_mean": round(statistics.fmean(tok), 1),
+                "chunk_tokens_median": statistics.median(tok),
+                "ingest_s": tau2_ing["seconds"],
+                "ingest_chunks_per_s": round(len(texts) / tau2_ing["seconds"], 2),
+                "raw_encode_s": round(raw_s, 2),
+                "raw_encode_chunks_per_s": round(len(texts) / raw_s, 2),
+            }
+            throughput["ingest_over_raw"] = round(
+                throughput["ingest_chunks_per_s"] / throughput["raw_encode_chunks_per_s"], 3
+            )
+            timing_file.write_text(json.dumps({**throughput, "when": result["when"]}, indent=1))
+        elif timing_file.exists():
+            prev = json.loads(timing_file.read_text())
+            throughput = {**prev, "measured": f"previous fresh run ({prev.get('when')}); "
+                                               "use --fresh to re-measure"}
+        else:
+            throughput = {"measured": "not measured (data dir reused; use --fresh)"}
+        t0 = time.perf_counter()
+        await ingest(services, [TAU2 / "documents"], "bench-tau2")
+        timings["tau2_reingest_noop_s"] = round(time.perf_counter() - t0, 2)
+
+        b77_records, b77_test, b77_held = load_banking77(args.seed, args.b77_train, args.b77_test)
+        cl_records, cl_test, cl_val, oos_rows = load_clinc(args.seed, args.clinc_train,
+                                                           args.clinc_test)
+        b77_path = data_dir / "banking77_kb.jsonl"
+        cl_path = data_dir / "clinc150_kb.jsonl"
+        write_jsonl(b77_path, b77_records, heading=True)
+        write_jsonl(cl_path, cl_records, heading=True)
+        b77_ing = await ingest(services, [b77_path], "bench-banking77")
+        cl_ing = await ingest(services, [cl_path], "bench-clinc150")
+        ingests = {"tau2": tau2_ing, "banking77": b77_ing, "clinc150": cl_ing}
+        if not args.no_leak_check:
+            plain_path = data_dir / "banking77_kb_plain.jsonl"
+            write_jsonl(plain_path, b77_records, heading=False)
+            ingests["banking77-plain"] = await ingest(services, [plain_path],
+                                                      "bench-banking77-plain")
+        # the heading trick must store exactly the question as the chunk text
+        store = await services.kb._store("bench-banking77")
+        got = await services.executor.run(lambda: store.get(include=["documents", "metadatas"]))
+        want = dict(b77_records)
+        exact = sum(want.get(m["doc_id"]) == d for d, m in zip(got["documents"], got["metadatas"],
+                                                                strict=True))
+        result["faq_chunk_text_is_question"] = f"{exact}/{len(got['documents'])}"
+        if not args.no_leak_check:
+            store = await services.kb._store("bench-banking77-plain")
+            got = await services.executor.run(lambda: store.get(include=["documents"], limit=2))
+            result["banking77_plain_chunk_examples"] = got["documents"]
+        result["ingest"] = ingests
+        result["ingest_throughput_tau2"] = throughput
+
+        # 2-3. retrieval quality with the shipped fusion -----------------------------------
+        sets: dict[str, tuple[str, list[Query]]] = {
+            "tau2-full": ("bench-tau2", tau2_queries()),
+            "tau2-300": ("bench-tau2", tau2_queries(300)),
+            "banking77": ("bench-banking77", b77_test),
+            "clinc150": ("bench-clinc150", cl_test),
+        }
+        if not args.no_leak_check:
+            sets["banking77-plain"] = ("bench-banking77-plain", b77_test)
+        caps: dict[str, list[Captured]] = {}
+        for name, (tenant, queries) in sets.items():
+            t0 = time.perf_counter()
+            caps[name] = await run_queries(services, tenant, queries)
+            timings[f"search_{name}_s"] = round(time.perf_counter() - t0, 2)
+        held_sets = {
+            "banking77": ("bench-banking77", b77_held),
+            "clinc150": ("bench-clinc150", cl_val),
+        }
+        held_caps: dict[str, list[Captured]] = {}
+        for name, (tenant, queries) in held_sets.items():
+            held_caps[name] = await run_queries(services, tenant, queries, modes=("adaptive",))
+
+        # replay check: offline fusion == real search, for every mode and query
+        mismatches = 0
+        for name, cs in caps.items():
+            for c in cs:
+                for mode in MODES:
+                    w = services.kb._weights(mode, c.idf_mass)
+                    wb = w["bm25"] if w["dense"] else None
+                    if wb is None:  # bm25 mode: dense weight 0, replay by swapping roles
+                        fused = _orig_rrf({"dense": c.dense, "bm25": c.bm25},
+                                          {"dense": 0.0, "bm25": 1.0})
+                        docs = list(dict.fromkeys(doc_of(x) for x, _ in fused))[:K]
+                    else:
+                        docs = replay(c, wb)
+                    mismatches += docs != c.docs[mode]
+        result["replay_mismatches"] = mismatches
+
+        quality: dict[str, Any] = {}
+        for name, cs in caps.items():
+            queries = sets[name][1]
+            quality[name] = {m: evaluate(cs, queries, lambda c, m=m: c.docs[m]) for m in MODES}
+            quality[name]["_features"] = {
+                "idf_mass_median": round(statistics.median(c.idf_mass for c in cs), 1),
+                "idf_mass_p10": round(float(np.percentile([c.idf_mass for c in cs], 10)), 1),
+                "idf_mass_p90": round(float(np.percentile([c.idf_mass for c in cs], 90)), 1),
+                "known_terms_median": statistics.median(c.known_terms for c in cs),
+                "shipped_weight_median": round(
+                    statistics.median(shipped_bm25_weight(c.idf_mass) for c in cs), 3),
+                "bm25_fewer_than_10_docs": sum(
+                    len(dict.fromkeys(doc_of(x) for x in c.bm25)) < K for c in cs),
+                "search_ms_median": {
+                    m: round(1000 * statistics.median(c.seconds[m] for c in cs), 1)
+                    for m in MODES},
+            }
+        result["quality_shipped"] = quality
+
+        # 4. fusion grid (offline replay) --------------------------------------------------
+        cands = candidates()
+        by_name = {c.name: c for c in cands}
+        grid_rows = []
+        criterion_sets = [n for n in CRITERION if n in caps]
+
+        def best_part(name: str, metric: str, cs: list[Captured], qs: list[Query]) -> float:
+            return max(evaluate(cs, qs, lambda c: c.docs["dense"])[metric],
+                       evaluate(cs, qs, lambda c: c.docs["bm25"])[metric])
+
+        parts = {n: {m: best_part(n, m, caps[n], sets[n][1]) for m in CRITERION[n]}
+                 for n in criterion_sets}
+        if not args.no_grid:
+            for cand in cands:
+                row: dict[str, Any] = {"name": cand.name, "family": cand.family,
+                                       "idf_only": cand.idf_only is not None}
+                worst, gain = 0.0, []
+                for n in criterion_sets:
+                    qs = sets[n][1]
+                    m = evaluate(caps[n], qs, lambda c, f=cand.fn: replay(c, f(c)))
+                    row[n] = m
+                    for metric in CRITERION[n]:
+                        d = m[metric] - parts[n][metric]
+                        worst = min(worst, d)
+                        gain.append(d)
+                for n, (tenant, qs) in held_sets.items():
+                    row[f"{n}-heldout"] = evaluate(held_caps[n], qs,
+                                                   lambda c, f=cand.fn: replay(c, f(c)))
+                row["worst_deficit"] = round(worst, 4)
+                row["mean_delta"] = round(statistics.fmean(gain), 4)
+                grid_rows.append(row)
+            grid_rows.sort(key=lambda r: (-r["worst_deficit"], -r["mean_delta"]))
+            result["grid"] = grid_rows
+            result["grid_best_parts"] = parts
+
+        # recommended: validated through the real search with bm25_weight monkeypatched
+        rec = by_name[args.recommend]
+        rec_docs: dict[str, list[list[str]]] = {}
+        if rec.idf_only is not None:
+            kb_module.bm25_weight = rec.idf_only
+            try:
+                for name, (tenant, queries) in sets.items():
+                    got_docs = []
+                    for q in queries:
+                        res = await services.kb.search(q.text, tenant, k=K, mode="adaptive")
+                        got_docs.append([p["doc_id"] for p in res.passages])
+                    rec_docs[name] = got_docs
+            finally:
+                kb_module.bm25_weight = shipped_bm25_weight
+            for name, cs in caps.items():
+                for c, d in zip(cs, rec_docs[name], strict=True):
+                    c.docs["adaptive*"] = d
+                    mismatches += d != replay(c, rec.fn(c))
+            result["replay_mismatches_recommended"] = mismatches - result["replay_mismatches"]
+        else:
+            for cs in caps.values():
+                for c in cs:
+                    c.docs["adaptive*"] = replay(c, rec.fn(c))
+        final: dict[str, Any] = {}
+        for name, cs in caps.items():
+            qs = sets[name][1]
+            final[name] = {m: evaluate(cs, qs, lambda c, m=m: c.docs[m])
+                           for m in (*MODES, "adaptive*")}
+            if name in CRITERION:
+                best = {}
+                for metric in CRITERION[name]:
+                    part = max(("dense", "bm25"), key=lambda p: final[name][p][metric])
+                    mean, hw = paired_delta(cs, qs, lambda c: c.docs["adaptive*"],
+                                            lambda c, p=part: c.docs[p], metric)
+                    best[metric] = {"best_part": part, "delta": round(mean, 4),
+                                    "ci95": round(hw, 4)}
+                final[name]["_adaptive*_vs_best_part"] = best
+        for n, (tenant, qs) in held_sets.items():
+            hc = held_caps[n]
+            final[f"{n}-heldout"] = {
+                "dense": evaluate(hc, qs, lambda c: replay(c, 0.0)),
+                "rrf": evaluate(hc, qs, lambda c: replay(c, 1.0)),
+                "adaptive": evaluate(hc, qs, lambda c: c.docs["adaptive"]),
+                "adaptive*": evaluate(hc, qs, lambda c: replay(c, rec.fn(c))),
+            }
+        result["recommended"] = {"name": rec.name, "family": rec.family,
+                                 "drop_in_for_bm25_weight": rec.idf_only is not None}
+        result["quality_recommended"] = final
+
+        # 5. out-of-scope separation on the tau2 KB ------------------------------------------
+        rng = random.Random(args.seed)
+        oos_q = [_clean(t) for t, _ in rng.sample(oos_rows, min(args.oos, len(oos_rows)))]
+        b77_q = [q.text for q in rng.sample(b77_test, min(args.oos, len(b77_test)))]
+        tau2_q = [q.text for q in sets["tau2-full"][1]]
+        scores: dict[str, list[float]] = {}
+        threshold = None
+        for label, texts in (("clinc oos_test", oos_q), ("tau2 instructions", tau2_q),
+                             ("banking77 test", b77_q)):
+            vals = []
+            for t in texts:
+                res = await services.kb.search(t, "bench-tau2", k=K, mode="dense")
+                vals.append(res.top_score)
+                threshold = res.threshold
+            scores[label] = vals
+        oos = {
+            "threshold": threshold,
+            "calibration": ingests["tau2"]["calibration"],
+            "sets": {
+                label: {
+                    "n": len(v),
+                    "top_score_median": round(statistics.median(v), 4),
+                    "share_above_threshold": round(sum(s > threshold for s in v) / len(v), 4),
+                }
+                for label, v in scores.items()
+            },
+            "auroc_in_vs_oos": {
+                "tau2 instructions": round(auroc(scores["tau2 instructions"],
+                                                 scores["clinc oos_test"]), 4),
+                "banking77 test": round(auroc(scores["banking77 test"],
+                                              scores["clinc oos_test"]), 4),
+                "both": round(auroc(scores["tau2 instructions"] + scores["banking77 test"],
+                                    scores["clinc oos_test"]), 4),
+            },
+        }
+        result["oos_tau2_kb"] = oos
+    finally:
+        await services.aclose()
+    timings["total_s"] = round(time.perf_counter() - started, 1)
+    result["timings"] = timings
+
+    # -- print ---------------------------------------------------------------------------------
+    rows = [[k, v["documents"], v["chunks"], v["chunks_embedded"], v["seconds"],
+             v["chunks_per_s"] or "-", v["failed_count"], v["calibration"].get("threshold")]
+            for k, v in result["ingest"].items()]
+    console.print(table("Ingest (this run; chunks/s only when something was embedded)",
+                        ["KB", "docs", "chunks", "embedded", "s", "chunks/s", "failed",
+                         "abstain thr."], rows))
+    tp = result["ingest_throughput_tau2"]
+    console.print(table(f"tau2 ingest throughput vs raw model.encode - {tp['measured']}",
+                        ["metric", "value"], [[k, v] for k, v in tp.items() if k != "measured"]))
+    for name, per_mode in result["quality_recommended"].items():
+        metrics = DATASET_METRICS.get(name, ("hit@1", "hit@5", "mrr"))
+        label = LABELS.get(name.removesuffix("-heldout"), name)
+        if name.endswith("-heldout"):
+            label += " - HELD-OUT queries (not used to pick the weight)"
+        rows = [[("adaptive* (recommended)" if m == "adaptive*" else m),
+                 *[per_mode[m][x] for x in metrics]]
+                for m in per_mode if not m.startswith("_")]
+        console.print(table(label, ["mode", *metrics], rows))
+        if "_adaptive*_vs_best_part" in per_mode:
+            console.print("  adaptive* minus best part (paired, 95% CI): " + "; ".join(
+                f"{metric} vs {d['best_part']}: {d['delta']:+.3f} ± {d['ci95']:.3f}"
+                for metric, d in per_mode["_adaptive*_vs_best_part"].items()))
+    feat_rows = [[n, f["idf_mass_p10"], f["idf_mass_median"], f["idf_mass_p90"],
+                  f["known_terms_median"], f["shipped_weight_median"],
+                  f["bm25_fewer_than_10_docs"],
+                  " / ".join(str(f["search_ms_median"][m]) for m in MODES)]
+                 for n, f in ((n, q["_features"]) for n, q in result["quality_shipped"].items())]
+    console.print(table("Query features", ["set", "idf p10", "idf median", "idf p90",
+                                           "known terms", "shipped w (median)",
+                                           "BM25 <10 docs", "search ms d/b/r/a"], feat_rows))
+    if "grid" in result:
+        cols = ["candidate", "worst Δ", "mean Δ"]
+        for n in criterion_sets:
+            cols += [f"{n} {m}" for m in CRITERION[n]]
+        cols += ["b77 HO h@1", "clinc HO h@1"]
+        shown = result["grid"][: args.top]
+        extra = [r for r in result["grid"] if r["name"] in (RECOMMENDED, args.recommend,
+                                                             "const 0.0", "const 1.0",
+                                                             "sat scale=1.5 sat=12")]
+        for r in extra:
+            if r not in shown:
+                shown.append(r)
+        rows = [[r["name"] + ("" if r["idf_only"] else " (needs KB change)"),
+                 r["worst_deficit"], r["mean_delta"],
+                 *[r[n][m] for n in criterion_sets for m in CRITERION[n]],
+                 r["banking77-heldout"]["hit@1"], r["clinc150-heldout"]["hit@1"]]
+                for r in shown]
+        console.print(table(
+            f"Fusion grid ({len(result['grid'])} candidates, best first; Δ vs best single "
+            "retriever per dataset/metric; shipped = 'sat scale=1.5 sat=12')", cols, rows))
+        console.print("  best parts: " + "; ".join(
+            f"{n}: " + ", ".join(f"{m}={v:.3f}" for m, v in p.items()) for n, p in parts.items()))
+    o = result["oos_tau2_kb"]
+    rows = [[label, s["n"], s["top_score_median"], s["share_above_threshold"]]
+            for label, s in o["sets"].items()]
+    console.print(table(f"Out-of-scope on the tau2 KB (threshold {o['threshold']})",
+                        ["queries", "n", "median top_score", "share > threshold"], rows))
+    console.print("  AUROC (in-scope vs CLINC oos): " + ", ".join(
+        f"{k}: {v:.3f}" for k, v in o["auroc_in_vs_oos"].items()))
+    console.print(f"replay mismatches (must be 0): {result['replay_mismatches']}"
+                  f" / recommended: {result.get('replay_mismatches_recommended', '-')}; "
+                  f"FAQ chunk text == question: {result['faq_chunk_text_is_question']}")
+    console.print(table("Timings (s)", ["step", "s"], [[k, v] for k, v in timings.items()]))
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(result, indent=1, default=str))
+    tmp.replace(args.out)
+    console.print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,296 @@
+"""The ``support-agent`` command line (a contract: tests and benchmarks call it).
+
+Human output uses Rich; ``--json`` prints exactly one JSON document on stdout.
+Heavy imports happen inside the commands so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from state import Settings, get_settings, validate_identifier
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="support-agent",
+    help="A customer-support agent that answers from your knowledge base, with citations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+console = Console()
+err = Console(stderr=True)
+
+TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Tenant id (default: settings).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:
+        err.print(f"[red]Invalid configuration:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _tenant(settings: Settings, tenant: str | None) -> str:
+    try:
+        return validate_identifier(tenant or settings.default_tenant, "tenant")
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _run(coro: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return asyncio.run(coro())  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@kb_app.command("ingest")
+def kb_ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    tenant: TenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest files and folders (Markdown, HTML, PDF, DOCX, ... and .json/.jsonl records)."""
+    settings = _settings()
+    tenant_id = _tenant(settings, tenant)
+
+    async def main() -> dict[str, Any]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        from tools.services import create_services
+
+        services = await create_services(settings)
+        try:
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                disable=as_json,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("Embedding chunks", total=None)
+
+                def report(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                result = await services.kb.ingest(paths, tenant_id, progress=report)
+            return result.as_dict()
+        finally:
+            await services.aclose()
+
+    summary = _run(main)
+    if as_json:
+        _print_json(summary)
+    else:
+        console.print(
+            f"[bold]Ingested[/bold] into tenant [cyan]{tenant_id}[/cyan] in {summary['seconds']} s: "
+            f"[green]{len(summary['added'])} added[/green], {len(summary['updated'])} updated, "
+            f"{summary['unchanged']} unchanged, {len(summary['removed'])} removed, "
+            f"[red]{len(summary['failed'])} failed[/red] "
+            f"({summary['chunks_embedded']} chunks embedded)."
+        )
+        for failure in summary["failed"]:
+            console.print(f"  [red]✗[/red] {failure['source']}: {failure['reason']}")
+    if summary["failed"] and not (summary["added"] or summary["updated"] or summary["unchanged"]):
+        raise typer.Exit(1)
+
+
+@kb_app.command("search")
+def kb_search(
+    query: Annotated[str, typer.Argument(help="What to search for.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=50, help="Documents to return.")] = 5,
+    tenant: TenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the knowledge base (dense + BM25, fused) and show the best documents."""
+    settings = _settings()
+    tenant_id = _tenant(settings, tenant)
+
+    async def main() -> Any:
+        from tools.services import create_services
+
+        services = await create_services(settings)
+        try:
+            return await services.kb.search(query, tenant_id, k)
+        finally:
+            await services.aclose()
+
+    result = _run(main)
+    rows = [
+        {"doc_id": p["doc_id"], "title": p["title"], "source": p["source"], "score": p["score"],
+         "text": p["text"]}
+        for p in result.passages
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        console.print("No results (is the knowledge base empty? see `support-agent kb stats`).")
+        return
+    table = Table(title=f"top {len(rows)} for “{query}”  (best cosine {result.top_score:.2f}, "
+                  f"abstain below {result.threshold:.2f})")
+    table.add_column("#", justify="right")
+    table.add_column("doc_id", style="cyan")
+    table.add_column("title")
+    table.add_column("score", justify="right")
+    table.add_column("best passage", max_width=60)
+    for n, row in enumerate(rows, start=1):
+        snippet = " ".join(row["text"].split())[:180]
+        table.add_row(str(n), row["doc_id"], row["title"], f"{row['score']:.4f}", snippet)
+    console.print(table)
+
+
+@kb_app.command("stats")
+def kb_stats(tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
+    """Documents, chunks and calibration of the knowledge base."""
+    settings = _settings()
+    tenant_id = _tenant(settings, tenant)
+
+    async def main() -> dict[str, Any]:
+        from tools.services import create_services
+
+        services = await create_services(settings)
+        try:
+            return await services.kb.stats(tenant_id)
+        finally:
+            await services.aclose()
+
+    stats = _run(main)
+    if as_json:
+        _print_json(stats)
+        return
+    table = Table(title="Knowledge base", show_header=False)
+    for key, value in stats.items():
+        table.add_row(key, json.dumps(value) if isinstance(value, dict) else str(value))
+    console.print(table)
+
+
+def _print_turn(result: Any) -> None:
+    style = {"answered": "green", "abstained": "yellow", "escalated": "magenta"}[result.outcome]
+    console.print(Markdown(result.answer))
+    console.print(
+        f"[{style}]{result.outcome}[/{style}]  confidence {result.confidence:.2f}  "
+        f"{result.latency_ms:.0f} ms  thread {result.thread_id}"
+        + (f"  [red]degraded: {result.degraded}[/red]" if result.degraded else ""),
+        style="dim",
+    )
+
+
+@app.command("ask")
+def ask(
+    message: Annotated[str, typer.Argument(help="The customer's message.")],
+    thread: Annotated[str | None, typer.Option("--thread", help="Continue this thread.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Customer id.")] = None,
+    tenant: TenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ask one question; the answer cites the knowledge base or says it does not know."""
+    settings = _settings()
+    tenant_id = _tenant(settings, tenant)
+    user_id = validate_identifier(user, "user") if user else None
+
+    async def main() -> Any:
+        from graph.agent import open_agent
+
+        async with open_agent(settings) as agent:
+            return await agent.ask(message, thread_id=thread, user_id=user_id, tenant_id=tenant_id)
+
+    result = _run(main)
+    if as_json:
+        _print_json(result.as_dict())
+    else:
+        _print_turn(result)
+
+
+@app.command("chat")
+def chat(
+    thread: Annotated[str | None, typer.Option("--thread", help="Continue this thread.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Customer id.")] = None,
+    tenant: TenantOpt = None,
+) -> None:
+    """Chat interactively (empty line or Ctrl-D to quit; /new starts a new thread)."""
+    settings = _settings()
+    tenant_id = _tenant(settings, tenant)
+    user_id = validate_identifier(user, "user") if user else None
+
+    async def main() -> None:
+        import uuid
+
+        from graph.agent import open_agent
+
+        thread_id = thread or str(uuid.uuid4())
+        async with open_agent(settings) as agent:
+            console.print(f"[dim]thread {thread_id} — empty line to quit, /new for a new thread[/dim]")
+            for role, text in await agent.history(thread_id):
+                console.print(f"[dim]{role}:[/dim] {text}")
+            while True:
+                try:
+                    line = await asyncio.to_thread(console.input, "[bold cyan]you>[/bold cyan] ")
+                except EOFError:
+                    break
+                if not line.strip():
+                    break
+                if line.strip() == "/new":
+                    thread_id = str(uuid.uuid4())
+                    console.print(f"[dim]new thread {thread_id}[/dim]")
+                    continue
+                result = await agent.ask(
+                    line, thread_id=thread_id, user_id=user_id, tenant_id=tenant_id
+                )
+                _print_turn(result)
+
+    _run(main)
+
+
+@app.command("doctor")
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check every dependency: configuration, database, checkpointer, Chroma, model."""
+    settings = _settings()
+
+    async def main() -> list[dict[str, Any]]:
+        from graph.health import run_checks
+
+        return await run_checks(settings)
+
+    checks = _run(main)
+    ok = all(c["ok"] for c in checks)
+    if as_json:
+        _print_json({"ok": ok, "checks": checks})
+    else:
+        table = Table(title="support-agent doctor")
+        table.add_column("check")
+        table.add_column("status")
+        table.add_column("detail", max_width=80)
+        for check in checks:
+            status = "[green]ok[/green]" if check["ok"] else "[red]FAIL[/red]"
+            table.add_row(check["name"], status, check["detail"])
+        console.print(table)
+    if not ok:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,119 @@
+"""Health checks behind ``support-agent doctor``: every dependency, no secret printed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from graph.model import create_chat_model
+from state import Settings, open_checkpointer
+from tools.services import Services, create_services
+
+__all__ = ["run_checks"]
+
+Check = dict[str, Any]
+
+
+def _mask(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable URL)"
+
+
+async def _timed(name: str, probe: Callable[[], Awaitable[str]]) -> Check:
+    started = time.perf_counter()
+    try:
+        detail = await probe()
+        ok = True
+    except Exception as exc:
+        detail, ok = f"{type(exc).__name__}: {exc}", False
+    return {
+        "name": name,
+        "ok": ok,
+        "detail": detail,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+    }
+
+
+async def run_checks(settings: Settings) -> list[Check]:
+    """Run every check; a failing dependency is reported, never raised."""
+    mode = f"LLM mode ({settings.llm_model})" if settings.llm_enabled else "LLM-free mode"
+    checks: list[Check] = [
+        {
+            "name": "configuration",
+            "ok": True,
+            "detail": f"{mode}; checkpointer={settings.checkpointer}; data_dir={settings.data_dir}; "
+            f"OPENAI_API_KEY {'set' if settings.openai_api_key else 'unset'}",
+            "ms": 0.0,
+        }
+    ]
+    services: Services | None = None
+
+    async def start() -> str:
+        nonlocal services
+        services = await create_services(settings)
+        return f"database {_mask(settings.sqlalchemy_url)}"
+
+    checks.append(await _timed("services", start))
+    if services is None:
+        return checks
+    svc: Services = services
+    try:
+
+        async def database() -> str:
+            async with svc.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return _mask(settings.sqlalchemy_url)
+
+        async def checkpointer() -> str:
+            async with open_checkpointer(settings) as saver:
+                await saver.aget_tuple({"configurable": {"thread_id": "doctor-probe"}})
+            where = (
+                _mask(settings.postgres_url.get_secret_value())
+                if settings.checkpointer == "postgres" and settings.postgres_url
+                else str(settings.checkpoint_path)
+            )
+            return f"{settings.checkpointer}: {where}"
+
+        async def embeddings() -> str:
+            vector = await svc.executor.run(svc.embeddings.embed_query, "doctor probe")
+            return f"{svc.embeddings.model_path} ({len(vector)} dimensions)"
+
+        async def knowledge_base() -> str:
+            stats = await svc.kb.stats(settings.default_tenant)
+            if not stats["documents"]:
+                raise RuntimeError(
+                    f"tenant {settings.default_tenant!r} has no documents: "
+                    "run `support-agent kb ingest PATH`"
+                )
+            return (
+                f"{stats['documents']} documents, {stats['chunks']} chunks in {stats['store']}; "
+                f"abstain below cosine {stats['calibration'].get('threshold')}"
+            )
+
+        async def model() -> str:
+            chat = create_chat_model(settings)
+            if chat is None:
+                return "not configured: answers are extractive (LLM-free mode)"
+            reply = await asyncio.wait_for(chat.ainvoke("Reply with OK."), settings.llm_timeout_s)
+            return f"{settings.llm_model} at {settings.openai_base_url or 'api.openai.com'}: " + (
+                "replied" if reply.text else "empty reply"
+            )
+
+        for name, probe in (
+            ("database", database),
+            ("checkpointer", checkpointer),
+            ("embedding model", embeddings),
+            ("knowledge base", knowledge_base),
+            ("chat model", model),
+        ):
+            checks.append(await _timed(name, probe))
+    finally:
+        await svc.aclose()
+    return checks

@@ -1,0 +1,61 @@
+"""`make demo`: ingest the sample help centre and hold a short scripted conversation.
+
+Runs on the embedded defaults (data under ./.support-agent/, SQLite, the packaged
+embedding model, LLM-free mode unless SUPPORT_LLM_MODEL is set).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.panel import Panel
+
+from graph.agent import open_agent
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = [
+    "I bought a Lumora Bulb two weeks ago and don't want it any more. Can I return it for a refund?",
+    "How long does it take to reach my credit card?",
+    "My Lumora Cam shows offline in the app. What should I try?",
+    "Can you recommend a good recipe for pasta carbonara?",
+]
+
+
+async def main() -> int:
+    console = Console()
+    async with open_agent() as agent:
+        console.rule("Ingesting the sample knowledge base (sample_kb/)")
+        report = await agent.services.kb.ingest([ROOT / "sample_kb"], "default")
+        summary = report.as_dict()
+        console.print(
+            f"{len(summary['added'])} added, {len(summary['updated'])} updated, "
+            f"{summary['unchanged']} unchanged, {len(summary['removed'])} removed, "
+            f"{len(summary['failed'])} failed, in {summary['seconds']} s"
+        )
+        thread_id = None
+        for message in SCRIPT:
+            console.rule()
+            console.print(Panel(message, title="customer", border_style="cyan"))
+            result = await agent.ask(message, thread_id=thread_id, user_id="demo-user")
+            thread_id = result.thread_id
+            colour = "green" if result.outcome == "answered" else "yellow"
+            console.print(Panel(Markdown(result.answer), title=f"agent · {result.outcome}",
+                                border_style=colour))
+            cited = ", ".join(c["doc_id"] for c in result.citations) or "none"
+            console.print(f"[dim]citations: {cited} · {result.latency_ms:.0f} ms[/dim]")
+    console.rule()
+    console.print(
+        "Chat with it yourself:  [bold].venv/bin/support-agent chat[/bold]\n"
+        f"Continue this thread:   [bold].venv/bin/support-agent chat --thread {thread_id}[/bold]\n"
+        "One question as JSON:   [bold].venv/bin/support-agent ask \"How do I reset my password?\" "
+        "--json[/bold]"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

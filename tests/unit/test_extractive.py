@@ -1,0 +1,52 @@
+from graph.extractive import extractive_answer
+from tools.lexical import tokenize
+
+
+def passage(doc_id, text, title="T", score=0.03):
+    return {"doc_id": doc_id, "title": title, "source": doc_id, "text": text, "score": score,
+            "dense": 0.6}
+
+
+REFUND = passage(
+    "refunds/policy.md",
+    "Refund Policy > Window\n\nWe accept returns of unused items. Refunds are issued within 30 "
+    "days of delivery. Gift cards cannot be refunded. Our warehouse is in Ohio.",
+    title="Refund Policy",
+)
+STEPS = passage(
+    "accounts/reset.md",
+    "Reset Your Password > Steps\n\nTo reset your password:\n1. Open the app.\n2. Tap Forgot "
+    "password.\n3. Enter the code we email you.\n\nPasswords must have 12 characters.",
+    title="Reset Your Password",
+)
+
+
+def test_picks_the_sentence_that_answers_and_cites_it():
+    answer = extractive_answer("How many days do I have to get a refund?", [REFUND, STEPS])
+    assert "within 30 days" in answer.text
+    assert "Ohio" not in answer.text
+    assert [c["doc_id"] for c in answer.citations] == ["refunds/policy.md"]
+    assert "[1]" in answer.text and "- [1] Refund Policy (refunds/policy.md)" in answer.text
+
+
+def test_a_procedure_is_kept_whole_with_its_introduction():
+    answer = extractive_answer("How do I reset my password?", [STEPS])
+    for step in ("1. Open the app.", "2. Tap Forgot password.", "3. Enter the code"):
+        assert step in answer.text
+    assert "To reset your password:" in answer.text
+
+
+def test_idf_weights_prefer_the_rare_term():
+    weights = {t: (5.0 if t == "gift" else 0.1) for t in tokenize("refund gift card")}
+    answer = extractive_answer("refund gift card", [REFUND], weights)
+    assert "Gift cards cannot be refunded" in answer.text
+
+
+def test_no_passages_gives_no_answer():
+    answer = extractive_answer("anything", [])
+    assert answer.text == "" and answer.citations == []
+
+
+def test_heading_prefix_is_not_quoted_as_an_answer():
+    answer = extractive_answer("refund window", [REFUND])
+    assert "Refund Policy > Window" not in answer.text
