@@ -23,6 +23,27 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
 _HEADING = re.compile(r"^\s*#{1,6}\s+")
 _MAX_LIST_ITEMS = 8
+# Words that shape a question but never identify its answer.
+_QUESTION_WORDS = frozenset(
+    tokenize(
+        "how what when where why which who whom do does did can could would should will "
+        "long much many take get show up need want please hi hello thanks help know tell "
+        "there is are my me"
+    )
+)
+# What kind of answer the question asks for, and what such an answer looks like.
+_ANSWER_TYPES = (
+    (
+        re.compile(r"\b(how long|how soon|how quickly|when will|how many (days|hours|weeks))\b", re.I),
+        re.compile(r"\b(\d+(\s*[-–]\s*\d+)?\s*(business\s+)?(minutes?|hours?|days?|weeks?|"
+                   r"months?|years?)|instantly|immediately|same day)\b", re.I),
+    ),
+    (
+        re.compile(r"\b(how much|cost|price|fee|charge)\b", re.I),
+        re.compile(r"([$€£]\s?\d|\b\d+(\.\d+)?\s?(USD|EUR|GBP|dollars?)\b|\bfree\b)", re.I),
+    ),
+)
+_ANSWER_TYPE_BOOST = 1.5
 _MAX_CHARS = 1200
 
 
@@ -83,10 +104,12 @@ def extractive_answer(
     """Answer ``question`` from ``passages`` (best first) by quoting their best units."""
     if not passages:
         return ExtractiveAnswer("", [])
-    weights = dict(term_weights or {})
+    weights = {t: w for t, w in (term_weights or {}).items() if t not in _QUESTION_WORDS}
     for term in tokenize(question):
-        weights.setdefault(term, 1.0)
+        if term not in _QUESTION_WORDS:
+            weights.setdefault(term, 1.0)
     total = sum(weights.values())
+    shapes = [shape for asks, shape in _ANSWER_TYPES if asks.search(question)]
     scored: list[tuple[float, int, int]] = []
     per_passage: list[list[_Unit]] = []
     for p_index, passage in enumerate(passages[:3]):
@@ -94,15 +117,21 @@ def extractive_answer(
         prior = 1.0 / (1.0 + 0.35 * p_index)
         for u_index, unit in enumerate(units):
             unit.score = _score(unit, weights, total) * prior
+            if any(shape.search(unit.text) for shape in shapes):
+                unit.score *= _ANSWER_TYPE_BOOST
             scored.append((unit.score, p_index, u_index))
         per_passage.append(units)
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
     if not scored:
         return ExtractiveAnswer("", [])
-    best_score, best_p, _ = scored[0]
+    # The top-ranked document leads (retrieval ranks documents better than word overlap
+    # ranks sentences) unless another one matches the question far better.
+    top_best = max((u.score for u in per_passage[0]), default=0.0)
+    best_p = scored[0][1] if scored[0][0] > 2 * top_best else 0
+    best_score = max((u.score for u in per_passage[best_p]), default=0.0)
     chosen: dict[int, set[int]] = {}
     if best_score <= 0:
-        chosen[0] = set(range(min(2, len(per_passage[0]))))
+        chosen[best_p] = set(range(min(2, len(per_passage[best_p]))))
     else:
         for score, p_index, u_index in scored:
             if score < 0.5 * best_score or sum(len(v) for v in chosen.values()) >= max_units:

@@ -43,6 +43,8 @@ ProgressFn = Callable[[int, int], None]
 
 _FALLBACK_THRESHOLD = 0.35
 _CHUNKER_VERSION = "md-v1"
+_CHUNKS_PER_PASSAGE = 2
+"""A passage shows a document's two best chunks: the answer is often in the second."""
 
 
 @dataclass
@@ -99,7 +101,16 @@ class _Hit:
     title: str
     source: str
     text: str
+    chunk: int
+    heading: str
     cosine: float | None = None
+
+    @classmethod
+    def of(cls, chunk_id: str, meta: dict[str, Any], text: str, cosine: float | None) -> _Hit:
+        return cls(
+            chunk_id, meta["doc_id"], meta["title"], meta["source"], text,
+            int(meta.get("chunk", 0)), str(meta.get("heading", "")), cosine,
+        )
 
 
 @dataclass
@@ -415,40 +426,40 @@ class KnowledgeBase:
             raw["ids"][0], raw["documents"][0], raw["metadatas"][0], raw["distances"][0],
             strict=True,
         ):
-            hits[cid] = _Hit(cid, meta["doc_id"], meta["title"], meta["source"], text, 1.0 - dist)
+            hits[cid] = _Hit.of(cid, meta, text, 1.0 - dist)
             dense_ids.append(cid)
         bm25_ids: list[str] = []
         for position, _score in bm25_hits:
             cid, meta = lexical.chunk_ids[position], lexical.metas[position]
-            hits.setdefault(
-                cid, _Hit(cid, meta["doc_id"], meta["title"], meta["source"], lexical.texts[position])
-            )
+            hits.setdefault(cid, _Hit.of(cid, meta, lexical.texts[position], None))
             bm25_ids.append(cid)
         terms = {t: lexical.index.idf(t) for t in dict.fromkeys(tokenize(query))}
         weights = self._weights(mode, sum(terms.values()))
         fused = weighted_rrf({"dense": dense_ids, "bm25": bm25_ids}, weights)
-        passages: list[Passage] = []
-        seen: set[str] = set()
+        by_doc: dict[str, list[tuple[_Hit, float]]] = {}
         for cid, score in fused:
             hit = hits[cid]
-            if hit.doc_id in seen:
-                continue
-            seen.add(hit.doc_id)
-            cosine = hit.cosine
+            group = by_doc.get(hit.doc_id)
+            if group is None and len(by_doc) < k:
+                by_doc[hit.doc_id] = [(hit, score)]
+            elif group is not None and len(group) < _CHUNKS_PER_PASSAGE:
+                group.append((hit, score))
+        passages: list[Passage] = []
+        for group in by_doc.values():
+            best, score = group[0]
+            cosine = best.cosine
             if cosine is None:
-                cosine = await self._cosine(store, cid, vector)
+                cosine = await self._cosine(store, best.chunk_id, vector)
             passages.append(
                 Passage(
-                    doc_id=hit.doc_id,
-                    title=hit.title,
-                    source=hit.source,
-                    text=hit.text,
+                    doc_id=best.doc_id,
+                    title=best.title,
+                    source=best.source,
+                    text=_passage_text([hit for hit, _ in group]),
                     score=round(score, 6),
                     dense=round(cosine, 4),
                 )
             )
-            if len(passages) >= k:
-                break
         top = max((h.cosine for h in hits.values() if h.cosine is not None), default=0.0)
         return SearchResult(
             query,
@@ -517,6 +528,17 @@ class KnowledgeBase:
             "calibration": calibration,
             "store": self.settings.chroma_url or str(self.settings.chroma_path),
         }
+
+
+def _passage_text(hits: list[_Hit]) -> str:
+    """The document's best chunks in reading order; later ones under their own heading."""
+    ordered = sorted(hits, key=lambda h: h.chunk)
+    parts = [ordered[0].text]
+    for hit in ordered[1:]:
+        body = hit.text.split("\n\n", 1)[1] if "\n\n" in hit.text else hit.text
+        heading = hit.heading.rsplit(" > ", 1)[-1] if hit.heading else ""
+        parts.append(f"## {heading}\n{body}" if heading else body)
+    return "\n\n".join(parts)
 
 
 def _doc_order(chunk_ids: list[str], hits: dict[str, _Hit]) -> list[str]:

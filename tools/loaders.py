@@ -26,6 +26,7 @@ CONVERTED_SUFFIXES = frozenset(
      ".ipynb"}
 )
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | RECORD_SUFFIXES | CONVERTED_SUFFIXES
+_BINARY_SUFFIXES = frozenset({".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".epub", ".msg"})
 _FIRST_HEADING = re.compile(r"^\s*#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
@@ -136,4 +137,9 @@ def _convert(file: Path) -> tuple[str, str | None]:
     text = (result.text_content or "").strip()
     if not text:
         raise ValueError("no text could be extracted")
+    if file.suffix.lower() in _BINARY_SUFFIXES:
+        head = file.read_bytes()[:16].decode("latin-1").strip()
+        if head and text.startswith(head):
+            # markitdown falls back to reading unparseable files as plain text
+            raise ValueError(f"not a readable {file.suffix.lower()[1:].upper()} file")
     return text, (result.title or "").strip() or None
