@@ -1,0 +1,93 @@
+"""The ``support-agent`` command line, run as a user runs it: separate processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CLI = str(Path(sys.executable).with_name("support-agent"))
+
+
+def run(args: list[str], data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORT_", "OPENAI_"))}
+    environ.update({"SUPPORT_DATA_DIR": str(data_dir), **env})
+    return subprocess.run(
+        [CLI, *args], capture_output=True, text=True, env=environ, timeout=300, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_data(sample_kb_data, tmp_path_factory) -> Path:
+    copy = tmp_path_factory.mktemp("cli") / "data"
+    shutil.copytree(sample_kb_data, copy)
+    return copy
+
+
+def test_ask_json_prints_the_documented_object_and_threads_survive_processes(cli_data):
+    first = run(["ask", "My Lumora Lock bolt is jammed", "--user", "u1", "--json"], cli_data)
+    assert first.returncode == 0, first.stderr
+    result = json.loads(first.stdout)
+    assert set(result) >= {"thread_id", "outcome", "answer", "citations", "escalation",
+                           "memories_used", "latency_ms"}
+    assert result["outcome"] == "answered"
+    assert result["escalation"] is None
+    assert set(result["citations"][0]) == {"doc_id", "title", "source", "score"}
+
+    follow = run(["ask", "What batteries does it take?", "--thread", result["thread_id"],
+                  "--json"], cli_data)
+    assert follow.returncode == 0, follow.stderr
+    second = json.loads(follow.stdout)
+    assert second["thread_id"] == result["thread_id"]
+    assert second["citations"][0]["doc_id"] == "troubleshooting/lock-battery-and-jammed-lock.md"
+
+
+def test_kb_search_json_and_ingest_and_stats(cli_data, tmp_path):
+    search = run(["kb", "search", "reset my password", "--k", "3", "--json"], cli_data)
+    assert search.returncode == 0, search.stderr
+    rows = json.loads(search.stdout)
+    assert len(rows) == 3
+    assert set(rows[0]) == {"doc_id", "title", "source", "score", "text"}
+    assert rows[0]["doc_id"] == "accounts/reset-your-password.md"
+
+    kb_dir = tmp_path / "kb"
+    kb_dir.mkdir()
+    (kb_dir / "records.jsonl").write_text(
+        json.dumps({"id": "faq-1", "title": "Store hours", "content": "Open 9 to 5 daily."}) + "\n"
+    )
+    ingest = run(["kb", "ingest", str(kb_dir), "--tenant", "acme", "--json"], cli_data)
+    assert ingest.returncode == 0, ingest.stderr
+    assert json.loads(ingest.stdout)["added"] == ["faq-1"]
+    stats = run(["kb", "stats", "--tenant", "acme", "--json"], cli_data)
+    assert json.loads(stats.stdout)["documents"] == 1
+
+
+def test_doctor_reports_health_without_printing_secrets(cli_data):
+    secret = "sk-do-not-print-me-12345"
+    doctor = run(["doctor", "--json"], cli_data, OPENAI_API_KEY=secret)
+    assert secret not in doctor.stdout + doctor.stderr
+    report = json.loads(doctor.stdout)
+    assert report["ok"] is True, report
+    names = {c["name"] for c in report["checks"]}
+    assert {"database", "checkpointer", "embedding model", "knowledge base"} <= names
+    assert "OPENAI_API_KEY set" in report["checks"][0]["detail"]
+
+
+def test_doctor_fails_clearly_when_the_knowledge_base_is_empty(tmp_path):
+    doctor = run(["doctor", "--json"], tmp_path / "empty")
+    assert doctor.returncode == 1
+    kb = next(c for c in json.loads(doctor.stdout)["checks"] if c["name"] == "knowledge base")
+    assert not kb["ok"] and "kb ingest" in kb["detail"]
+
+
+def test_invalid_tenant_is_a_clear_error(cli_data):
+    bad = run(["ask", "hello", "--tenant", "../etc"], cli_data)
+    assert bad.returncode == 2
+    assert "invalid tenant" in bad.stderr
