@@ -64,7 +64,6 @@ from rich.table import Table  # noqa: E402
 import tools.knowledge_base as kb_module  # noqa: E402
 from state import Settings  # noqa: E402
 from tools.fusion import bm25_weight as shipped_bm25_weight  # noqa: E402
-from tools.fusion import weighted_rrf  # noqa: E402
 from tools.lexical import LexicalIndex, tokenize  # noqa: E402
 from tools.services import Services, create_services  # noqa: E402
 
@@ -75,7 +74,7 @@ CLINC = DATA / "clinc150" / "data_full.json"
 MODES = ("dense", "bm25", "rrf", "adaptive")
 K = 10
 
-console = Console(width=160)
+console = Console(width=200)
 
 
 # -- capture: record the rankings the real search fuses, to replay other weightings ------------
@@ -291,7 +290,9 @@ async def ingest(services: Services, paths: list[Path], tenant: str) -> dict[str
         "failed_count": len(rep.failed),
         "chunks_embedded": rep.chunks_embedded,
         "seconds": round(rep.seconds, 2),
-        "chunks_per_s": round(rep.chunks_embedded / rep.seconds, 2) if rep.chunks_embedded else None,
+        "chunks_per_s": round(rep.chunks_embedded / rep.seconds, 2)
+        if rep.chunks_embedded
+        else None,
         "calibration": stats["calibration"],
     }
 
@@ -325,24 +326,36 @@ def _ramp(lo: float, hi: float, top: float = 1.0) -> Callable[[float], float]:
 def candidates() -> list[Candidate]:
     out: list[Candidate] = []
     for scale in (1.0, 1.5):
-        for sat in (12, 24, 48, 96, 192):
+        for sat in (12, 48, 192, 768):
             f = _sat(scale, sat)
-            out.append(Candidate(f"sat scale={scale} sat={sat}", "saturation(idf_mass)",
-                                 lambda c, f=f: f(c.idf_mass), f))
-    for lo in (0, 10, 20, 30, 40, 60):
-        for width in (10, 20, 40, 80):
-            for top in (0.5, 1.0):
+            out.append(
+                Candidate(
+                    f"sat scale={scale} sat={sat}",
+                    "saturation(idf_mass)",
+                    lambda c, f=f: f(c.idf_mass),
+                    f,
+                )
+            )
+    for lo in (0, 20, 40, 60, 100, 150, 200, 300):
+        for width in (20, 50, 100, 200, 400):
+            for top in (0.5, 1.0, 1.5, 2.0, 3.0):
                 f = _ramp(lo, lo + width, top)
                 out.append(Candidate(f"ramp idf {lo}->{lo + width} max={top}", "ramp(idf_mass)",
                                      lambda c, f=f: f(c.idf_mass), f))
-    for lo in (2, 4, 6, 8, 12):
-        for width in (4, 8, 16):
+    for lo in (4, 8, 16, 32, 64):
+        for width in (8, 32, 64):
             f = _ramp(lo, lo + width)
-            out.append(Candidate(f"ramp terms {lo}->{lo + width}", "ramp(known terms)",
-                                 lambda c, f=f: f(c.known_terms)))
-    for w in (0.0, 0.1, 0.25, 0.5, 0.75, 1.0):
+            out.append(
+                Candidate(
+                    f"ramp terms {lo}->{lo + width}",
+                    "ramp(known terms)",
+                    lambda c, f=f: f(c.known_terms),
+                )
+            )
+    for w in (0.0, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0):
         out.append(Candidate(f"const {w}", "constant", lambda c, w=w: w, lambda m, w=w: w))
     for t in (0.1, 0.25, 0.5, 1.0):
+
         def margin(c: Captured, t: float = t) -> float:
             s = c.bm25_scores
             if len(s) < 2 or s[1] <= 0:
@@ -383,7 +396,7 @@ def machine() -> dict[str, Any]:
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     t = Table(title=title, title_justify="left")
     for i, c in enumerate(columns):
-        t.add_column(c, justify="left" if i == 0 else "right")
+        t.add_column(c, justify="left" if i == 0 else "right", no_wrap=i == 0)
     for r in rows:
         t.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
     return t
@@ -417,8 +430,10 @@ def evaluate(caps: list[Captured], queries: list[Query], pick: Callable[[Capture
 
 def paired_delta(caps, queries, a, b, metric) -> tuple[float, float]:
     """Mean and 95% half-width of the per-query difference a - b."""
-    d = [per_query(a(c), q)[metric] - per_query(b(c), q)[metric]
-         for c, q in zip(caps, queries, strict=True)]
+    d = [
+        per_query(a(c), q)[metric] - per_query(b(c), q)[metric]
+        for c, q in zip(caps, queries, strict=True)
+    ]
     sd = statistics.pstdev(d) if len(d) > 1 else 0.0
     return statistics.fmean(d), 1.96 * sd / math.sqrt(len(d))
 
@@ -427,7 +442,9 @@ async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", type=Path, default=ROOT / "bench" / ".data")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "retrieval.json")
-    ap.add_argument("--fresh", action="store_true", help="wipe the data dir first (measures ingest)")
+    ap.add_argument(
+        "--fresh", action="store_true", help="wipe the data dir first (measures ingest)"
+    )
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--b77-train", type=int, default=20)
     ap.add_argument("--b77-test", type=int, default=10)
@@ -448,10 +465,13 @@ async def main() -> None:
     info = machine()
     command = " ".join([Path(sys.executable).name, *sys.argv])
     console.print(f"[bold]command[/]: {command}")
-    console.print(f"[bold]machine[/]: nproc={info['nproc']} cpu={info['cpu']} "
-                  f"torch_threads={info['torch_threads']} python={info['python']}")
+    console.print(
+        f"[bold]machine[/]: nproc={info['nproc']} cpu={info['cpu']} "
+        f"torch_threads={info['torch_threads']} python={info['python']}"
+    )
     result: dict[str, Any] = {
-        "command": command, "machine": info,
+        "command": command,
+        "machine": info,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -460,9 +480,19 @@ async def main() -> None:
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(_env_file=None, data_dir=data_dir, query_cache_size=50_000)
-    result["settings"] = {k: str(v) for k, v in settings.model_dump().items()
-                          if k in ("chunk_tokens", "chunk_overlap_tokens", "candidate_k",
-                                   "embedding_batch_size", "executor_workers", "fusion")}
+    result["settings"] = {
+        k: str(v)
+        for k, v in settings.model_dump().items()
+        if k
+        in (
+            "chunk_tokens",
+            "chunk_overlap_tokens",
+            "candidate_k",
+            "embedding_batch_size",
+            "executor_workers",
+            "fusion",
+        )
+    }
     services = await create_services(settings)
     timings: dict[str, float] = {}
     try:
@@ -503,8 +533,10 @@ async def main() -> None:
             timing_file.write_text(json.dumps({**throughput, "when": result["when"]}, indent=1))
         elif timing_file.exists():
             prev = json.loads(timing_file.read_text())
-            throughput = {**prev, "measured": f"previous fresh run ({prev.get('when')}); "
-                                               "use --fresh to re-measure"}
+            throughput = {
+                **prev,
+                "measured": f"previous fresh run ({prev.get('when')}); use --fresh to re-measure",
+            }
         else:
             throughput = {"measured": "not measured (data dir reused; use --fresh)"}
         t0 = time.perf_counter()
@@ -512,8 +544,9 @@ async def main() -> None:
         timings["tau2_reingest_noop_s"] = round(time.perf_counter() - t0, 2)
 
         b77_records, b77_test, b77_held = load_banking77(args.seed, args.b77_train, args.b77_test)
-        cl_records, cl_test, cl_val, oos_rows = load_clinc(args.seed, args.clinc_train,
-                                                           args.clinc_test)
+        cl_records, cl_test, cl_val, oos_rows = load_clinc(
+            args.seed, args.clinc_train, args.clinc_test
+        )
         b77_path = data_dir / "banking77_kb.jsonl"
         cl_path = data_dir / "clinc150_kb.jsonl"
         write_jsonl(b77_path, b77_records, heading=True)
@@ -521,17 +554,45 @@ async def main() -> None:
         b77_ing = await ingest(services, [b77_path], "bench-banking77")
         cl_ing = await ingest(services, [cl_path], "bench-clinc150")
         ingests = {"tau2": tau2_ing, "banking77": b77_ing, "clinc150": cl_ing}
+        if b77_ing["chunks_embedded"] == b77_ing["chunks"] and b77_ing["chunks"]:
+            texts = [q for _, q in b77_records]
+            t0 = time.perf_counter()
+            await services.executor.run(
+                lambda: services.embeddings.model.encode(
+                    texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
+                )
+            )
+            raw_s = time.perf_counter() - t0
+            short = {
+                "chunks": len(texts),
+                "ingest_s": b77_ing["seconds"],
+                "ingest_chunks_per_s": round(len(texts) / b77_ing["seconds"], 2),
+                "raw_encode_s": round(raw_s, 2),
+                "raw_encode_chunks_per_s": round(len(texts) / raw_s, 2),
+            }
+            short["ingest_over_raw"] = round(
+                short["ingest_chunks_per_s"] / short["raw_encode_chunks_per_s"], 3)
+            prev = json.loads(timing_file.read_text()) if timing_file.exists() else {}
+            timing_file.write_text(json.dumps({**prev, "banking77_short": short}, indent=1))
+            throughput["banking77_short"] = short
+        elif "banking77_short" not in throughput and timing_file.exists():
+            prev = json.loads(timing_file.read_text())
+            if "banking77_short" in prev:
+                throughput["banking77_short"] = prev["banking77_short"]
         if not args.no_leak_check:
             plain_path = data_dir / "banking77_kb_plain.jsonl"
             write_jsonl(plain_path, b77_records, heading=False)
-            ingests["banking77-plain"] = await ingest(services, [plain_path],
-                                                      "bench-banking77-plain")
+            ingests["banking77-plain"] = await ingest(
+                services, [plain_path], "bench-banking77-plain"
+            )
         # the heading trick must store exactly the question as the chunk text
         store = await services.kb._store("bench-banking77")
         got = await services.executor.run(lambda: store.get(include=["documents", "metadatas"]))
         want = dict(b77_records)
-        exact = sum(want.get(m["doc_id"]) == d for d, m in zip(got["documents"], got["metadatas"],
-                                                                strict=True))
+        exact = sum(
+            want.get(m["doc_id"]) == d
+            for d, m in zip(got["documents"], got["metadatas"], strict=True)
+        )
         result["faq_chunk_text_is_question"] = f"{exact}/{len(got['documents'])}"
         if not args.no_leak_check:
             store = await services.kb._store("bench-banking77-plain")
@@ -552,14 +613,20 @@ async def main() -> None:
         caps: dict[str, list[Captured]] = {}
         for name, (tenant, queries) in sets.items():
             t0 = time.perf_counter()
+            await services.executor.run(services.embeddings.embed_queries,
+                                        [q.text for q in queries])
+            t1 = time.perf_counter()
             caps[name] = await run_queries(services, tenant, queries)
-            timings[f"search_{name}_s"] = round(time.perf_counter() - t0, 2)
+            timings[f"embed_queries_{name}_s"] = round(t1 - t0, 2)
+            timings[f"search_{name}_4modes_s"] = round(time.perf_counter() - t1, 2)
         held_sets = {
             "banking77": ("bench-banking77", b77_held),
             "clinc150": ("bench-clinc150", cl_val),
         }
         held_caps: dict[str, list[Captured]] = {}
         for name, (tenant, queries) in held_sets.items():
+            await services.executor.run(services.embeddings.embed_queries,
+                                        [q.text for q in queries])
             held_caps[name] = await run_queries(services, tenant, queries, modes=("adaptive",))
 
         # replay check: offline fusion == real search, for every mode and query
@@ -570,8 +637,9 @@ async def main() -> None:
                     w = services.kb._weights(mode, c.idf_mass)
                     wb = w["bm25"] if w["dense"] else None
                     if wb is None:  # bm25 mode: dense weight 0, replay by swapping roles
-                        fused = _orig_rrf({"dense": c.dense, "bm25": c.bm25},
-                                          {"dense": 0.0, "bm25": 1.0})
+                        fused = _orig_rrf(
+                            {"dense": c.dense, "bm25": c.bm25}, {"dense": 0.0, "bm25": 1.0}
+                        )
                         docs = list(dict.fromkeys(doc_of(x) for x, _ in fused))[:K]
                     else:
                         docs = replay(c, wb)
@@ -588,12 +656,14 @@ async def main() -> None:
                 "idf_mass_p90": round(float(np.percentile([c.idf_mass for c in cs], 90)), 1),
                 "known_terms_median": statistics.median(c.known_terms for c in cs),
                 "shipped_weight_median": round(
-                    statistics.median(shipped_bm25_weight(c.idf_mass) for c in cs), 3),
+                    statistics.median(shipped_bm25_weight(c.idf_mass) for c in cs), 3
+                ),
                 "bm25_fewer_than_10_docs": sum(
-                    len(dict.fromkeys(doc_of(x) for x in c.bm25)) < K for c in cs),
+                    len(dict.fromkeys(doc_of(x) for x in c.bm25)) < K for c in cs
+                ),
                 "search_ms_median": {
-                    m: round(1000 * statistics.median(c.seconds[m] for c in cs), 1)
-                    for m in MODES},
+                    m: round(1000 * statistics.median(c.seconds[m] for c in cs), 1) for m in MODES
+                },
             }
         result["quality_shipped"] = quality
 
@@ -604,15 +674,22 @@ async def main() -> None:
         criterion_sets = [n for n in CRITERION if n in caps]
 
         def best_part(name: str, metric: str, cs: list[Captured], qs: list[Query]) -> float:
-            return max(evaluate(cs, qs, lambda c: c.docs["dense"])[metric],
-                       evaluate(cs, qs, lambda c: c.docs["bm25"])[metric])
+            return max(
+                evaluate(cs, qs, lambda c: c.docs["dense"])[metric],
+                evaluate(cs, qs, lambda c: c.docs["bm25"])[metric],
+            )
 
-        parts = {n: {m: best_part(n, m, caps[n], sets[n][1]) for m in CRITERION[n]}
-                 for n in criterion_sets}
+        parts = {
+            n: {m: best_part(n, m, caps[n], sets[n][1]) for m in CRITERION[n]}
+            for n in criterion_sets
+        }
         if not args.no_grid:
             for cand in cands:
-                row: dict[str, Any] = {"name": cand.name, "family": cand.family,
-                                       "idf_only": cand.idf_only is not None}
+                row: dict[str, Any] = {
+                    "name": cand.name,
+                    "family": cand.family,
+                    "idf_only": cand.idf_only is not None,
+                }
                 worst, gain = 0.0, []
                 for n in criterion_sets:
                     qs = sets[n][1]
@@ -623,8 +700,9 @@ async def main() -> None:
                         worst = min(worst, d)
                         gain.append(d)
                 for n, (tenant, qs) in held_sets.items():
-                    row[f"{n}-heldout"] = evaluate(held_caps[n], qs,
-                                                   lambda c, f=cand.fn: replay(c, f(c)))
+                    row[f"{n}-heldout"] = evaluate(
+                        held_caps[n], qs, lambda c, f=cand.fn: replay(c, f(c))
+                    )
                 row["worst_deficit"] = round(worst, 4)
                 row["mean_delta"] = round(statistics.fmean(gain), 4)
                 grid_rows.append(row)
@@ -658,16 +736,21 @@ async def main() -> None:
         final: dict[str, Any] = {}
         for name, cs in caps.items():
             qs = sets[name][1]
-            final[name] = {m: evaluate(cs, qs, lambda c, m=m: c.docs[m])
-                           for m in (*MODES, "adaptive*")}
+            final[name] = {
+                m: evaluate(cs, qs, lambda c, m=m: c.docs[m]) for m in (*MODES, "adaptive*")
+            }
             if name in CRITERION:
                 best = {}
                 for metric in CRITERION[name]:
                     part = max(("dense", "bm25"), key=lambda p: final[name][p][metric])
-                    mean, hw = paired_delta(cs, qs, lambda c: c.docs["adaptive*"],
-                                            lambda c, p=part: c.docs[p], metric)
-                    best[metric] = {"best_part": part, "delta": round(mean, 4),
-                                    "ci95": round(hw, 4)}
+                    mean, hw = paired_delta(
+                        cs, qs, lambda c: c.docs["adaptive*"], lambda c, p=part: c.docs[p], metric
+                    )
+                    best[metric] = {
+                        "best_part": part,
+                        "delta": round(mean, 4),
+                        "ci95": round(hw, 4),
+                    }
                 final[name]["_adaptive*_vs_best_part"] = best
         for n, (tenant, qs) in held_sets.items():
             hc = held_caps[n]
@@ -677,8 +760,11 @@ async def main() -> None:
                 "adaptive": evaluate(hc, qs, lambda c: c.docs["adaptive"]),
                 "adaptive*": evaluate(hc, qs, lambda c: replay(c, rec.fn(c))),
             }
-        result["recommended"] = {"name": rec.name, "family": rec.family,
-                                 "drop_in_for_bm25_weight": rec.idf_only is not None}
+        result["recommended"] = {
+            "name": rec.name,
+            "family": rec.family,
+            "drop_in_for_bm25_weight": rec.idf_only is not None,
+        }
         result["quality_recommended"] = final
 
         # 5. out-of-scope separation on the tau2 KB ------------------------------------------
@@ -688,8 +774,11 @@ async def main() -> None:
         tau2_q = [q.text for q in sets["tau2-full"][1]]
         scores: dict[str, list[float]] = {}
         threshold = None
-        for label, texts in (("clinc oos_test", oos_q), ("tau2 instructions", tau2_q),
-                             ("banking77 test", b77_q)):
+        for label, texts in (
+            ("clinc oos_test", oos_q),
+            ("tau2 instructions", tau2_q),
+            ("banking77 test", b77_q),
+        ):
             vals = []
             for t in texts:
                 res = await services.kb.search(t, "bench-tau2", k=K, mode="dense")
@@ -708,12 +797,19 @@ async def main() -> None:
                 for label, v in scores.items()
             },
             "auroc_in_vs_oos": {
-                "tau2 instructions": round(auroc(scores["tau2 instructions"],
-                                                 scores["clinc oos_test"]), 4),
-                "banking77 test": round(auroc(scores["banking77 test"],
-                                              scores["clinc oos_test"]), 4),
-                "both": round(auroc(scores["tau2 instructions"] + scores["banking77 test"],
-                                    scores["clinc oos_test"]), 4),
+                "tau2 instructions": round(
+                    auroc(scores["tau2 instructions"], scores["clinc oos_test"]), 4
+                ),
+                "banking77 test": round(
+                    auroc(scores["banking77 test"], scores["clinc oos_test"]), 4
+                ),
+                "both": round(
+                    auroc(
+                        scores["tau2 instructions"] + scores["banking77 test"],
+                        scores["clinc oos_test"],
+                    ),
+                    4,
+                ),
             },
         }
         result["oos_tau2_kb"] = oos
@@ -723,75 +819,157 @@ async def main() -> None:
     result["timings"] = timings
 
     # -- print ---------------------------------------------------------------------------------
-    rows = [[k, v["documents"], v["chunks"], v["chunks_embedded"], v["seconds"],
-             v["chunks_per_s"] or "-", v["failed_count"], v["calibration"].get("threshold")]
-            for k, v in result["ingest"].items()]
-    console.print(table("Ingest (this run; chunks/s only when something was embedded)",
-                        ["KB", "docs", "chunks", "embedded", "s", "chunks/s", "failed",
-                         "abstain thr."], rows))
+    rows = [
+        [
+            k,
+            v["documents"],
+            v["chunks"],
+            v["chunks_embedded"],
+            v["seconds"],
+            v["chunks_per_s"] or "-",
+            v["failed_count"],
+            v["calibration"].get("threshold"),
+        ]
+        for k, v in result["ingest"].items()
+    ]
+    console.print(
+        table(
+            "Ingest (this run; chunks/s only when something was embedded)",
+            ["KB", "docs", "chunks", "embedded", "s", "chunks/s", "failed", "abstain thr."],
+            rows,
+        )
+    )
     tp = result["ingest_throughput_tau2"]
-    console.print(table(f"tau2 ingest throughput vs raw model.encode - {tp['measured']}",
-                        ["metric", "value"], [[k, v] for k, v in tp.items() if k != "measured"]))
+    console.print(
+        table(
+            f"tau2 ingest throughput vs raw model.encode - {tp['measured']}",
+            ["metric", "value"],
+            [[k, v] for k, v in tp.items() if k != "measured"],
+        )
+    )
     for name, per_mode in result["quality_recommended"].items():
         metrics = DATASET_METRICS.get(name, ("hit@1", "hit@5", "mrr"))
         label = LABELS.get(name.removesuffix("-heldout"), name)
         if name.endswith("-heldout"):
             label += " - HELD-OUT queries (not used to pick the weight)"
-        rows = [[("adaptive* (recommended)" if m == "adaptive*" else m),
-                 *[per_mode[m][x] for x in metrics]]
-                for m in per_mode if not m.startswith("_")]
+        rows = [
+            [
+                ("adaptive* (recommended)" if m == "adaptive*" else m),
+                *[per_mode[m][x] for x in metrics],
+            ]
+            for m in per_mode
+            if not m.startswith("_")
+        ]
         console.print(table(label, ["mode", *metrics], rows))
         if "_adaptive*_vs_best_part" in per_mode:
-            console.print("  adaptive* minus best part (paired, 95% CI): " + "; ".join(
-                f"{metric} vs {d['best_part']}: {d['delta']:+.3f} ± {d['ci95']:.3f}"
-                for metric, d in per_mode["_adaptive*_vs_best_part"].items()))
-    feat_rows = [[n, f["idf_mass_p10"], f["idf_mass_median"], f["idf_mass_p90"],
-                  f["known_terms_median"], f["shipped_weight_median"],
-                  f["bm25_fewer_than_10_docs"],
-                  " / ".join(str(f["search_ms_median"][m]) for m in MODES)]
-                 for n, f in ((n, q["_features"]) for n, q in result["quality_shipped"].items())]
-    console.print(table("Query features", ["set", "idf p10", "idf median", "idf p90",
-                                           "known terms", "shipped w (median)",
-                                           "BM25 <10 docs", "search ms d/b/r/a"], feat_rows))
+            console.print(
+                "  adaptive* minus best part (paired, 95% CI): "
+                + "; ".join(
+                    f"{metric} vs {d['best_part']}: {d['delta']:+.3f} ± {d['ci95']:.3f}"
+                    for metric, d in per_mode["_adaptive*_vs_best_part"].items()
+                )
+            )
+    feat_rows = [
+        [
+            n,
+            f["idf_mass_p10"],
+            f["idf_mass_median"],
+            f["idf_mass_p90"],
+            f["known_terms_median"],
+            f["shipped_weight_median"],
+            f["bm25_fewer_than_10_docs"],
+            " / ".join(str(f["search_ms_median"][m]) for m in MODES),
+        ]
+        for n, f in ((n, q["_features"]) for n, q in result["quality_shipped"].items())
+    ]
+    console.print(
+        table(
+            "Query features",
+            [
+                "set",
+                "idf p10",
+                "idf median",
+                "idf p90",
+                "known terms",
+                "shipped w (median)",
+                "BM25 <10 docs",
+                "search ms d/b/r/a",
+            ],
+            feat_rows,
+        )
+    )
     if "grid" in result:
+        abbrev = {"tau2-full": "t2F", "tau2-300": "t2-300", "banking77": "b77",
+                  "clinc150": "cl", "hit@1": "h1", "hit@5": "h5", "mrr": "mrr"}
         cols = ["candidate", "worst Δ", "mean Δ"]
         for n in criterion_sets:
-            cols += [f"{n} {m}" for m in CRITERION[n]]
-        cols += ["b77 HO h@1", "clinc HO h@1"]
+            cols += [f"{abbrev[n]} {abbrev[m]}" for m in CRITERION[n]]
+        cols += ["b77HO h1", "clHO h1"]
         shown = result["grid"][: args.top]
-        extra = [r for r in result["grid"] if r["name"] in (RECOMMENDED, args.recommend,
-                                                             "const 0.0", "const 1.0",
-                                                             "sat scale=1.5 sat=12")]
+        extra = [
+            r
+            for r in result["grid"]
+            if r["name"]
+            in (RECOMMENDED, args.recommend, "const 0.0", "const 1.0", "sat scale=1.5 sat=12")
+        ]
         for r in extra:
             if r not in shown:
                 shown.append(r)
-        rows = [[r["name"] + ("" if r["idf_only"] else " (needs KB change)"),
-                 r["worst_deficit"], r["mean_delta"],
-                 *[r[n][m] for n in criterion_sets for m in CRITERION[n]],
-                 r["banking77-heldout"]["hit@1"], r["clinc150-heldout"]["hit@1"]]
-                for r in shown]
-        console.print(table(
-            f"Fusion grid ({len(result['grid'])} candidates, best first; Δ vs best single "
-            "retriever per dataset/metric; shipped = 'sat scale=1.5 sat=12')", cols, rows))
-        console.print("  best parts: " + "; ".join(
-            f"{n}: " + ", ".join(f"{m}={v:.3f}" for m, v in p.items()) for n, p in parts.items()))
+        rows = [
+            [
+                r["name"] + ("" if r["idf_only"] else " (needs KB change)"),
+                r["worst_deficit"],
+                r["mean_delta"],
+                *[r[n][m] for n in criterion_sets for m in CRITERION[n]],
+                r["banking77-heldout"]["hit@1"],
+                r["clinc150-heldout"]["hit@1"],
+            ]
+            for r in shown
+        ]
+        console.print(
+            table(
+                f"Fusion grid ({len(result['grid'])} candidates, best first; Δ vs best single "
+                "retriever per dataset/metric; shipped = 'sat scale=1.5 sat=12')",
+                cols,
+                rows,
+            )
+        )
+        console.print(
+            "  best parts: "
+            + "; ".join(
+                f"{n}: " + ", ".join(f"{m}={v:.3f}" for m, v in p.items()) for n, p in parts.items()
+            )
+        )
     o = result["oos_tau2_kb"]
-    rows = [[label, s["n"], s["top_score_median"], s["share_above_threshold"]]
-            for label, s in o["sets"].items()]
-    console.print(table(f"Out-of-scope on the tau2 KB (threshold {o['threshold']})",
-                        ["queries", "n", "median top_score", "share > threshold"], rows))
-    console.print("  AUROC (in-scope vs CLINC oos): " + ", ".join(
-        f"{k}: {v:.3f}" for k, v in o["auroc_in_vs_oos"].items()))
-    console.print(f"replay mismatches (must be 0): {result['replay_mismatches']}"
-                  f" / recommended: {result.get('replay_mismatches_recommended', '-')}; "
-                  f"FAQ chunk text == question: {result['faq_chunk_text_is_question']}")
+    rows = [
+        [label, s["n"], s["top_score_median"], s["share_above_threshold"]]
+        for label, s in o["sets"].items()
+    ]
+    console.print(
+        table(
+            f"Out-of-scope on the tau2 KB (threshold {o['threshold']})",
+            ["queries", "n", "median top_score", "share > threshold"],
+            rows,
+        )
+    )
+    console.print(
+        "  AUROC (in-scope vs CLINC oos): "
+        + ", ".join(f"{k}: {v:.3f}" for k, v in o["auroc_in_vs_oos"].items())
+    )
+    console.print(
+        f"replay mismatches (must be 0): {result['replay_mismatches']}"
+        f" / recommended: {result.get('replay_mismatches_recommended', '-')}; "
+        f"FAQ chunk text == question: {result['faq_chunk_text_is_question']}"
+    )
     console.print(table("Timings (s)", ["step", "s"], [[k, v] for k, v in timings.items()]))
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=1, default=str))
     tmp.replace(args.out)
-    console.print(f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    console.print(
+        f"wrote {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}"
+    )
 
 
 if __name__ == "__main__":

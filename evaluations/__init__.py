@@ -1,0 +1,1 @@
+"""Offline evaluations (datasets, evaluators, runner): arrives with the evaluation issue."""

@@ -104,8 +104,6 @@ async def open_agent(
             stack.push_async_callback(services.aclose)
         lazy = LazyServices()
         lazy.set(services)
-        saver = await stack.enter_async_context(
-            open_checkpointer(services.settings, checkpointer)
-        )
+        saver = await stack.enter_async_context(open_checkpointer(services.settings, checkpointer))
         compiled = build_graph(lazy).compile(checkpointer=saver, name="support-agent")
         yield SupportAgent(services, compiled)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -40,10 +41,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 def _settings() -> Settings:
     try:
-        return get_settings()
+        settings = get_settings()
     except Exception as exc:
         err.print(f"[red]Invalid configuration:[/red] {exc}")
         raise typer.Exit(2) from exc
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    return settings
 
 
 def _tenant(settings: Settings, tenant: str | None) -> str:
@@ -106,7 +111,8 @@ def kb_ingest(
         _print_json(summary)
     else:
         console.print(
-            f"[bold]Ingested[/bold] into tenant [cyan]{tenant_id}[/cyan] in {summary['seconds']} s: "
+            f"[bold]Ingested[/bold] into tenant [cyan]{tenant_id}[/cyan] "
+            f"in {summary['seconds']} s: "
             f"[green]{len(summary['added'])} added[/green], {len(summary['updated'])} updated, "
             f"{summary['unchanged']} unchanged, {len(summary['removed'])} removed, "
             f"[red]{len(summary['failed'])} failed[/red] "
@@ -140,8 +146,13 @@ def kb_search(
 
     result = _run(main)
     rows = [
-        {"doc_id": p["doc_id"], "title": p["title"], "source": p["source"], "score": p["score"],
-         "text": p["text"]}
+        {
+            "doc_id": p["doc_id"],
+            "title": p["title"],
+            "source": p["source"],
+            "score": p["score"],
+            "text": p["text"],
+        }
         for p in result.passages
     ]
     if as_json:
@@ -150,8 +161,10 @@ def kb_search(
     if not rows:
         console.print("No results (is the knowledge base empty? see `support-agent kb stats`).")
         return
-    table = Table(title=f"top {len(rows)} for “{query}”  (best cosine {result.top_score:.2f}, "
-                  f"abstain below {result.threshold:.2f})")
+    table = Table(
+        title=f"top {len(rows)} for “{query}”  (best cosine {result.top_score:.2f}, "
+        f"abstain below {result.threshold:.2f})"
+    )
     table.add_column("#", justify="right")
     table.add_column("doc_id", style="cyan")
     table.add_column("title")
@@ -243,7 +256,9 @@ def chat(
 
         thread_id = thread or str(uuid.uuid4())
         async with open_agent(settings) as agent:
-            console.print(f"[dim]thread {thread_id} — empty line to quit, /new for a new thread[/dim]")
+            console.print(
+                f"[dim]thread {thread_id} — empty line to quit, /new for a new thread[/dim]"
+            )
             for role, text in await agent.history(thread_id):
                 console.print(f"[dim]{role}:[/dim] {text}")
             while True:

@@ -34,9 +34,14 @@ _QUESTION_WORDS = frozenset(
 # What kind of answer the question asks for, and what such an answer looks like.
 _ANSWER_TYPES = (
     (
-        re.compile(r"\b(how long|how soon|how quickly|when will|how many (days|hours|weeks))\b", re.I),
-        re.compile(r"\b(\d+(\s*[-–]\s*\d+)?\s*(business\s+)?(minutes?|hours?|days?|weeks?|"
-                   r"months?|years?)|instantly|immediately|same day)\b", re.I),
+        re.compile(
+            r"\b(how long|how soon|how quickly|when will|how many (days|hours|weeks))\b", re.I
+        ),
+        re.compile(
+            r"\b(\d+(\s*[-–]\s*\d+)?\s*(business\s+)?(minutes?|hours?|days?|weeks?|"
+            r"months?|years?)|instantly|immediately|same day)\b",
+            re.I,
+        ),
     ),
     (
         re.compile(r"\b(how much|cost|price|fee|charge)\b", re.I),

@@ -62,7 +62,8 @@ def check_message(content: Any, max_chars: int) -> GuardResult:
     except UnicodeEncodeError:
         text = text.encode("utf-8", "replace").decode("utf-8")
     cleaned = "".join(
-        ch for ch in unicodedata.normalize("NFC", text)
+        ch
+        for ch in unicodedata.normalize("NFC", text)
         if ch in _ALLOWED_CONTROLS or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co"}
     ).strip()
     if len(cleaned) > max_chars:
@@ -82,9 +83,7 @@ def check_message(content: Any, max_chars: int) -> GuardResult:
                 "I received an attachment without a question, and I can't read attachments "
                 "yet. Please describe your problem in words.",
             )
-        return GuardResult(
-            "", "empty", "Your message was empty. What can I help you with?"
-        )
+        return GuardResult("", "empty", "Your message was empty. What can I help you with?")
     return GuardResult(cleaned)
 
 

@@ -48,8 +48,8 @@ async def run_checks(settings: Settings) -> list[Check]:
         {
             "name": "configuration",
             "ok": True,
-            "detail": f"{mode}; checkpointer={settings.checkpointer}; data_dir={settings.data_dir}; "
-            f"OPENAI_API_KEY {'set' if settings.openai_api_key else 'unset'}",
+            "detail": f"{mode}; checkpointer={settings.checkpointer}; "
+            f"data_dir={settings.data_dir}; OPENAI_API_KEY {'set' if settings.openai_api_key else 'unset'}",
             "ms": 0.0,
         }
     ]

@@ -43,15 +43,18 @@ async def main() -> int:
             result = await agent.ask(message, thread_id=thread_id, user_id="demo-user")
             thread_id = result.thread_id
             colour = "green" if result.outcome == "answered" else "yellow"
-            console.print(Panel(Markdown(result.answer), title=f"agent · {result.outcome}",
-                                border_style=colour))
+            console.print(
+                Panel(
+                    Markdown(result.answer), title=f"agent · {result.outcome}", border_style=colour
+                )
+            )
             cited = ", ".join(c["doc_id"] for c in result.citations) or "none"
             console.print(f"[dim]citations: {cited} · {result.latency_ms:.0f} ms[/dim]")
     console.rule()
     console.print(
         "Chat with it yourself:  [bold].venv/bin/support-agent chat[/bold]\n"
         f"Continue this thread:   [bold].venv/bin/support-agent chat --thread {thread_id}[/bold]\n"
-        "One question as JSON:   [bold].venv/bin/support-agent ask \"How do I reset my password?\" "
+        'One question as JSON:   [bold].venv/bin/support-agent ask "How do I reset my password?" '
         "--json[/bold]"
     )
     return 0

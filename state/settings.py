@@ -24,7 +24,11 @@ class Settings(BaseSettings):
     """Typed configuration, read from ``SUPPORT_*`` variables and ``.env``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SUPPORT_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="SUPPORT_",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
     )
 
     data_dir: Path = Field(Path(".support-agent"), description="Embedded data lives here.")

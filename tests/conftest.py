@@ -23,8 +23,11 @@ POSTGRES_ADMIN_URL = os.environ.get(
 
 
 def _shared_data() -> Path | None:
-    candidates = [os.environ.get("SUPPORT_SHARED_DATA", ""), str(ROOT.parent / "shared" / "data"),
-                  "/work/shared/data"]
+    candidates = [
+        os.environ.get("SUPPORT_SHARED_DATA", ""),
+        str(ROOT.parent / "shared" / "data"),
+        "/work/shared/data",
+    ]
     for candidate in candidates:
         if candidate and (Path(candidate) / "tau2_banking_knowledge").is_dir():
             return Path(candidate)
@@ -43,8 +46,11 @@ def require(condition: bool, reason: str, env: str) -> None:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     path = _shared_data()
-    require(path is not None, "the shared datasets (../shared/data) are not present",
-            "SUPPORT_REQUIRE_DATA")
+    require(
+        path is not None,
+        "the shared datasets (../shared/data) are not present",
+        "SUPPORT_REQUIRE_DATA",
+    )
     assert path is not None
     return path
 
@@ -118,8 +124,11 @@ def postgres_server() -> str:
         available = True
     except psycopg.OperationalError:
         available = False
-    require(available, f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}",
-            "SUPPORT_REQUIRE_POSTGRES")
+    require(
+        available,
+        f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}",
+        "SUPPORT_REQUIRE_POSTGRES",
+    )
     return POSTGRES_ADMIN_URL
 
 

@@ -68,7 +68,7 @@ class SentenceEmbeddings(Embeddings):
     @property
     def max_tokens(self) -> int:
         """The model's input window in tokens (longer input is truncated)."""
-        return int(self.model.max_seq_length)
+        return int(self.model.max_seq_length or 256)
 
     def count_tokens(self, text: str) -> int:
         """Number of word-piece tokens the model sees for ``text`` (without specials)."""

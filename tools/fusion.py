@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-__all__ = ["bm25_weight", "weighted_rrf", "RRF_K"]
+__all__ = ["RRF_K", "bm25_weight", "weighted_rrf"]
 
 RRF_K = 60
 

@@ -108,8 +108,14 @@ class _Hit:
     @classmethod
     def of(cls, chunk_id: str, meta: dict[str, Any], text: str, cosine: float | None) -> _Hit:
         return cls(
-            chunk_id, meta["doc_id"], meta["title"], meta["source"], text,
-            int(meta.get("chunk", 0)), str(meta.get("heading", "")), cosine,
+            chunk_id,
+            meta["doc_id"],
+            meta["title"],
+            meta["source"],
+            text,
+            int(meta.get("chunk", 0)),
+            str(meta.get("heading", "")),
+            cosine,
         )
 
 
@@ -259,7 +265,9 @@ class KnowledgeBase:
         roots_ok: set[str] = set()
         for root, items in loaded:
             if items and all(isinstance(i, LoadFailure) for i in items) and not Path(root).exists():
-                report.failed.extend((i.source, i.reason) for i in items if isinstance(i, LoadFailure))
+                report.failed.extend(
+                    (i.source, i.reason) for i in items if isinstance(i, LoadFailure)
+                )
                 continue
             roots_ok.add(root)
             for item in items:
@@ -267,7 +275,10 @@ class KnowledgeBase:
                     report.failed.append((item.source, item.reason))
                 elif item.doc_id in docs:
                     report.failed.append(
-                        (item.source, f"duplicate id {item.doc_id!r} (first: {docs[item.doc_id].source})")
+                        (
+                            item.source,
+                            f"duplicate id {item.doc_id!r} (first: {docs[item.doc_id].source})",
+                        )
                     )
                 else:
                     docs[item.doc_id] = item
@@ -294,7 +305,9 @@ class KnowledgeBase:
         ids = [f"{doc.doc_id}::{version}::{c.index}" for c in chunks]
         metas = [
             {
-                **{k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)},
+                **{
+                    k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)
+                },
                 "doc_id": doc.doc_id,
                 "title": doc.title,
                 "source": doc.source,
@@ -423,7 +436,10 @@ class KnowledgeBase:
         hits: dict[str, _Hit] = {}
         dense_ids: list[str] = []
         for cid, text, meta, dist in zip(
-            raw["ids"][0], raw["documents"][0], raw["metadatas"][0], raw["distances"][0],
+            raw["ids"][0],
+            raw["documents"][0],
+            raw["metadatas"][0],
+            raw["distances"][0],
             strict=True,
         ):
             hits[cid] = _Hit.of(cid, meta, text, 1.0 - dist)
@@ -496,7 +512,10 @@ class KnowledgeBase:
         def build() -> _LexicalCache:
             data = store.get(include=["documents", "metadatas"])
             return _LexicalCache(
-                version, LexicalIndex(data["documents"]), data["ids"], data["metadatas"],
+                version,
+                LexicalIndex(data["documents"]),
+                data["ids"],
+                data["metadatas"],
                 data["documents"],
             )
 

@@ -17,13 +17,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LoadFailure", "SourceDocument", "iter_documents", "TEXT_SUFFIXES", "SUPPORTED_SUFFIXES"]
+__all__ = ["SUPPORTED_SUFFIXES", "TEXT_SUFFIXES", "LoadFailure", "SourceDocument", "iter_documents"]
 
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".rst"})
 RECORD_SUFFIXES = frozenset({".json", ".jsonl"})
 CONVERTED_SUFFIXES = frozenset(
-    {".html", ".htm", ".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".csv", ".epub", ".msg", ".xml",
-     ".ipynb"}
+    {
+        ".html",
+        ".htm",
+        ".pdf",
+        ".docx",
+        ".pptx",
+        ".xlsx",
+        ".xls",
+        ".csv",
+        ".epub",
+        ".msg",
+        ".xml",
+        ".ipynb",
+    }
 )
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | RECORD_SUFFIXES | CONVERTED_SUFFIXES
 _BINARY_SUFFIXES = frozenset({".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".epub", ".msg"})

@@ -35,14 +35,22 @@ def test_ask_json_prints_the_documented_object_and_threads_survive_processes(cli
     first = run(["ask", "My Lumora Lock bolt is jammed", "--user", "u1", "--json"], cli_data)
     assert first.returncode == 0, first.stderr
     result = json.loads(first.stdout)
-    assert set(result) >= {"thread_id", "outcome", "answer", "citations", "escalation",
-                           "memories_used", "latency_ms"}
+    assert set(result) >= {
+        "thread_id",
+        "outcome",
+        "answer",
+        "citations",
+        "escalation",
+        "memories_used",
+        "latency_ms",
+    }
     assert result["outcome"] == "answered"
     assert result["escalation"] is None
     assert set(result["citations"][0]) == {"doc_id", "title", "source", "score"}
 
-    follow = run(["ask", "What batteries does it take?", "--thread", result["thread_id"],
-                  "--json"], cli_data)
+    follow = run(
+        ["ask", "What batteries does it take?", "--thread", result["thread_id"], "--json"], cli_data
+    )
     assert follow.returncode == 0, follow.stderr
     second = json.loads(follow.stdout)
     assert second["thread_id"] == result["thread_id"]

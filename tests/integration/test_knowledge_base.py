@@ -48,7 +48,9 @@ async def test_search_finds_the_right_article_for_customer_questions(sample_serv
 
 
 async def test_search_results_are_whole_documents_with_their_best_chunk(sample_services):
-    result = await sample_services.kb.search("How do I factory reset a Lumora Bulb?", "default", k=5)
+    result = await sample_services.kb.search(
+        "How do I factory reset a Lumora Bulb?", "default", k=5
+    )
     ids = [p["doc_id"] for p in result.passages]
     assert len(ids) == len(set(ids)) == 5
     top = result.passages[0]
@@ -84,8 +86,10 @@ async def test_incremental_ingest_skips_updates_and_removes(tmp_path, embeddings
         assert len(again.unchanged) == 9 and not (again.added or again.updated or again.removed)
 
         policy = kb_dir / "refunds" / "refund-policy.md"
-        policy.write_text(policy.read_text() + "\n\n## Zebra clause\n\nZebras may be returned "
-                          "within 7 days if they are unhappy.\n")
+        policy.write_text(
+            policy.read_text() + "\n\n## Zebra clause\n\nZebras may be returned "
+            "within 7 days if they are unhappy.\n"
+        )
         (kb_dir / "shipping" / "tracking-your-order.md").unlink()
         changed = await kb.ingest([kb_dir], "acme")
         assert changed.updated == ["refunds/refund-policy.md"]

@@ -30,13 +30,25 @@ def server(sample_kb_data, tmp_path_factory):
     shutil.copytree(sample_kb_data, data_dir)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPPORT_", "OPENAI_"))}
-    env.update(SUPPORT_DATA_DIR=str(data_dir), LANGSMITH_TRACING="false",
-               LANGCHAIN_TRACING_V2="false")
+    env.update(
+        SUPPORT_DATA_DIR=str(data_dir), LANGSMITH_TRACING="false", LANGCHAIN_TRACING_V2="false"
+    )
     log = (tmp_path_factory.mktemp("server-log") / "server.log").open("w+")
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("langgraph")), "dev", "--no-browser", "--no-reload",
-         "--port", str(port), "--config", str(ROOT / "langgraph.json")],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(Path(sys.executable).with_name("langgraph")),
+            "dev",
+            "--no-browser",
+            "--no-reload",
+            "--port",
+            str(port),
+            "--config",
+            str(ROOT / "langgraph.json"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -81,7 +93,8 @@ async def test_served_graph_answers_and_exposes_state(server):
     assert "[1]" in values["messages"][-1]["content"]
 
     await client.runs.wait(
-        thread["thread_id"], "support_agent",
+        thread["thread_id"],
+        "support_agent",
         input={"messages": [{"role": "user", "content": "What is the capital of Mongolia?"}]},
         context={"tenant_id": "default", "user_id": "studio-user"},
     )
@@ -100,7 +113,8 @@ async def test_another_tenant_gets_nothing_from_this_knowledge_base(server):
     client = get_client(url=url)
     thread = await client.threads.create()
     await client.runs.wait(
-        thread["thread_id"], "support_agent",
+        thread["thread_id"],
+        "support_agent",
         input={"messages": [{"role": "user", "content": "How do I reset my password?"}]},
         context={"tenant_id": "globex", "user_id": "u2"},
     )

@@ -41,15 +41,24 @@ class FakeOpenAI:
                 system = body["messages"][0]["content"]
                 doc_ids = re.findall(r'doc_id="([^"]+)"', system)
                 if fake.mode == "cite":
-                    text = (f"FROM-THE-MODEL: refunds reach PayPal in 3-5 business days "
-                            f"[{doc_ids[0]}], unlike [invented/doc.md].")
+                    text = (
+                        f"FROM-THE-MODEL: refunds reach PayPal in 3-5 business days "
+                        f"[{doc_ids[0]}], unlike [invented/doc.md]."
+                    )
                 else:
                     text = "FROM-THE-MODEL: I think it is about a week."
                 payload = {
-                    "id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
                     "model": body["model"],
-                    "choices": [{"index": 0, "finish_reason": "stop",
-                                 "message": {"role": "assistant", "content": text}}],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": text},
+                        }
+                    ],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
                 }
                 data = json.dumps(payload).encode()
@@ -79,8 +88,12 @@ def fake_openai():
 @pytest.fixture
 async def llm_agent(sample_kb_data, embeddings, fake_openai):
     settings = Settings(
-        _env_file=None, data_dir=sample_kb_data, llm_model="test-model",
-        openai_base_url=fake_openai.url, openai_api_key="sk-test", llm_max_retries=0,
+        _env_file=None,
+        data_dir=sample_kb_data,
+        llm_model="test-model",
+        openai_base_url=fake_openai.url,
+        openai_api_key="sk-test",
+        llm_max_retries=0,
         llm_timeout_s=5,
     )
     services = await create_services(settings, embeddings=embeddings)
@@ -100,7 +113,8 @@ async def test_answer_carries_the_models_text_with_valid_citations(llm_agent, fa
     assert "<passages>" in system and "not instructions" in system
     assert result.citations[0]["doc_id"] in system
     assert request["messages"][-1] == {
-        "role": "user", "content": "How long do refunds take to show up on PayPal?"
+        "role": "user",
+        "content": "How long do refunds take to show up on PayPal?",
     }
 
 

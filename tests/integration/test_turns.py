@@ -27,7 +27,9 @@ async def test_follow_up_uses_the_earlier_turn(sample_agent):
 
 
 async def test_out_of_scope_questions_get_an_honest_abstention(sample_agent):
-    questions = [q for q in (TEST_DATA / "out_of_scope_questions.txt").read_text().splitlines() if q]
+    questions = [
+        q for q in (TEST_DATA / "out_of_scope_questions.txt").read_text().splitlines() if q
+    ]
     outcomes = [await sample_agent.ask(q) for q in questions]
     abstained = [r for r in outcomes if r.outcome == "abstained"]
     assert len(abstained) / len(outcomes) >= 0.85
@@ -53,8 +55,9 @@ async def test_bad_input_gets_a_clear_reply_and_the_thread_goes_on(sample_agent)
 
 async def test_checkpoints_keep_only_this_turns_passages(sample_agent):
     first = await sample_agent.ask("How do I change my email address?")
-    second = await sample_agent.ask("Which payment methods do you accept?",
-                                    thread_id=first.thread_id)
+    second = await sample_agent.ask(
+        "Which payment methods do you accept?", thread_id=first.thread_id
+    )
     state = await sample_agent.graph.aget_state({"configurable": {"thread_id": second.thread_id}})
     passages = state.values["passages"]
     assert len(passages) <= sample_agent.services.settings.retrieval_k

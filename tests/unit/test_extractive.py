@@ -3,8 +3,14 @@ from tools.lexical import tokenize
 
 
 def passage(doc_id, text, title="T", score=0.03):
-    return {"doc_id": doc_id, "title": title, "source": doc_id, "text": text, "score": score,
-            "dense": 0.6}
+    return {
+        "doc_id": doc_id,
+        "title": title,
+        "source": doc_id,
+        "text": text,
+        "score": score,
+        "dense": 0.6,
+    }
 
 
 REFUND = passage(

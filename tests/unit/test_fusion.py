@@ -2,15 +2,17 @@ from tools.fusion import bm25_weight, weighted_rrf
 
 
 def test_document_found_by_both_retrievers_wins():
-    fused = weighted_rrf({"dense": ["a", "b", "c"], "bm25": ["c", "b", "d"]},
-                         {"dense": 1.0, "bm25": 1.0})
+    fused = weighted_rrf(
+        {"dense": ["a", "b", "c"], "bm25": ["c", "b", "d"]}, {"dense": 1.0, "bm25": 1.0}
+    )
     assert {d for d, _ in fused[:2]} == {"b", "c"}
     assert fused[-1][0] in {"a", "d"}
 
 
 def test_zero_weight_reproduces_the_other_ranking():
-    fused = weighted_rrf({"dense": ["a", "b", "c"], "bm25": ["c", "x"]},
-                         {"dense": 1.0, "bm25": 0.0})
+    fused = weighted_rrf(
+        {"dense": ["a", "b", "c"], "bm25": ["c", "x"]}, {"dense": 1.0, "bm25": 0.0}
+    )
     assert [d for d, _ in fused][:3] == ["a", "b", "c"]
 
 

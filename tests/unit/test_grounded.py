@@ -2,8 +2,14 @@ from graph.grounded import cite, format_passages
 
 
 def passage(doc_id, title="T"):
-    return {"doc_id": doc_id, "title": title, "source": doc_id, "text": "body", "score": 0.5,
-            "dense": 0.7}
+    return {
+        "doc_id": doc_id,
+        "title": title,
+        "source": doc_id,
+        "text": "body",
+        "score": 0.5,
+        "dense": 0.7,
+    }
 
 
 def test_retrieved_ids_become_numbered_citations_in_order():

@@ -31,9 +31,7 @@ def test_files_get_relative_path_ids_and_heading_titles(tmp_path):
     docs = {i.doc_id: i for i in items if isinstance(i, SourceDocument)}
     assert set(docs) == {"billing/refunds.md", "notes.txt"}
     assert docs["billing/refunds.md"].title == "Refund rules"
-    assert [i.reason for i in items if isinstance(i, LoadFailure)] == [
-        "unsupported file type .png"
-    ]
+    assert [i.reason for i in items if isinstance(i, LoadFailure)] == ["unsupported file type .png"]
 
 
 def test_missing_path_is_a_failure_not_an_exception(tmp_path):

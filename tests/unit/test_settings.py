@@ -43,3 +43,29 @@ def test_context_rejects_unsafe_identifiers():
     for bad in ("", "../etc", "a b", "x" * 200):
         with pytest.raises(ValueError):
             Context(tenant_id=bad)
+
+
+def test_env_example_lists_every_setting():
+    from tests.conftest import ROOT
+
+    listed = {
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    expected = set()
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        choices = getattr(alias, "choices", None)
+        expected.add(choices[-1] if choices else f"SUPPORT_{name.upper()}")
+    assert expected == listed
+
+
+def test_empty_values_from_a_copied_env_example_mean_defaults(tmp_path):
+    from tests.conftest import ROOT
+
+    env_file = tmp_path / ".env"
+    env_file.write_text((ROOT / ".env.example").read_text())
+    settings = Settings(_env_file=env_file)
+    assert settings.database_url is None and settings.abstain_threshold is None
+    assert settings.checkpointer == "sqlite"
