@@ -44,12 +44,13 @@ async def _timed(name: str, probe: Callable[[], Awaitable[str]]) -> Check:
 async def run_checks(settings: Settings) -> list[Check]:
     """Run every check; a failing dependency is reported, never raised."""
     mode = f"LLM mode ({settings.llm_model})" if settings.llm_enabled else "LLM-free mode"
+    key = "set" if settings.openai_api_key else "unset"
     checks: list[Check] = [
         {
             "name": "configuration",
             "ok": True,
             "detail": f"{mode}; checkpointer={settings.checkpointer}; "
-            f"data_dir={settings.data_dir}; OPENAI_API_KEY {'set' if settings.openai_api_key else 'unset'}",
+            f"data_dir={settings.data_dir}; OPENAI_API_KEY {key}",
             "ms": 0.0,
         }
     ]
