@@ -366,7 +366,7 @@ def candidates() -> list[Candidate]:
     return out
 
 
-RECOMMENDED = "ramp idf 20->60 max=1.0"
+RECOMMENDED = "ramp idf 100->300 max=1.0"
 """Default recommendation (set after running the grid; ``--recommend`` overrides)."""
 
 
