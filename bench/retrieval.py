@@ -42,6 +42,7 @@ import math
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -177,14 +178,39 @@ def auroc(pos: Sequence[float], neg: Sequence[float]) -> float:
 # -- data --------------------------------------------------------------------------------------
 
 
-def tau2_queries(cut: int | None = None) -> list[Query]:
+_GOAL = re.compile(
+    r"\b(you(?:'re| are) (?:looking|calling|trying|seeking|interested|contacting|reaching)"
+    r"|you want|you need|you would like|you'd like|your goal|you wish|you(?:'ve)? noticed"
+    r"|you have noticed)",
+    re.IGNORECASE,
+)
+
+
+def goal_sentence(instructions: str) -> str | None:
+    """First sentence stating what the customer wants (heuristic), markdown labels removed."""
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", instructions):
+        if _GOAL.search(sentence) and "playing the role" not in sentence:
+            text = re.sub(r"\*\*[^*]+:\*\*\s*", "", sentence).strip()
+            if len(text.split()) >= 4:
+                return text
+    return None
+
+
+def tau2_queries(variant: str = "full") -> list[Query]:
+    """variant: "full" instructions, "300" (first 300 chars), "goal" (goal sentence, if any)."""
     out = []
     for f in sorted((TAU2 / "tasks").glob("*.json")):
         task = json.loads(f.read_text())
         text = task["user_scenario"]["instructions"]
         if isinstance(text, dict):  # some tau2 versions nest it
             text = json.dumps(text)
-        out.append(Query(text[:cut] if cut else text, frozenset(task["required_documents"])))
+        if variant == "300":
+            text = text[:300]
+        elif variant == "goal":
+            text = goal_sentence(text)
+            if text is None:
+                continue
+        out.append(Query(text, frozenset(task["required_documents"])))
     return out
 
 
@@ -405,6 +431,7 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
 DATASET_METRICS = {
     "tau2-full": ("hit@5", "recall@10", "mrr"),
     "tau2-300": ("hit@5", "recall@10", "mrr"),
+    "tau2-goal": ("hit@5", "recall@10", "mrr"),
     "banking77": ("hit@1", "hit@5", "mrr"),
     "clinc150": ("hit@1", "hit@5", "mrr"),
     "banking77-plain": ("hit@1", "hit@5", "mrr"),
@@ -412,12 +439,14 @@ DATASET_METRICS = {
 CRITERION = {
     "tau2-full": ("hit@5", "mrr"),
     "tau2-300": ("hit@5", "mrr"),
+    "tau2-goal": ("hit@5", "mrr"),
     "banking77": ("hit@1", "hit@5", "mrr"),
     "clinc150": ("hit@1", "hit@5", "mrr"),
 }
 LABELS = {
     "tau2-full": "tau2 banking, query = full instructions (97 tasks)",
     "tau2-300": "tau2 banking, query = instructions cut to 300 chars ('opening line')",
+    "tau2-goal": "tau2 banking, query = the customer's goal sentence (heuristic regex; tasks with one)",
     "banking77": "BANKING77 FAQ-style (KB 20 q/intent, 770 test q)",
     "clinc150": "CLINC150 in-scope FAQ-style (KB 10 q/intent, 750 test q)",
     "banking77-plain": "BANKING77 as first specified (content = question, title '') - LEAKS intent",
@@ -604,7 +633,8 @@ async def main() -> None:
         # 2-3. retrieval quality with the shipped fusion -----------------------------------
         sets: dict[str, tuple[str, list[Query]]] = {
             "tau2-full": ("bench-tau2", tau2_queries()),
-            "tau2-300": ("bench-tau2", tau2_queries(300)),
+            "tau2-300": ("bench-tau2", tau2_queries("300")),
+            "tau2-goal": ("bench-tau2", tau2_queries("goal")),
             "banking77": ("bench-banking77", b77_test),
             "clinc150": ("bench-clinc150", cl_test),
         }
@@ -899,7 +929,7 @@ async def main() -> None:
         )
     )
     if "grid" in result:
-        abbrev = {"tau2-full": "t2F", "tau2-300": "t2-300", "banking77": "b77",
+        abbrev = {"tau2-full": "t2F", "tau2-300": "t2-300", "tau2-goal": "t2goal", "banking77": "b77",
                   "clinc150": "cl", "hit@1": "h1", "hit@5": "h5", "mrr": "mrr"}
         cols = ["candidate", "worst Δ", "mean Δ"]
         for n in criterion_sets:
