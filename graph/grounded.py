@@ -9,12 +9,11 @@ falls back to the LLM-free answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AnyMessage, SystemMessage
+from langchain_core.messages import AnyMessage, BaseMessage, SystemMessage
 
 from graph.extractive import render_sources
 from graph.prompts import ANSWER_SYSTEM, PASSAGE
@@ -90,18 +89,21 @@ def format_passages(passages: Sequence[Passage]) -> str:
 
 
 async def llm_answer(
-    model: BaseChatModel,
+    invoke: Callable[[list[AnyMessage]], Awaitable[BaseMessage]],
     conversation: Sequence[AnyMessage],
     passages: Sequence[Passage],
     *,
     company: str,
     max_words: int = 180,
 ) -> GroundedAnswer:
-    """Ask the model for a grounded answer; raise ``UngroundedAnswerError`` if it cites nothing."""
+    """Ask the model (through ``invoke``) for a grounded answer.
+
+    Raises ``UngroundedAnswerError`` if the answer cites nothing that was retrieved.
+    """
     system = ANSWER_SYSTEM.format(
         company=company, max_words=max_words, passages=format_passages(passages)
     )
-    response = await model.ainvoke([SystemMessage(system), *conversation[-12:]])
+    response = await invoke([SystemMessage(system), *conversation[-12:]])
     answer = cite(response.text, passages)
     if not answer.citations:
         raise UngroundedAnswerError("the model's answer cited none of the retrieved passages")

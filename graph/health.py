@@ -102,7 +102,9 @@ async def run_checks(settings: Settings) -> list[Check]:
             chat = create_chat_model(settings)
             if chat is None:
                 return "not configured: answers are extractive (LLM-free mode)"
-            reply = await asyncio.wait_for(chat.ainvoke("Reply with OK."), settings.llm_timeout_s)
+            reply = await asyncio.wait_for(
+                chat.ainvoke("Reply with OK."), settings.policies.model.timeout_s
+            )
             return f"{settings.llm_model} at {settings.openai_base_url or 'api.openai.com'}: " + (
                 "replied" if reply.text else "empty reply"
             )

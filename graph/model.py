@@ -1,8 +1,8 @@
 """The chat model: any OpenAI-compatible endpoint through ``ChatOpenAI``.
 
 Returns None when no model is configured: the graph then answers in LLM-free
-mode. The client's own retries are bounded and it has a timeout, so a hung
-endpoint costs one turn a bounded delay before the LLM-free fallback answers.
+mode. The client's own retries are off: the resilience layer retries (honouring
+Retry-After) and trips the model's circuit breaker.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ def create_chat_model(settings: Settings) -> BaseChatModel | None:
         model=settings.llm_model or "",
         api_key=settings.openai_api_key or SecretStr("not-needed"),
         base_url=settings.openai_base_url,
-        timeout=settings.llm_timeout_s,
-        max_retries=settings.llm_max_retries,
+        # Timeouts, retries and the breaker are the resilience layer's job (policies.model).
+        timeout=settings.policies.model.timeout_s,
+        max_retries=0,
         temperature=settings.llm_temperature,
     )

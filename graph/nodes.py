@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
-from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.errors import GraphBubbleUp
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langgraph.runtime import Runtime
 
 from graph.extractive import extractive_answer
 from graph.grounded import UngroundedAnswerError, llm_answer
 from graph.guard import check_message, message_text
 from graph.model import create_chat_model
-from graph.prompts import ABSTAIN_LOW_CONFIDENCE, ABSTAIN_NO_KB, ABSTAIN_SUGGESTIONS
+from graph.prompts import (
+    ABSTAIN_KB_DOWN,
+    ABSTAIN_LOW_CONFIDENCE,
+    ABSTAIN_NO_KB,
+    ABSTAIN_SUGGESTIONS,
+)
 from graph.query import form_query
 from graph.routing import decide_route
 from state import Context, SupportState
+from tools.errors import ToolError
 from tools.services import LazyServices, Services
 
 __all__ = ["SupportNodes"]
@@ -92,9 +97,18 @@ class SupportNodes:
             message_text(m.content)[0] for m in state.messages if isinstance(m, HumanMessage)
         ]
         query = form_query(user_texts)
-        result = await services.kb.search(
-            query, context.tenant_id, threshold=context.abstain_threshold
+        kb = services.kb
+        searched = await services.resilience.run(
+            "kb_search",
+            lambda: kb.search(query, context.tenant_id, threshold=context.abstain_threshold),
         )
+        kb_error: str | None = None
+        if searched.ok:
+            result = searched.data
+        else:
+            kb_error = searched.error_kind
+            logger.warning("knowledge base search failed (%s); BM25 fallback", kb_error)
+            result = await kb.search_lexical(query, context.tenant_id)
         return {
             "query": query,
             "passages": result.passages,
@@ -102,6 +116,8 @@ class SupportNodes:
             "threshold": result.threshold,
             "confidence": result.confidence,
             "query_terms": result.term_weights,
+            "kb_error": kb_error,
+            "degraded": f"kb_{kb_error}" if kb_error else None,
         }
 
     async def route(self, state: SupportState) -> dict[str, Any]:
@@ -111,6 +127,7 @@ class SupportNodes:
             passages=len(state.passages),
             top_score=state.top_score,
             threshold=state.threshold,
+            kb_error=state.kb_error,
         )
         return {"route": decision, "route_reasons": reasons}
 
@@ -118,22 +135,31 @@ class SupportNodes:
         """A grounded answer with citations: from the model, else extractively."""
         services = await self.services()
         degraded: str | None = None
-        if self._model is not None:
+        model = self._model
+        if model is not None:
+
+            async def invoke(messages: list[AnyMessage]) -> BaseMessage:
+                response, _ = await services.resilience.call(
+                    "model", lambda: model.ainvoke(messages)
+                )
+                return cast(BaseMessage, response)
+
             try:
                 grounded = await llm_answer(
-                    self._model,
+                    invoke,
                     state.messages,
                     state.passages,
                     company=services.settings.company_name,
                 )
-                return self._answered(grounded.text, grounded.citations, None)
-            except GraphBubbleUp:
-                raise
+                return self._answered(grounded.text, grounded.citations, state.degraded)
             except UngroundedAnswerError:
-                degraded = "llm_uncited"
-            except Exception as exc:  # any model failure degrades to the LLM-free answer
-                logger.warning("model failed, answering without it: %s", type(exc).__name__)
-                degraded = f"llm_error:{type(exc).__name__}"
+                degraded = "model_uncited"
+            except ToolError as error:
+                logger.warning("model failed (%s); answering without it", error.kind)
+                degraded = f"model_{error.kind}"
+            degraded = ",".join(filter(None, [state.degraded, degraded])) or None
+        else:
+            degraded = state.degraded
         question = message_text(state.messages[-1].content)[0] if state.messages else ""
         extracted = extractive_answer(question, state.passages, state.query_terms)
         if not extracted.citations:
@@ -158,6 +184,8 @@ class SupportNodes:
         """Say plainly that there is no grounded answer, and ask for what would help."""
         if state.rejection:
             text = state.rejection_reply or "I couldn't read that message. Could you rephrase it?"
+        elif "kb_unavailable" in state.route_reasons:
+            text = ABSTAIN_KB_DOWN
         elif "no_passages" in state.route_reasons:
             services = await self.services()
             version, _ = await services.kb.collection_state(_context(runtime).tenant_id)

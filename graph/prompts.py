@@ -38,4 +38,9 @@ ABSTAIN_LOW_CONFIDENCE = (
     "what you were trying to do?"
 )
 
+ABSTAIN_KB_DOWN = (
+    "I'm sorry, I can't reach our help articles right now, so I can't give you a reliable "
+    "answer. Please try again in a few minutes."
+)
+
 ABSTAIN_SUGGESTIONS = "These articles might be related, though they may not answer it:"

@@ -14,7 +14,12 @@ Route = Literal["answer", "abstain"]
 
 
 def decide_route(
-    *, rejection: str | None, passages: int, top_score: float, threshold: float
+    *,
+    rejection: str | None,
+    passages: int,
+    top_score: float,
+    threshold: float,
+    kb_error: str | None = None,
 ) -> tuple[Route, list[str]]:
     """Answer only when the knowledge base holds something close enough to the question.
 
@@ -22,9 +27,18 @@ def decide_route(
     ('answer', ['grounded'])
     >>> decide_route(rejection=None, passages=3, top_score=0.21, threshold=0.4)
     ('abstain', ['low_confidence'])
+    >>> decide_route(rejection=None, passages=0, top_score=0, threshold=0.4, kb_error="timeout")
+    ('abstain', ['kb_unavailable'])
     """
     if rejection:
         return "abstain", [f"input_{rejection}"]
+    if kb_error and passages == 0:
+        return "abstain", ["kb_unavailable"]
+    if kb_error:
+        # BM25-only fallback: top_score is the share of the query found in the best chunk
+        if top_score < threshold:
+            return "abstain", ["kb_degraded", "low_confidence"]
+        return "answer", ["kb_degraded", "grounded_lexical"]
     if passages == 0:
         return "abstain", ["no_passages"]
     if top_score < threshold:

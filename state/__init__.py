@@ -4,6 +4,7 @@ from state.checkpoint import open_checkpointer
 from state.context import Context, validate_identifier
 from state.db import Base, KbCollection, KbDocument, create_engine, init_db, session_factory
 from state.graph_state import Citation, Outcome, Passage, SupportState
+from state.policies import PoliciesSettings, ResiliencePolicy
 from state.settings import CheckpointerKind, FusionMode, Settings, get_settings
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "KbDocument",
     "Outcome",
     "Passage",
+    "PoliciesSettings",
+    "ResiliencePolicy",
     "Settings",
     "SupportState",
     "create_engine",

@@ -60,6 +60,8 @@ class SupportState:
     """Reason code when the guard refused this turn's input."""
     rejection_reply: str | None = None
     """What to tell the customer about the refused input."""
+    kb_error: str | None = None
+    """Why the knowledge-base search failed this turn (``timeout``, ``circuit_open``, ...)."""
     route: str | None = None
     """The routing decision for this turn (``answer`` or ``abstain``)."""
     outcome: Outcome | None = None
@@ -69,4 +71,4 @@ class SupportState:
     citations: list[Citation] = field(default_factory=list)
     """Documents the final answer cites."""
     degraded: str | None = None
-    """Why the answer came from the LLM-free path although a model is configured."""
+    """What ran in a degraded way this turn (``kb_timeout``, ``model_circuit_open``, ...)."""

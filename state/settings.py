@@ -16,6 +16,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from state.policies import PoliciesSettings
+
 CheckpointerKind = Literal["memory", "sqlite", "postgres"]
 FusionMode = Literal["adaptive", "rrf", "dense", "bm25"]
 
@@ -29,6 +31,7 @@ class Settings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         env_ignore_empty=True,
+        env_nested_delimiter="__",
     )
 
     data_dir: Path = Field(Path(".support-agent"), description="Embedded data lives here.")
@@ -68,9 +71,18 @@ class Settings(BaseSettings):
     openai_base_url: str | None = Field(
         None, validation_alias=AliasChoices("SUPPORT_OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
-    llm_timeout_s: float = Field(30.0, gt=0)
-    llm_max_retries: int = Field(2, ge=0, le=10)
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    redis_url: SecretStr | None = Field(
+        None, description="Redis for circuit-breaker state shared by workers; unset = in process."
+    )
+    breaker_sync_interval_s: float = Field(
+        0.5, gt=0, le=60, description="How often shared breaker state is pulled from Redis."
+    )
+    policies: PoliciesSettings = Field(
+        default_factory=PoliciesSettings,
+        description="Timeouts, retries and breakers per dependency "
+        "(SUPPORT_POLICIES__MODEL__TIMEOUT_S=20).",
+    )
     log_level: str = "WARNING"
 
     @model_validator(mode="after")

@@ -33,6 +33,7 @@ from tools.chunking import Chunk, chunk_markdown
 from tools.embeddings import SentenceEmbeddings
 from tools.executor import BlockingExecutor
 from tools.fusion import bm25_weight, weighted_rrf
+from tools.lazy import LazyResource
 from tools.lexical import LexicalIndex, tokenize
 from tools.loaders import LoadFailure, SourceDocument, iter_documents
 
@@ -42,6 +43,8 @@ ProgressFn = Callable[[int, int], None]
 """Called with (chunks embedded so far, chunks to embed)."""
 
 _FALLBACK_THRESHOLD = 0.35
+_LEXICAL_COVERAGE = 0.5
+"""Share of the query's IDF mass a chunk must contain to answer from BM25 alone."""
 _CHUNKER_VERSION = "md-v1"
 _CHUNKS_PER_PASSAGE = 2
 """A passage shows a document's two best chunks: the answer is often in the second."""
@@ -150,7 +153,7 @@ class KnowledgeBase:
         self.executor = executor
         self.sessions = sessions
         self._client: Any = None
-        self._stores: dict[str, Any] = {}
+        self._stores: dict[str, LazyResource[Any]] = {}
         self._lexical: dict[str, _LexicalCache] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -178,22 +181,26 @@ class KnowledgeBase:
                 self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         return self._client
 
-    def _store_sync(self, tenant_id: str) -> Any:
-        store = self._stores.get(tenant_id)
-        if store is None:
-            from langchain_chroma import Chroma
+    def _open_store(self, tenant_id: str) -> Any:
+        from langchain_chroma import Chroma
 
-            store = Chroma(
-                collection_name=collection_name(tenant_id),
-                embedding_function=self.embeddings,
-                client=self._chroma_client(),
-                collection_metadata={"hnsw:space": "cosine", "tenant_id": tenant_id},
-            )
-            self._stores[tenant_id] = store
-        return store
+        return Chroma(
+            collection_name=collection_name(tenant_id),
+            embedding_function=self.embeddings,
+            client=self._chroma_client(),
+            collection_metadata={"hnsw:space": "cosine", "tenant_id": tenant_id},
+        )
 
     async def _store(self, tenant_id: str) -> Any:
-        return self._stores.get(tenant_id) or await self.executor.run(self._store_sync, tenant_id)
+        """The tenant's Chroma collection, opened once (lock-protected, retried on failure)."""
+        lazy = self._stores.get(tenant_id)
+        if lazy is None:
+            lazy = LazyResource(
+                f"knowledge base store ({tenant_id})",
+                lambda: self.executor.run(self._open_store, tenant_id),
+            )
+            self._stores[tenant_id] = lazy
+        return await lazy.get()
 
     def _lock(self, tenant_id: str) -> asyncio.Lock:
         return self._locks.setdefault(tenant_id, asyncio.Lock())
@@ -486,6 +493,46 @@ class KnowledgeBase:
             dense_ranking=_doc_order(dense_ids, hits),
             bm25_ranking=_doc_order(bm25_ids, hits),
         )
+
+    async def search_lexical(
+        self, query: str, tenant_id: str, k: int | None = None
+    ) -> SearchResult:
+        """BM25 alone over the chunks already in memory: the fallback when Chroma is down.
+
+        Needs no vector store and no embedding. Without a cached index (the process has
+        not searched this tenant since it started) it returns no passages. ``top_score``
+        is the share of the query's IDF mass found in the best chunk, and ``threshold``
+        is the share required to answer.
+        """
+        k = k or self.settings.retrieval_k
+        cached = self._lexical.get(tenant_id)
+        if cached is None:
+            return SearchResult(query, [], 0.0, _LEXICAL_COVERAGE, {})
+        terms = {t: cached.index.idf(t) for t in dict.fromkeys(tokenize(query))}
+        total = sum(terms.values()) or 1.0
+        passages: list[Passage] = []
+        best_coverage = 0.0
+        for position, score in cached.index.search(query, self.settings.candidate_k):
+            meta = cached.metas[position]
+            if any(p["doc_id"] == meta["doc_id"] for p in passages):
+                continue
+            text = cached.texts[position]
+            present = set(tokenize(text))
+            coverage = sum(w for t, w in terms.items() if t in present) / total
+            best_coverage = max(best_coverage, coverage)
+            passages.append(
+                Passage(
+                    doc_id=meta["doc_id"],
+                    title=meta["title"],
+                    source=meta["source"],
+                    text=text,
+                    score=round(score, 4),
+                    dense=0.0,
+                )
+            )
+            if len(passages) >= k:
+                break
+        return SearchResult(query, passages, round(best_coverage, 4), _LEXICAL_COVERAGE, terms)
 
     @staticmethod
     def _weights(mode: str, idf_mass: float) -> dict[str, float]:

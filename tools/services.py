@@ -1,10 +1,11 @@
 """The long-lived dependencies every turn needs, built once per process.
 
-``Services`` owns the executor, the embedding model, the database engine and
-the knowledge base, and closes them in order. ``LazyServices`` builds them on
-first use, once, under a lock, with the blocking parts (reading ``.env``,
-creating folders, loading the model) off the event loop; a failed start is
-reported and retried on the next call rather than cached.
+``Services`` owns the executor, the embedding model, the database engine, the
+knowledge base and the resilience layer (breakers), and closes them in order.
+``LazyServices`` builds them on first use, once, under a lock, with the
+blocking parts (reading ``.env``, creating folders) off the event loop; a
+failed start raises ``InitializationError`` and is retried on a later call
+rather than cached.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from state import Settings, create_engine, get_settings, init_db, session_factory
+from tools.breakers import BreakerRegistry
 from tools.embeddings import SentenceEmbeddings
 from tools.executor import BlockingExecutor
 from tools.knowledge_base import KnowledgeBase
+from tools.lazy import LazyResource
+from tools.resilience import Resilience
 
 __all__ = ["LazyServices", "Services", "create_services"]
 
@@ -33,11 +37,13 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     kb: KnowledgeBase
+    resilience: Resilience
     model: Any = None
-    """The chat model (``BaseChatModel``) or None in LLM-free mode; set by the graph layer."""
+    """A chat model to use instead of the configured one (tests inject scripted models)."""
 
     async def aclose(self, timeout: float = 10.0) -> None:
-        """Release the database and wait (bounded) for blocking work to finish."""
+        """Release the database and breakers, and wait (bounded) for blocking work."""
+        await self.resilience.breakers.aclose()
         await self.engine.dispose()
         await self.executor.shutdown(timeout)
 
@@ -65,28 +71,16 @@ async def create_services(
         raise
     sessions = session_factory(engine)
     kb = KnowledgeBase(settings, embeddings, executor, sessions)
-    return Services(settings, executor, embeddings, engine, sessions, kb)
+    breakers = BreakerRegistry(
+        settings.redis_url.get_secret_value() if settings.redis_url else None,
+        settings.breaker_sync_interval_s,
+    )
+    resilience = Resilience(settings.policies, breakers)
+    return Services(settings, executor, embeddings, engine, sessions, kb, resilience)
 
 
-class LazyServices:
-    """Builds ``Services`` on first ``get()``; concurrent first calls share one build."""
+class LazyServices(LazyResource[Services]):
+    """``Services`` built on first ``get()``; concurrent first calls share one build."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self._settings = settings
-        self._services: Services | None = None
-        self._lock: asyncio.Lock | None = None
-
-    async def get(self) -> Services:
-        """The started services (building them now if needed)."""
-        if self._services is not None:
-            return self._services
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            if self._services is None:
-                self._services = await create_services(self._settings)
-        return self._services
-
-    def set(self, services: Services) -> None:
-        """Use already-built services (the embedded runner and tests do)."""
-        self._services = services
+        super().__init__("services", lambda: create_services(settings))

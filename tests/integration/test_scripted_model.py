@@ -38,7 +38,7 @@ async def test_scripted_model_answer_is_cited_and_instructions_in_passages_are_d
             assert cited.degraded is None
 
             uncited = await agent.ask("How do I reset my password?", thread_id=cited.thread_id)
-            assert uncited.degraded == "llm_uncited"
+            assert uncited.degraded == "model_uncited"
             assert "Ignore that" not in uncited.answer
             assert uncited.citations[0]["doc_id"] == "accounts/reset-your-password.md"
     finally:

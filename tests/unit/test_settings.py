@@ -53,8 +53,16 @@ def test_env_example_lists_every_setting():
         for line in (ROOT / ".env.example").read_text().splitlines()
         if line and not line.startswith("#")
     }
-    expected = set()
+    from state.policies import PoliciesSettings, ResiliencePolicy
+
+    expected = {
+        f"SUPPORT_POLICIES__{tool.upper()}__{field.upper()}"
+        for tool in PoliciesSettings.model_fields
+        for field in ResiliencePolicy.model_fields
+    }
     for name, field in Settings.model_fields.items():
+        if name == "policies":
+            continue
         alias = field.validation_alias
         choices = getattr(alias, "choices", None)
         expected.add(choices[-1] if choices else f"SUPPORT_{name.upper()}")

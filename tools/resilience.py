@@ -1,0 +1,185 @@
+"""The resilience layer: every tool call and model call behind timeout, retries and a breaker.
+
+Order of protection for one call: retries (tenacity) around the circuit breaker
+(aiobreaker) around an asyncio timeout around the call. So each attempt counts
+towards the breaker, an open circuit fails fast and is not retried, and only
+errors marked retryable are retried, with exponential backoff and jitter, or
+after the ``Retry-After`` a 429 asked for (capped). Writes without an
+idempotency key are never retried. LangGraph's interrupt exceptions
+(``GraphBubbleUp``) pass through untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from aiobreaker import CircuitBreakerError
+from langchain_core.tools import BaseTool, StructuredTool
+from langgraph.errors import GraphBubbleUp
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from state import PoliciesSettings, ResiliencePolicy
+from tools.breakers import BreakerRegistry
+from tools.envelope import ToolResult
+from tools.errors import CircuitOpenError, RateLimitedError, ToolError, classify
+
+__all__ = ["Resilience", "with_resilience"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ToolError) and exc.retryable
+
+
+class Resilience:
+    """Runs calls under the policy and breaker of the dependency they belong to."""
+
+    def __init__(self, policies: PoliciesSettings, breakers: BreakerRegistry) -> None:
+        self.policies = policies
+        self.breakers = breakers
+
+    def policy(self, name: str) -> ResiliencePolicy:
+        """The policy for dependency ``name``."""
+        return self.policies.for_tool(name)
+
+    async def call(
+        self,
+        name: str,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        policy: ResiliencePolicy | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[T, int]:
+        """Run ``fn`` protected; return (result, attempts) or raise a ``ToolError``."""
+        policy = policy or self.policy(name)
+        breaker = self.breakers.get(name, policy)
+        attempts = 0
+        retry_allowed = policy.idempotent or idempotency_key is not None
+        max_attempts = policy.max_attempts if retry_allowed else 1
+
+        async def attempt() -> T:
+            nonlocal attempts
+            attempts += 1
+            try:
+                return await breaker.call_async(_with_timeout, fn, policy.timeout_s)
+            except GraphBubbleUp:
+                raise
+            except CircuitBreakerError as exc:
+                if exc.__cause__ is not None:  # this failure just opened the circuit
+                    raise classify(exc.__cause__, name) from exc.__cause__
+                remaining = max(0.0, (exc.reopen_time - datetime.utcnow()).total_seconds())
+                raise CircuitOpenError(
+                    f"{name} is failing; calls are paused for {remaining:.0f} s",
+                    tool=name,
+                    reopens_in=remaining,
+                ) from exc
+            except Exception as exc:
+                raise classify(exc, name) from exc
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max_attempts),
+            wait=_wait(policy),
+            retry=retry_if_exception(_is_retryable),
+            before_sleep=lambda state: _log_retry(name, state),
+            reraise=True,
+        )
+        try:
+            result: T = await retrying(attempt)
+        except ToolError as error:
+            error.attempts = attempts
+            raise
+        return result, attempts
+
+    async def run(
+        self,
+        name: str,
+        fn: Callable[[], Awaitable[Any]],
+        *,
+        policy: ResiliencePolicy | None = None,
+        idempotency_key: str | None = None,
+    ) -> ToolResult:
+        """Like ``call`` but never raises a ``ToolError``: returns the result envelope."""
+        started = time.perf_counter()
+        try:
+            data, attempts = await self.call(
+                name, fn, policy=policy, idempotency_key=idempotency_key
+            )
+        except ToolError as error:
+            return ToolResult(
+                tool=name,
+                status="error",
+                error_kind=error.kind,
+                message=str(error),
+                retryable=error.retryable,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                attempts=error.attempts,
+            )
+        return ToolResult(
+            tool=name,
+            status="ok",
+            data=data,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            attempts=attempts,
+        )
+
+
+async def _with_timeout(fn: Callable[[], Awaitable[T]], timeout_s: float) -> T:
+    async with asyncio.timeout(timeout_s):
+        return await fn()
+
+
+def _wait(policy: ResiliencePolicy) -> Callable[[RetryCallState], float]:
+    """Exponential backoff with full jitter; a 429's Retry-After wins (capped)."""
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
+            return min(exc.retry_after, policy.backoff_max_s)
+        ceiling = min(
+            policy.backoff_max_s, policy.backoff_initial_s * 2 ** (state.attempt_number - 1)
+        )
+        return random.uniform(0, ceiling)
+
+    return wait
+
+
+def _log_retry(name: str, state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    sleep = state.next_action.sleep if state.next_action else 0.0
+    logger.warning(
+        "%s failed (%s, attempt %d); retrying in %.2f s",
+        name,
+        getattr(exc, "kind", type(exc).__name__),
+        state.attempt_number,
+        sleep,
+    )
+
+
+def with_resilience(
+    tool: BaseTool, resilience: Resilience, policy: ResiliencePolicy | None = None
+) -> BaseTool:
+    """The same tool (name, description, schema) behind the resilience layer.
+
+    The model sees ``ToolResult.for_model()`` as the tool's output; the full envelope
+    is the tool message's artifact, for the graph.
+    """
+
+    async def guarded(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+        result = await resilience.run(tool.name, lambda: tool.ainvoke(kwargs), policy=policy)
+        return result.for_model(), result.as_dict()
+
+    return StructuredTool.from_function(
+        coroutine=guarded,
+        name=tool.name,
+        description=tool.description,
+        args_schema=tool.args_schema,
+        response_format="content_and_artifact",
+    )
