@@ -164,16 +164,23 @@ def _log_retry(name: str, state: RetryCallState) -> None:
 
 
 def with_resilience(
-    tool: BaseTool, resilience: Resilience, policy: ResiliencePolicy | None = None
+    tool: BaseTool,
+    resilience: Resilience,
+    policy: ResiliencePolicy | None = None,
+    *,
+    dependency: str | None = None,
 ) -> BaseTool:
     """The same tool (name, description, schema) behind the resilience layer.
 
-    The model sees ``ToolResult.for_model()`` as the tool's output; the full envelope
-    is the tool message's artifact, for the graph.
+    ``dependency`` names the policy and circuit breaker (default: the tool's name), so
+    tools that use the same backend share one breaker. The model sees
+    ``ToolResult.for_model()`` as the tool's output; the full envelope is the tool
+    message's artifact, for the graph.
     """
+    name = dependency or tool.name
 
     async def guarded(**kwargs: Any) -> tuple[str, dict[str, Any]]:
-        result = await resilience.run(tool.name, lambda: tool.ainvoke(kwargs), policy=policy)
+        result = await resilience.run(name, lambda: tool.ainvoke(kwargs), policy=policy)
         return result.for_model(), result.as_dict()
 
     return StructuredTool.from_function(
