@@ -1,7 +1,7 @@
 """Shared fixtures: isolated settings, one loaded embedding model, real Postgres, real data.
 
-Postgres and the shared datasets are required in CI (``SUPPORT_REQUIRE_POSTGRES=1``,
-``SUPPORT_REQUIRE_DATA=1``): there their absence fails the tests; elsewhere it skips them
+Postgres, Redis and the shared datasets are required in CI (``SUPPORT_REQUIRE_POSTGRES=1``,
+``SUPPORT_REQUIRE_REDIS=1``, ``SUPPORT_REQUIRE_DATA=1``): there their absence fails the tests; elsewhere it skips them
 with the reason.
 """
 
@@ -130,6 +130,19 @@ def postgres_server() -> str:
         "SUPPORT_REQUIRE_POSTGRES",
     )
     return POSTGRES_ADMIN_URL
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    url = os.environ.get("SUPPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        available = bool(redis.from_url(url, socket_connect_timeout=2).ping())
+    except redis.RedisError:
+        available = False
+    require(available, f"Redis is not reachable at {url}", "SUPPORT_REQUIRE_REDIS")
+    return url
 
 
 @pytest.fixture

@@ -103,6 +103,7 @@ class RedisMirror:
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._warned = False
+        self._closing = False
         self._client: Any = None
 
     def push(self, name: str, op: str, *args: Any) -> None:
@@ -123,11 +124,12 @@ class RedisMirror:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._closing:
             await self._sync_once()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval_s)
             self._wake.clear()
+        await self._sync_once()  # flush what is pending before stopping
 
     async def _sync_once(self) -> None:
         try:
@@ -175,17 +177,18 @@ class RedisMirror:
         return self._client
 
     async def aclose(self) -> None:
-        """Flush what is pending (best effort) and stop."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        with contextlib.suppress(Exception):
-            if self._queue:
-                await self._sync_once()
+        """Flush what is pending (best effort, bounded) and stop."""
+        self._closing = True
+        if self._task is not None and not self._task.done():
+            assert self._wake is not None
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), 3)
+            except (TimeoutError, Exception):
+                self._task.cancel()
         if self._client is not None:
             with contextlib.suppress(Exception):
-                await self._client.aclose()
+                await asyncio.wait_for(self._client.aclose(), 2)
 
 
 class BreakerRegistry:
