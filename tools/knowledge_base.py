@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,12 @@ ProgressFn = Callable[[int, int], None]
 """Called with (chunks embedded so far, chunks to embed)."""
 
 _FALLBACK_THRESHOLD = 0.35
+_CALIBRATION_VERSION = 2
+_PROBE_MARGIN = 0.15
+"""Above the probes' 90th percentile: real off-topic questions sit nearer the domain than
+the probes (CLINC150 out-of-scope vs the tau2 KB: median .225 against the probes' .15)."""
+_MAX_THRESHOLD = 0.5
+"""Cap for general-purpose collections, where the probes themselves are in scope."""
 _LEXICAL_COVERAGE = 0.5
 """Share of the query's IDF mass a chunk must contain to answer from BM25 alone."""
 _CHUNKER_VERSION = "md-v1"
@@ -235,19 +241,21 @@ class KnowledgeBase:
                 else:
                     todo.append(doc)
                     (report.updated if row else report.added).append(doc.doc_id)
-            seen = {d.doc_id for d in docs} | {s for s, _ in report.failed}
+            # A source that failed to load keeps its documents: it is broken, not gone.
+            failed_files = {_file_of(source) for source, _ in report.failed}
+            present = {d.doc_id for d in docs}
             removed = [
                 row.doc_id
                 for row in known.values()
-                if row.root in roots_ok and row.doc_id not in seen
+                if row.root in roots_ok
+                and row.doc_id not in present
+                and _file_of(row.source) not in failed_files
             ]
             chunked = await self.executor.run(self._chunk_all, todo)
             total = sum(len(c) for _, c in chunked)
-            done = 0
             if progress:
                 progress(0, total)
-            for doc, chunks in chunked:
-                done += await self._replace_document(store, doc, chunks)
+            async for done in self._write_chunks(store, chunked, set(known)):
                 report.chunks_embedded = done
                 if progress:
                     progress(done, total)
@@ -255,7 +263,8 @@ class KnowledgeBase:
                 await self.executor.run(store.delete, where={"doc_id": {"$in": removed}})
                 report.removed = removed
             await self._save_manifest(tenant_id, chunked, removed)
-            if todo or removed:
+            _, calibration = await self.collection_state(tenant_id)
+            if todo or removed or calibration.get("version") != _CALIBRATION_VERSION:
                 await self._recalibrate(tenant_id)
         report.seconds = loop.time() - started
         return report
@@ -306,38 +315,54 @@ class KnowledgeBase:
             for doc in docs
         ]
 
-    async def _replace_document(self, store: Any, doc: SourceDocument, chunks: list[Chunk]) -> int:
-        """Write the new chunks first, then drop the old ones: a crash never loses a document."""
-        version = self._doc_hash(doc)[:12]
-        ids = [f"{doc.doc_id}::{version}::{c.index}" for c in chunks]
-        metas = [
-            {
-                **{
-                    k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)
-                },
-                "doc_id": doc.doc_id,
-                "title": doc.title,
-                "source": doc.source,
-                "heading": c.heading,
-                "chunk": c.index,
-                "version": version,
+    async def _write_chunks(
+        self,
+        store: Any,
+        chunked: list[tuple[SourceDocument, list[Chunk]]],
+        known: set[str],
+    ) -> AsyncIterator[int]:
+        """Embed and add chunks in full batches across documents, then drop replaced versions.
+
+        New chunks are written before old ones are deleted, so a crash never loses a
+        document. Yields the number of chunks written so far.
+        """
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        replaced: list[tuple[str, str]] = []
+        for doc, chunks in chunked:
+            version = self._doc_hash(doc)[:12]
+            if doc.doc_id in known:
+                replaced.append((doc.doc_id, version))
+            extra = {
+                k: v for k, v in doc.metadata.items() if isinstance(v, str | int | float | bool)
             }
-            for c in chunks
-        ]
-        texts = [c.text for c in chunks]
-        batch = max(1, self.settings.embedding_batch_size * 2)
+            for c in chunks:
+                ids.append(f"{doc.doc_id}::{version}::{c.index}")
+                texts.append(c.text)
+                metas.append(
+                    {
+                        **extra,
+                        "doc_id": doc.doc_id,
+                        "title": doc.title,
+                        "source": doc.source,
+                        "heading": c.heading,
+                        "chunk": c.index,
+                        "version": version,
+                    }
+                )
+        batch = max(1, self.settings.embedding_batch_size * 4)
         for start in range(0, len(texts), batch):
+            end = start + batch
             await self.executor.run(
-                store.add_texts,
-                texts[start : start + batch],
-                metadatas=metas[start : start + batch],
-                ids=ids[start : start + batch],
+                store.add_texts, texts[start:end], metadatas=metas[start:end], ids=ids[start:end]
             )
-        await self.executor.run(
-            store.delete,
-            where={"$and": [{"doc_id": doc.doc_id}, {"version": {"$ne": version}}]},
-        )
-        return len(chunks)
+            yield min(end, len(texts))
+        for doc_id, version in replaced:
+            await self.executor.run(
+                store.delete,
+                where={"$and": [{"doc_id": doc_id}, {"version": {"$ne": version}}]},
+            )
 
     async def _save_manifest(
         self,
@@ -374,7 +399,11 @@ class KnowledgeBase:
         """Set the abstention threshold from how high off-topic probes score on this collection."""
         store = await self._store(tenant_id)
         count = await self.executor.run(lambda: store._collection.count())
-        calibration: dict[str, Any] = {"probes": len(OFF_TOPIC_PROBES), "chunks": count}
+        calibration: dict[str, Any] = {
+            "version": _CALIBRATION_VERSION,
+            "probes": len(OFF_TOPIC_PROBES),
+            "chunks": count,
+        }
         if count:
             vectors = await self.executor.run(self.embeddings.embed_queries, OFF_TOPIC_PROBES)
             result = await self.executor.run(
@@ -389,7 +418,7 @@ class KnowledgeBase:
                     "offtopic_median": round(scores[len(scores) // 2], 4),
                     "offtopic_q90": round(q90, 4),
                     "offtopic_max": round(scores[-1], 4),
-                    "threshold": round(q90 + 0.05, 4),
+                    "threshold": round(min(_MAX_THRESHOLD, q90 + _PROBE_MARGIN), 4),
                 }
             )
         async with self.sessions() as session, session.begin():
@@ -416,7 +445,7 @@ class KnowledgeBase:
         mode: str | None = None,
         threshold: float | None = None,
     ) -> SearchResult:
-        """The ``k`` best documents for ``query``, each shown by its best chunk."""
+        """The ``k`` best documents for ``query``, each shown by its best two chunks."""
         k = k or self.settings.retrieval_k
         mode = mode or self.settings.fusion
         version, calibration = await self.collection_state(tenant_id)
@@ -542,7 +571,9 @@ class KnowledgeBase:
             return {"dense": 0.0, "bm25": 1.0}
         if mode == "rrf":
             return {"dense": 1.0, "bm25": 1.0}
-        return {"dense": 1.0, "bm25": bm25_weight(idf_mass)}
+        if mode == "adaptive":
+            return {"dense": 1.0, "bm25": bm25_weight(idf_mass)}
+        raise ValueError(f"unknown fusion mode {mode!r}: use adaptive, rrf, dense or bm25")
 
     async def _cosine(self, store: Any, chunk_id: str, vector: list[float]) -> float:
         got = await self.executor.run(
@@ -605,6 +636,11 @@ def _passage_text(hits: list[_Hit]) -> str:
         heading = hit.heading.rsplit(" > ", 1)[-1] if hit.heading else ""
         parts.append(f"## {heading}\n{body}" if heading else body)
     return "\n\n".join(parts)
+
+
+def _file_of(source: str) -> str:
+    """The file part of a source (``records.jsonl#L3`` -> ``records.jsonl``)."""
+    return source.split("#", 1)[0]
 
 
 def _doc_order(chunk_ids: list[str], hits: dict[str, _Hit]) -> list[str]:

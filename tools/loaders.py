@@ -131,7 +131,9 @@ def _record(item: str | dict[str, Any], source: str, root: str) -> SourceDocumen
     if not isinstance(metadata, dict):
         return LoadFailure(source, "metadata must be an object")
     content = str(data["content"])
-    title = str(data.get("title") or _title_of(content, Path(str(data["id"]))))
+    # Never fall back to the id: ids are labels, and would leak into every chunk's text.
+    match = _FIRST_HEADING.search(content[:2000])
+    title = str(data.get("title") or (match.group(1).strip() if match else ""))
     return SourceDocument(str(data["id"]), title, content, source, root, metadata)
 
 

@@ -145,3 +145,40 @@ async def test_broken_files_are_reported_and_the_rest_ingested(tmp_path, embeddi
         assert any(Path(s).name == "broken.pdf" for s, _ in report.failed)
     finally:
         await services.aclose()
+
+
+async def test_a_file_that_breaks_keeps_its_documents(tmp_path, embeddings):
+    kb_dir = tmp_path / "kb"
+    kb_dir.mkdir()
+    records = kb_dir / "fees.json"
+    records.write_text(json.dumps({"id": "fees", "title": "Fees", "content": "Wire fee is $25."}))
+    services = await create_services(
+        Settings(_env_file=None, data_dir=tmp_path / "data"), embeddings=embeddings
+    )
+    try:
+        assert (await services.kb.ingest([kb_dir], "t")).added == ["fees"]
+        records.write_text('{"id": "fees", "title": "Fees", "content": "Wire fee is')  # truncated
+        report = await services.kb.ingest([kb_dir], "t")
+        assert report.failed and report.removed == []
+        result = await services.kb.search("How much is the wire fee?", "t")
+        assert result.passages[0]["doc_id"] == "fees"
+    finally:
+        await services.aclose()
+
+
+async def test_record_ids_never_leak_into_searchable_text(tmp_path, embeddings):
+    kb_dir = tmp_path / "kb"
+    kb_dir.mkdir()
+    (kb_dir / "faq.jsonl").write_text(
+        json.dumps({"id": "card_arrival--1", "content": "When will my new card come?"}) + "\n"
+    )
+    services = await create_services(
+        Settings(_env_file=None, data_dir=tmp_path / "data"), embeddings=embeddings
+    )
+    try:
+        await services.kb.ingest([kb_dir], "t")
+        result = await services.kb.search("card arrival", "t")
+        assert "arrival" not in result.passages[0]["text"].lower()
+        assert result.passages[0]["title"] == ""
+    finally:
+        await services.aclose()

@@ -13,11 +13,12 @@ def test_zero_weight_reproduces_the_other_ranking():
     fused = weighted_rrf(
         {"dense": ["a", "b", "c"], "bm25": ["c", "x"]}, {"dense": 1.0, "bm25": 0.0}
     )
-    assert [d for d, _ in fused][:3] == ["a", "b", "c"]
+    assert [d for d, _ in fused] == ["a", "b", "c"], "no candidates from a zero-weight retriever"
 
 
-def test_bm25_weight_grows_with_lexical_evidence_and_is_bounded():
-    weights = [bm25_weight(m) for m in (0, 2, 8, 20, 60, 500)]
-    assert weights[0] == 0.0
+def test_bm25_weight_is_zero_for_short_questions_and_full_for_rich_descriptions():
+    weights = [bm25_weight(m) for m in (0, 10, 20, 25, 35, 40, 500)]
+    assert weights[:3] == [0.0, 0.0, 0.0]
     assert weights == sorted(weights)
-    assert 0 < weights[1] < weights[-1] <= 1.0
+    assert 0 < weights[3] < weights[4] < 1.0
+    assert weights[5:] == [1.0, 1.0]
