@@ -1,8 +1,8 @@
 """Shared fixtures: isolated settings, one loaded embedding model, real Postgres, real data.
 
-Postgres, Redis and the shared datasets are required in CI (``SUPPORT_REQUIRE_POSTGRES=1``,
-``SUPPORT_REQUIRE_REDIS=1``, ``SUPPORT_REQUIRE_DATA=1``): there their absence fails the tests; elsewhere it skips them
-with the reason.
+Postgres, Redis and the shared datasets are required in CI
+(``SUPPORT_REQUIRE_POSTGRES=1``, ``SUPPORT_REQUIRE_REDIS=1``, ``SUPPORT_REQUIRE_DATA=1``):
+there their absence fails the tests; elsewhere it skips them with the reason.
 """
 
 from __future__ import annotations
@@ -159,3 +159,46 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real Chroma server on a free port: (url, process); tests may kill the process."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("chroma")),
+            "run",
+            "--path",
+            str(tmp_path / "srv"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(60):
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("chroma server did not start")
+    yield url, process
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=20)

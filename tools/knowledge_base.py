@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -537,7 +538,9 @@ class KnowledgeBase:
         cached = self._lexical.get(tenant_id)
         if cached is None:
             return SearchResult(query, [], 0.0, _LEXICAL_COVERAGE, {})
-        terms = {t: cached.index.idf(t) for t in dict.fromkeys(tokenize(query))}
+        # A word the collection never uses counts as the rarest word: it must be covered too.
+        unseen = math.log(1 + (cached.index.size + 0.5) / 0.5)
+        terms = {t: cached.index.idf(t) or unseen for t in dict.fromkeys(tokenize(query))}
         total = sum(terms.values()) or 1.0
         passages: list[Passage] = []
         best_coverage = 0.0

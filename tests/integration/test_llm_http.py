@@ -2,80 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import re
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from graph.agent import open_agent
 from state import Settings
+from tests.fake_openai import FakeOpenAI
 from tools.services import create_services
 
 pytestmark = pytest.mark.integration
-
-
-class FakeOpenAI:
-    """A minimal /v1/chat/completions endpoint whose behaviour a test chooses."""
-
-    def __init__(self) -> None:
-        self.mode = "cite"
-        self.requests: list[dict] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output clean
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append(body)
-                if fake.mode == "error":
-                    self.send_response(500)
-                    self.send_header("Content-Type", "application/json")
-                    self.end_headers()
-                    self.wfile.write(b'{"error": {"message": "upstream exploded"}}')
-                    return
-                system = body["messages"][0]["content"]
-                doc_ids = re.findall(r'doc_id="([^"]+)"', system)
-                if fake.mode == "cite":
-                    text = (
-                        f"FROM-THE-MODEL: refunds reach PayPal in 3-5 business days "
-                        f"[{doc_ids[0]}], unlike [invented/doc.md]."
-                    )
-                else:
-                    text = "FROM-THE-MODEL: I think it is about a week."
-                payload = {
-                    "id": "chatcmpl-1",
-                    "object": "chat.completion",
-                    "created": int(time.time()),
-                    "model": body["model"],
-                    "choices": [
-                        {
-                            "index": 0,
-                            "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": text},
-                        }
-                    ],
-                    "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
-                }
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

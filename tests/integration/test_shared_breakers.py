@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import subprocess
 import sys
 import textwrap
 import uuid
@@ -53,12 +53,18 @@ async def test_a_circuit_opened_by_one_process_is_open_in_another(redis_url):
     await registry.mirror.sync_now()
     assert registry.states()["model"] == "closed"
 
-    other = subprocess.run(
-        [sys.executable, "-c", OTHER_PROCESS, redis_url, namespace],
-        capture_output=True, text=True, timeout=120, check=False,
+    other = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        OTHER_PROCESS,
+        redis_url,
+        namespace,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert other.returncode == 0, other.stderr
-    assert other.stdout.strip() == "open"
+    stdout, stderr = await asyncio.wait_for(other.communicate(), 120)
+    assert other.returncode == 0, stderr.decode()
+    assert stdout.decode().strip() == "open"
 
     await registry.mirror.sync_now()
     calls = []

@@ -80,12 +80,13 @@ async def test_shutdown_waits_for_in_flight_work_within_the_timeout():
 async def test_shutdown_gives_up_after_the_timeout_without_blocking_the_loop():
     executor = BlockingExecutor(workers=1)
     release = threading.Event()
-    asyncio.ensure_future(executor.run(release.wait, 5))
+    blocker = asyncio.ensure_future(executor.run(release.wait, 5))
     queued = asyncio.ensure_future(executor.run(lambda: "never"))
     await asyncio.sleep(0.02)
     ticker = asyncio.ensure_future(asyncio.sleep(0.05))
     assert await executor.shutdown(timeout=0.2) is False
     assert ticker.done()
     release.set()
+    assert await blocker is True
     with pytest.raises(asyncio.CancelledError):
         await queued

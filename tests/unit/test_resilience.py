@@ -21,8 +21,14 @@ from tools.resilience import Resilience, with_resilience
 
 
 def layer(**policy) -> tuple[Resilience, ResiliencePolicy]:
-    defaults = dict(timeout_s=0.2, max_attempts=3, backoff_initial_s=0.0, backoff_max_s=0.05,
-                    breaker_fail_max=50, breaker_reset_s=0.3)
+    defaults = dict(
+        timeout_s=0.2,
+        max_attempts=3,
+        backoff_initial_s=0.0,
+        backoff_max_s=0.05,
+        breaker_fail_max=50,
+        breaker_reset_s=0.3,
+    )
     pol = ResiliencePolicy(**{**defaults, **policy})
     return Resilience(PoliciesSettings(), BreakerRegistry()), pol
 

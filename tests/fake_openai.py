@@ -1,0 +1,100 @@
+"""A local OpenAI-compatible HTTP server whose behaviour a test scripts.
+
+The real ``ChatOpenAI`` client talks to it, so the client's own parsing and
+error handling run; only the hosted model is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeOpenAI:
+    """A minimal /v1/chat/completions endpoint whose behaviour a test chooses."""
+
+    def __init__(self) -> None:
+        self.mode = "cite"
+        self.next_modes: list[str] = []
+        """Modes for the next requests, before falling back to ``mode``."""
+        self.delay_s = 3.0
+        self.retry_after = 0.2
+        self.requests: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def handle(self):
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout tests)
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append(body)
+                mode = fake.next_modes.pop(0) if fake.next_modes else fake.mode
+                if mode == "slow":
+                    time.sleep(fake.delay_s)
+                if mode == "rate_limited":
+                    self.send_response(429)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Retry-After", str(fake.retry_after))
+                    self.end_headers()
+                    self.wfile.write(b'{"error": {"message": "slow down"}}')
+                    return
+                if mode == "malformed":
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b'{"unexpected": "shape"')
+                    return
+                if mode == "error":
+                    self.send_response(500)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b'{"error": {"message": "upstream exploded"}}')
+                    return
+                system = body["messages"][0]["content"]
+                doc_ids = re.findall(r'doc_id="([^"]+)"', system)
+                if mode in ("cite", "slow"):
+                    text = (
+                        f"FROM-THE-MODEL: refunds reach PayPal in 3-5 business days "
+                        f"[{doc_ids[0]}], unlike [invented/doc.md]."
+                    )
+                else:
+                    text = "FROM-THE-MODEL: I think it is about a week."
+                payload = {
+                    "id": "chatcmpl-1",
+                    "object": "chat.completion",
+                    "created": int(time.time()),
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "finish_reason": "stop",
+                            "message": {"role": "assistant", "content": text},
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+                }
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
