@@ -40,6 +40,7 @@ dev: venv
 
 bench: venv
 	$(PY) bench/retrieval.py
+	$(PY) bench/resilience.py
 
 # Refresh the pinned versions CI installs (after changing dependencies in pyproject.toml).
 lock: venv
