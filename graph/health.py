@@ -109,12 +109,23 @@ async def run_checks(settings: Settings) -> list[Check]:
                 "replied" if reply.text else "empty reply"
             )
 
+        async def breakers() -> str:
+            registry = svc.resilience.breakers
+            if registry.mirror is None or settings.redis_url is None:
+                return "in process (set SUPPORT_REDIS_URL to share them between workers)"
+            await registry.mirror.sync_now()
+            where = _mask(settings.redis_url.get_secret_value())
+            if not registry.mirror.available:
+                raise RuntimeError(f"Redis at {where} unreachable: breakers run in process")
+            return f"shared through Redis at {where}"
+
         for name, probe in (
             ("database", database),
             ("checkpointer", checkpointer),
             ("embedding model", embeddings),
             ("knowledge base", knowledge_base),
             ("chat model", model),
+            ("circuit breakers", breakers),
         ):
             checks.append(await _timed(name, probe))
     finally:

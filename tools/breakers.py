@@ -134,6 +134,7 @@ class RedisMirror:
     async def _sync_once(self) -> None:
         try:
             client = await self._connect()
+            await client.ping()
             pending, self._queue = self._queue, []
             try:
                 for name, op, *args in pending:
