@@ -17,6 +17,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage
 
 from graph.builder import build_graph
+from graph.forget import forget_user
 from state import CheckpointerKind, Citation, Context, Settings, open_checkpointer
 from tools.services import LazyServices, Services, create_services
 
@@ -46,9 +47,10 @@ class TurnResult:
 class SupportAgent:
     """Runs conversation turns on the compiled graph."""
 
-    def __init__(self, services: Services, compiled: Any) -> None:
+    def __init__(self, services: Services, compiled: Any, checkpointer: Any) -> None:
         self.services = services
         self.graph = compiled
+        self.checkpointer = checkpointer
 
     async def ask(
         self,
@@ -77,11 +79,17 @@ class SupportAgent:
             outcome=state.get("outcome") or "abstained",
             answer=reply.text if reply else "",
             citations=list(state.get("citations") or []),
+            memories_used=[m["content"] for m in state.get("memories") or []],
             latency_ms=round(latency, 1),
             confidence=state.get("confidence", 0.0),
             route_reasons=list(state.get("route_reasons") or []),
             degraded=state.get("degraded"),
         )
+
+    async def forget(self, user_id: str, tenant_id: str | None = None) -> dict[str, int]:
+        """Delete everything stored about the user (memories, threads and checkpoints)."""
+        tenant = tenant_id or self.services.settings.default_tenant
+        return await forget_user(self.services, self.checkpointer, tenant, user_id)
 
     async def history(self, thread_id: str) -> list[tuple[str, str]]:
         """The thread's messages as (role, text), oldest first."""
@@ -106,4 +114,4 @@ async def open_agent(
         lazy.set(services)
         saver = await stack.enter_async_context(open_checkpointer(services.settings, checkpointer))
         compiled = build_graph(lazy).compile(checkpointer=saver, name="support-agent")
-        yield SupportAgent(services, compiled)
+        yield SupportAgent(services, compiled, saver)

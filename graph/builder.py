@@ -1,7 +1,7 @@
 """``build_graph()``: the support conversation as a LangGraph state machine.
 
-guard -> retrieve -> route -> answer | abstain. A refused message skips
-retrieval. The builder is returned uncompiled so each caller picks its
+guard -> retrieve -> remember -> route -> answer | abstain. A refused message
+skips retrieval and memory. The builder is returned uncompiled so each caller picks its
 checkpointer; ``graph`` (no checkpointer) is what ``langgraph.json`` serves,
 because the server brings its own.
 """
@@ -35,12 +35,14 @@ def build_graph(
     builder = StateGraph(SupportState, context_schema=Context)
     builder.add_node("guard", nodes.guard)
     builder.add_node("retrieve", nodes.retrieve)
+    builder.add_node("remember", nodes.remember)
     builder.add_node("route", nodes.route)
     builder.add_node("answer", nodes.answer)
     builder.add_node("abstain", nodes.abstain)
     builder.add_edge(START, "guard")
     builder.add_conditional_edges("guard", _after_guard)
-    builder.add_edge("retrieve", "route")
+    builder.add_edge("retrieve", "remember")
+    builder.add_edge("remember", "route")
     builder.add_conditional_edges("route", _after_route)
     builder.add_edge("answer", END)
     builder.add_edge("abstain", END)

@@ -31,6 +31,8 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+memory_app = typer.Typer(help="Customers' long-term memories.", no_args_is_help=True)
+app.add_typer(memory_app, name="memory")
 
 console = Console()
 err = Console(stderr=True)
@@ -278,6 +280,112 @@ def chat(
                 _print_turn(result)
 
     _run(main)
+
+
+@memory_app.command("list")
+def memory_list(
+    user: Annotated[str, typer.Option("--user", help="Customer id.")],
+    tenant: TenantOpt = None,
+    archived: Annotated[bool, typer.Option("--all", help="Include archived memories.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the agent remembers about a customer."""
+    settings = _settings()
+    tenant_id = _tenant(settings, tenant)
+    user_id = validate_identifier(user, "user")
+
+    async def main() -> list[dict[str, Any]]:
+        from tools.services import create_services
+
+        services = await create_services(settings)
+        try:
+            return await services.memory.list_memories(
+                tenant_id, user_id, include_archived=archived
+            )
+        finally:
+            await services.aclose()
+
+    rows = _run(main)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"memories of {user_id} ({tenant_id})")
+    for column in ("id", "kind", "slot", "content", "last used", "archived"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["kind"],
+            row["slot"] or "",
+            row["content"],
+            row["last_accessed_at"][:16],
+            (row["archived_at"] or "")[:16],
+        )
+    console.print(table)
+
+
+@memory_app.command("prune")
+def memory_prune(as_json: JsonOpt = False) -> None:
+    """Archive expired memories and delete long-archived ones (run it daily)."""
+    settings = _settings()
+
+    async def main() -> dict[str, int]:
+        from tools.services import create_services
+
+        services = await create_services(settings)
+        try:
+            return await services.memory.prune()
+        finally:
+            await services.aclose()
+
+    counts = _run(main)
+    if as_json:
+        _print_json(counts)
+    else:
+        console.print(f"archived {counts['archived']}, deleted {counts['deleted']}")
+
+
+@memory_app.command("rotate-keys")
+def memory_rotate_keys() -> None:
+    """Re-encrypt memories with the newest SUPPORT_MEMORY_ENCRYPTION_KEY and rehash them."""
+    settings = _settings()
+
+    async def main() -> int:
+        from tools.services import create_services
+
+        services = await create_services(settings)
+        try:
+            return await services.memory.rotate_keys()
+        finally:
+            await services.aclose()
+
+    console.print(f"re-encrypted {_run(main)} memories")
+
+
+@app.command("forget")
+def forget(
+    user: Annotated[str, typer.Option("--user", help="Customer id.")],
+    tenant: TenantOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete everything stored about a customer: memories, conversations, checkpoints."""
+    settings = _settings()
+    tenant_id = _tenant(settings, tenant)
+    user_id = validate_identifier(user, "user")
+
+    async def main() -> dict[str, int]:
+        from graph.agent import open_agent
+
+        async with open_agent(settings) as agent:
+            return await agent.forget(user_id, tenant_id)
+
+    counts = _run(main)
+    if as_json:
+        _print_json(counts)
+    else:
+        console.print(
+            f"forgot {user_id}: {counts['memories']} memories, {counts['threads']} conversations"
+        )
 
 
 @app.command("doctor")

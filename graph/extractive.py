@@ -105,8 +105,13 @@ def extractive_answer(
     term_weights: Mapping[str, float] | None = None,
     *,
     max_units: int = 4,
+    focus: Mapping[str, str] | None = None,
 ) -> ExtractiveAnswer:
-    """Answer ``question`` from ``passages`` (best first) by quoting their best units."""
+    """Answer ``question`` from ``passages`` (best first) by quoting their best units.
+
+    ``focus`` maps a value the customer told us (their plan, their product) to how to
+    say it ("you're on the Pro plan"); the quoted unit naming it is repeated up front.
+    """
     if not passages:
         return ExtractiveAnswer("", [])
     weights = {t: w for t, w in (term_weights or {}).items() if t not in _QUESTION_WORDS}
@@ -161,10 +166,24 @@ def extractive_answer(
             )
         )
     lead = f"Here is what our help centre says in “{passages[order[0]]['title']}”:"
+    personal = _personal_line(focus or {}, [per_passage[p][i] for p in order for i in chosen[p]])
+    if personal:
+        lead = f"{personal}\n\n{lead}"
     body = "\n\n".join(parts)
     if len(body) > _MAX_CHARS:
         body = body[:_MAX_CHARS].rsplit("\n", 1)[0] + "\n…"
     return ExtractiveAnswer(f"{lead}\n\n{body}\n\n{render_sources(citations)}", citations)
+
+
+def _personal_line(focus: Mapping[str, str], units: Sequence[_Unit]) -> str | None:
+    """Say back the quoted unit that names the customer's plan or product, if any."""
+    for value, phrase in focus.items():
+        pattern = re.compile(rf"\b{re.escape(value)}\b")
+        for unit in units:
+            if pattern.search(unit.text):
+                text = _LIST_ITEM.sub("", unit.text).replace("**", "").strip()
+                return f"You told us {phrase}. For you: {text}"
+    return None
 
 
 def _expand_list(units: list[_Unit], index: int, chosen: set[int]) -> None:

@@ -94,6 +94,7 @@ async def llm_answer(
     passages: Sequence[Passage],
     *,
     company: str,
+    memories: Sequence[str] = (),
     max_words: int = 180,
 ) -> GroundedAnswer:
     """Ask the model (through ``invoke``) for a grounded answer.
@@ -101,7 +102,10 @@ async def llm_answer(
     Raises ``UngroundedAnswerError`` if the answer cites nothing that was retrieved.
     """
     system = ANSWER_SYSTEM.format(
-        company=company, max_words=max_words, passages=format_passages(passages)
+        company=company,
+        max_words=max_words,
+        passages=format_passages(passages),
+        memories="\n".join(f"- {escape(m)}" for m in memories) or "(none)",
     )
     response = await invoke([SystemMessage(system), *conversation[-12:]])
     answer = cite(response.text, passages)

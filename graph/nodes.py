@@ -11,11 +11,13 @@ from dataclasses import asdict
 from typing import Any, cast
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from graph.extractive import extractive_answer
 from graph.grounded import UngroundedAnswerError, llm_answer
 from graph.guard import check_message, message_text
+from graph.memory_node import memory_focus, remember_turn
 from graph.model import create_chat_model
 from graph.prompts import (
     ABSTAIN_KB_DOWN,
@@ -98,6 +100,7 @@ class SupportNodes:
         ]
         query = form_query(user_texts)
         kb = services.kb
+        await kb.warm_up(context.tenant_id)  # model loading is start-up, not search time
         searched = await services.resilience.run(
             "kb_search",
             lambda: kb.search(query, context.tenant_id, threshold=context.abstain_threshold),
@@ -119,6 +122,11 @@ class SupportNodes:
             "kb_error": kb_error,
             "degraded": f"kb_{kb_error}" if kb_error else None,
         }
+
+    async def remember(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Store what the customer said; recall their memories for this turn."""
+        services = await self.services()
+        return await remember_turn(services, state, _context(runtime), get_config())
 
     async def route(self, state: SupportState) -> dict[str, Any]:
         """Record the routing decision and its reasons."""
@@ -150,6 +158,7 @@ class SupportNodes:
                     state.messages,
                     state.passages,
                     company=services.settings.company_name,
+                    memories=[m["content"] for m in state.memories],
                 )
                 return self._answered(grounded.text, grounded.citations, state.degraded)
             except UngroundedAnswerError:
@@ -161,7 +170,9 @@ class SupportNodes:
         else:
             degraded = state.degraded
         question = message_text(state.messages[-1].content)[0] if state.messages else ""
-        extracted = extractive_answer(question, state.passages, state.query_terms)
+        extracted = extractive_answer(
+            question, state.passages, state.query_terms, focus=memory_focus(state.memories)
+        )
         if not extracted.citations:
             return {
                 "messages": [AIMessage(ABSTAIN_LOW_CONFIDENCE)],

@@ -2,8 +2,18 @@
 
 from state.checkpoint import open_checkpointer
 from state.context import Context, validate_identifier
-from state.db import Base, KbCollection, KbDocument, create_engine, init_db, session_factory
-from state.graph_state import Citation, Outcome, Passage, SupportState
+from state.db import (
+    Base,
+    ForgetRecord,
+    KbCollection,
+    KbDocument,
+    Memory,
+    ThreadOwner,
+    create_engine,
+    init_db,
+    session_factory,
+)
+from state.graph_state import Citation, Outcome, Passage, RecalledMemoryState, SupportState
 from state.policies import PoliciesSettings, ResiliencePolicy
 from state.settings import CheckpointerKind, FusionMode, Settings, get_settings
 
@@ -12,15 +22,19 @@ __all__ = [
     "CheckpointerKind",
     "Citation",
     "Context",
+    "ForgetRecord",
     "FusionMode",
     "KbCollection",
     "KbDocument",
+    "Memory",
     "Outcome",
     "Passage",
     "PoliciesSettings",
+    "RecalledMemoryState",
     "ResiliencePolicy",
     "Settings",
     "SupportState",
+    "ThreadOwner",
     "create_engine",
     "get_settings",
     "init_db",

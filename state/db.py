@@ -1,16 +1,32 @@
 """Application tables (SQLAlchemy 2, async) and the engine that serves them.
 
-Holds the knowledge-base manifest: which documents each tenant has ingested,
-with content hashes for incremental ingestion, and each tenant's knowledge-base
-calibration. Must never hold secrets in plain text.
+Holds the knowledge-base manifest (which documents each tenant has ingested,
+with content hashes for incremental ingestion) and calibration, customers'
+long-term memories, which threads belong to which customer (so a customer can
+be forgotten), and the record of forget requests. Every row is scoped by
+tenant (and user where it is personal). Must never hold secrets in plain text:
+memory content is redacted before it is written, and encrypted when a key is set.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    inspect,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -49,6 +65,57 @@ class KbCollection(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class Memory(Base):
+    """Something a customer told the agent, kept across conversations."""
+
+    __tablename__ = "memories"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", "kind", "content_hash", name="uq_memory_hash"),
+        Index("ix_memories_owner", "tenant_id", "user_id", "archived_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32), doc="fact, preference or issue")
+    slot: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    content: Mapped[str] = mapped_column(Text, doc="Redacted; encrypted when a key is set.")
+    content_hash: Mapped[str] = mapped_column(String(64), doc="HMAC-SHA256 when a key is set.")
+    embedding: Mapped[bytes] = mapped_column(LargeBinary, doc="float32 vector")
+    importance: Mapped[float] = mapped_column(Float, default=0.5)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_accessed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    access_count: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    superseded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source_thread: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    source_message: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class ThreadOwner(Base):
+    """Which customer a conversation thread belongs to (for forget-user)."""
+
+    __tablename__ = "thread_owners"
+
+    thread_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(128), index=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class ForgetRecord(Base):
+    """That a customer was forgotten, when, and how much was deleted (never what)."""
+
+    __tablename__ = "forget_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(128))
+    user_hash: Mapped[str] = mapped_column(String(64), doc="SHA-256 of the user id")
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    forgotten_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine with connection checks (survives server restarts and idle drops)."""
     if url.startswith("sqlite"):
@@ -56,10 +123,26 @@ def create_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, pool_recycle=1800)
 
 
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def _migrate(connection: Connection) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    tables = set(inspect(connection).get_table_names())
+    if "kb_documents" in tables and "alembic_version" not in tables:
+        command.stamp(config, "0001")  # a database created before migrations existed
+    command.upgrade(config, "head")
+
+
 async def init_db(engine: AsyncEngine) -> None:
-    """Create the application tables if they do not exist."""
+    """Bring the application tables to the latest migration (Alembic)."""
     async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+        await conn.run_sync(_migrate)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -29,6 +29,16 @@ class Passage(TypedDict):
     """Cosine similarity of the best chunk to the query."""
 
 
+class RecalledMemoryState(TypedDict):
+    """A long-term memory recalled for this turn."""
+
+    id: int
+    kind: str
+    slot: str | None
+    content: str
+    score: float
+
+
 class Citation(TypedDict):
     """A document the answer relies on; always one of the turn's passages."""
 
@@ -54,6 +64,8 @@ class SupportState:
     """Cosine below which this turn abstains (calibrated for the knowledge base)."""
     confidence: float = 0.0
     """0..1: how far ``top_score`` is above the abstention threshold."""
+    memories: list[RecalledMemoryState] = field(default_factory=list)
+    """This customer's memories recalled for this turn (data, not instructions)."""
     query_terms: dict[str, float] = field(default_factory=dict)
     """IDF of the query's terms in the knowledge base (used to pick answer sentences)."""
     rejection: str | None = None

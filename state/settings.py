@@ -72,6 +72,26 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SUPPORT_OPENAI_BASE_URL", "OPENAI_BASE_URL")
     )
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
+    memory_enabled: bool = Field(True, description="Remember facts customers state.")
+    memory_top_k: int = Field(5, ge=0, le=50, description="Memories recalled per turn.")
+    memory_half_life_days: float = Field(
+        30.0, gt=0, description="Recency decay of memory relevance (days to halve)."
+    )
+    memory_dedup_threshold: float = Field(
+        0.82, ge=0, le=1, description="Cosine above which a new memory merges into an old one."
+    )
+    memory_ttl_days: dict[str, float] = Field(
+        default_factory=lambda: {"fact": 365.0, "preference": 730.0, "issue": 90.0},
+        description="Days a memory of each kind lives before it is archived.",
+    )
+    memory_archive_retention_days: float = Field(
+        30.0, ge=0, description="Days archived memories are kept before deletion."
+    )
+    memory_encryption_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s), comma-separated, newest first: encrypts memory content "
+        "and keys its hashes. Rotate by prepending a new key.",
+    )
     redis_url: SecretStr | None = Field(
         None, description="Redis for circuit-breaker state shared by workers; unset = in process."
     )

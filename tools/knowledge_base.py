@@ -17,6 +17,7 @@ transfer between knowledge bases.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import math
 import re
@@ -430,6 +431,15 @@ class KnowledgeBase:
                 collection.calibration = calibration
 
     # -- search -----------------------------------------------------------------------------
+
+    async def warm_up(self, tenant_id: str) -> None:
+        """Load the embedding model and open the tenant's store, outside any search timeout.
+
+        Failures are left for the (resilient) search to report.
+        """
+        with contextlib.suppress(Exception):
+            await self.executor.run(lambda: self.embeddings.model)
+            await self._store(tenant_id)
 
     async def collection_state(self, tenant_id: str) -> tuple[int, dict[str, Any]]:
         """(version, calibration) of the tenant's collection; (0, {}) if never ingested."""

@@ -22,6 +22,7 @@ from tools.embeddings import SentenceEmbeddings
 from tools.executor import BlockingExecutor
 from tools.knowledge_base import KnowledgeBase
 from tools.lazy import LazyResource
+from tools.memory_store import MemoryStore
 from tools.resilience import Resilience
 
 __all__ = ["LazyServices", "Services", "create_services"]
@@ -38,6 +39,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     kb: KnowledgeBase
     resilience: Resilience
+    memory: MemoryStore
     model: Any = None
     """A chat model to use instead of the configured one (tests inject scripted models)."""
 
@@ -76,7 +78,8 @@ async def create_services(
         settings.breaker_sync_interval_s,
     )
     resilience = Resilience(settings.policies, breakers)
-    return Services(settings, executor, embeddings, engine, sessions, kb, resilience)
+    memory = MemoryStore(settings, sessions, embeddings, executor)
+    return Services(settings, executor, embeddings, engine, sessions, kb, resilience, memory)
 
 
 class LazyServices(LazyResource[Services]):

@@ -1,0 +1,48 @@
+"""Forget a customer: every memory, thread ownership row and conversation checkpoint.
+
+Tickets and attachments join this list when they exist. The deletion is recorded
+(tenant, a hash of the user id, counts, time), never what was deleted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy import delete
+
+from state import ForgetRecord, Memory, ThreadOwner
+from tools.services import Services
+
+__all__ = ["forget_user"]
+
+
+async def forget_user(
+    services: Services, checkpointer: BaseCheckpointSaver[Any], tenant_id: str, user_id: str
+) -> dict[str, int]:
+    """Delete everything stored about ``user_id`` in ``tenant_id``; return what was removed."""
+    threads = await services.memory.threads_of(tenant_id, user_id)
+    for thread_id in threads:
+        await checkpointer.adelete_thread(thread_id)
+    async with services.sessions() as session, session.begin():
+        memories = await session.execute(
+            delete(Memory).where(Memory.tenant_id == tenant_id, Memory.user_id == user_id)
+        )
+        await session.execute(
+            delete(ThreadOwner).where(
+                ThreadOwner.tenant_id == tenant_id, ThreadOwner.user_id == user_id
+            )
+        )
+        counts = {
+            "memories": int(getattr(memories, "rowcount", 0) or 0),
+            "threads": len(threads),
+        }
+        session.add(
+            ForgetRecord(
+                tenant_id=tenant_id,
+                user_hash=hashlib.sha256(f"{tenant_id}\x00{user_id}".encode()).hexdigest(),
+                counts=counts,
+            )
+        )
+    return counts

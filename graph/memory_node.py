@@ -1,0 +1,117 @@
+"""The ``remember`` node: store what the customer just said, recall what matters now.
+
+Runs after ``retrieve``. Extraction is deterministic (redacted first); a memory
+store failure never fails the turn. Recalled plan and product memories also
+shape the LLM-free answer: passages naming the customer's plan or product are
+moved ahead, and their words weigh in sentence selection.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langchain_core.runnables import RunnableConfig
+
+from graph.guard import message_text
+from state import Context, Passage, RecalledMemoryState, SupportState
+from tools.lexical import tokenize
+from tools.memory_extract import extract_memories
+from tools.memory_store import RecalledMemory
+from tools.redaction import redact
+from tools.services import Services
+
+__all__ = ["memory_focus", "remember_turn", "shape_by_memories"]
+
+logger = logging.getLogger(__name__)
+
+_VALUE = re.compile(r"^(?:On the (?P<plan>.+) plan|Has an? (?P<product>[^(]+?))(?:\s*\(.*)?$")
+
+
+def memory_focus(memories: list[RecalledMemoryState]) -> dict[str, str]:
+    """Plan and product values the customer told us, with how to say them back."""
+    focus: dict[str, str] = {}
+    for memory in memories:
+        value = _slot_value(memory)
+        if value and memory["slot"] == "plan":
+            focus[value] = f"you're on the {value} plan"
+        elif value and memory["slot"] == "product":
+            focus[value] = f"you have a {value}"
+    return focus
+
+
+def _slot_value(memory: RecalledMemoryState) -> str | None:
+    match = _VALUE.match(memory["content"])
+    if not match:
+        return None
+    return (match.group("plan") or match.group("product") or "").strip() or None
+
+
+def shape_by_memories(
+    passages: list[Passage], terms: dict[str, float], memories: list[RecalledMemoryState]
+) -> tuple[list[Passage], dict[str, float]]:
+    """Move passages that name the customer's plan or product first; weigh those words.
+
+    >>> p = [{"doc_id": "a", "text": "Basic keeps 24 hours."},
+    ...      {"doc_id": "b", "text": "Pro keeps 60 days."}]
+    >>> m = [{"id": 1, "kind": "fact", "slot": "plan", "content": "On the Pro plan", "score": 1.0}]
+    >>> [x["doc_id"] for x in shape_by_memories(p, {}, m)[0]]
+    ['b', 'a']
+    """
+    values = [v for v in (_slot_value(m) for m in memories) if v]
+    if not values:
+        return passages, terms
+    patterns = [re.compile(rf"\b{re.escape(v)}\b") for v in values]
+    named = [p for p in passages if any(pat.search(p["text"]) for pat in patterns)]
+    others = [p for p in passages if p not in named]
+    boost = max(terms.values(), default=1.0)
+    shaped_terms = dict(terms)
+    for value in values:
+        for term in tokenize(value):
+            shaped_terms[term] = max(shaped_terms.get(term, 0.0), boost)
+    return named + others, shaped_terms
+
+
+def _as_state(memory: RecalledMemory) -> RecalledMemoryState:
+    return RecalledMemoryState(
+        id=memory.id,
+        kind=memory.kind,
+        slot=memory.slot,
+        content=memory.content,
+        score=memory.score,
+    )
+
+
+async def remember_turn(
+    services: Services, state: SupportState, context: Context, config: RunnableConfig
+) -> dict[str, Any]:
+    """Store new facts from the latest message and recall this turn's memories."""
+    if not services.settings.memory_enabled or not state.messages:
+        return {}
+    last = state.messages[-1]
+    if not isinstance(last, HumanMessage):
+        return {}
+    thread_id = str((config.get("configurable") or {}).get("thread_id") or "")
+    text = redact(message_text(last.content)[0])
+    store = services.memory
+    try:
+        if thread_id:
+            await store.own_thread(context.tenant_id, context.user_id, thread_id)
+        candidates = extract_memories(text)
+        if candidates:
+            await store.remember(
+                context.tenant_id,
+                context.user_id,
+                candidates,
+                thread_id=thread_id or None,
+                message_id=last.id,
+            )
+        recalled = await store.recall(context.tenant_id, context.user_id, state.query or text)
+    except Exception as exc:  # memory is an enhancement: the turn goes on without it
+        logger.warning("memory unavailable this turn: %s", type(exc).__name__)
+        return {"degraded": ",".join(filter(None, [state.degraded, "memory_unavailable"]))}
+    memories = [_as_state(m) for m in recalled]
+    passages, terms = shape_by_memories(state.passages, state.query_terms, memories)
+    return {"memories": memories, "passages": passages, "query_terms": terms}

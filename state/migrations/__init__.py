@@ -1,0 +1,1 @@
+"""Alembic migrations of the application tables (run by ``state.db.init_db``)."""

@@ -1,0 +1,382 @@
+"""Long-term memory: write, read, expire, forget; scoped by (tenant, user) on every query.
+
+Reads rank by relevance x importance x recency decay.
+
+Deduplication: an exact match of the normalised content's hash merges; otherwise a
+memory of the same kind whose embedding is closer than the dedup threshold merges
+(paraphrases such as "likes apples" / "prefers apples"). For single-valued slots
+(plan, language, contact channel) a different value supersedes: the old memory is
+archived with a pointer to the new one, so history is kept.
+
+Encryption (optional): content is encrypted with MultiFernet (newest key first, so
+keys rotate) and the hash is an HMAC keyed from the newest key, so neither reveals
+the content. Embeddings stay in clear: similarity search needs them, and they cannot
+be turned back into text exactly (they are still derived from it: treat the
+database as personal data either way).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from state import Memory, Settings, ThreadOwner
+from tools.embeddings import SentenceEmbeddings
+from tools.executor import BlockingExecutor
+from tools.memory_extract import SINGLE_VALUED_SLOTS, MemoryCandidate
+from tools.redaction import redact
+
+__all__ = ["MemoryCrypto", "MemoryStore", "RecalledMemory", "WriteResult"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; they were written as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def normalise(text: str) -> str:
+    """Lower-cased, punctuation-free, single-spaced: the form that is hashed."""
+    return " ".join(re.sub(r"[^\w\s-]", " ", text.lower()).split())
+
+
+class MemoryCrypto:
+    """Encrypts content and keys hashes when keys are configured; plain SHA-256 otherwise."""
+
+    def __init__(self, keys: str | None) -> None:
+        self.keys = [k.strip() for k in (keys or "").split(",") if k.strip()]
+        self._fernet: Any = None
+        if self.keys:
+            from cryptography.fernet import Fernet, MultiFernet
+
+            self._fernet = MultiFernet([Fernet(k.encode()) for k in self.keys])
+            self._hmac_key = hashlib.sha256(b"memory-hash:" + self.keys[0].encode()).digest()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether content is encrypted at rest."""
+        return self._fernet is not None
+
+    def encrypt(self, text: str) -> str:
+        """Ciphertext (or the text itself without keys)."""
+        return self._fernet.encrypt(text.encode()).decode() if self._fernet else text
+
+    def decrypt(self, stored: str) -> str:
+        """Plain text of stored content (any configured key can decrypt)."""
+        return self._fernet.decrypt(stored.encode()).decode() if self._fernet else stored
+
+    def rotate(self, stored: str) -> str:
+        """Re-encrypt with the newest key."""
+        return self._fernet.rotate(stored.encode()).decode() if self._fernet else stored
+
+    def digest(self, text: str) -> str:
+        """The dedup hash of normalised content (keyed HMAC when encrypting)."""
+        data = normalise(text).encode()
+        if self._fernet is not None:
+            return hmac.new(self._hmac_key, data, hashlib.sha256).hexdigest()
+        return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What happened to one candidate."""
+
+    action: str
+    """``added``, ``merged`` (a duplicate), ``superseded`` (replaced a value) or ``skipped``."""
+    memory_id: int | None
+    content: str
+
+
+@dataclass(frozen=True)
+class RecalledMemory:
+    """A memory selected for a turn."""
+
+    id: int
+    kind: str
+    slot: str | None
+    content: str
+    score: float
+    created_at: datetime
+
+
+class MemoryStore:
+    """Memories of every (tenant, user) in the application database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        embeddings: SentenceEmbeddings,
+        executor: BlockingExecutor,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.embeddings = embeddings
+        self.executor = executor
+        key = settings.memory_encryption_key
+        self.crypto = MemoryCrypto(key.get_secret_value() if key else None)
+
+    async def _embed(self, texts: list[str]) -> np.ndarray:
+        vectors = await self.executor.run(self.embeddings.embed_queries, texts)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def _expiry(self, kind: str, now: datetime) -> datetime | None:
+        days = self.settings.memory_ttl_days.get(kind)
+        return now + timedelta(days=days) if days else None
+
+    async def remember(
+        self,
+        tenant_id: str,
+        user_id: str,
+        candidates: list[MemoryCandidate],
+        *,
+        thread_id: str | None = None,
+        message_id: str | None = None,
+    ) -> list[WriteResult]:
+        """Store candidates for the user, deduplicating and superseding."""
+        results: list[WriteResult] = []
+        if not candidates:
+            return results
+        cleaned = [
+            MemoryCandidate(c.kind, redact(c.content).strip()[:500], c.slot, c.importance)
+            for c in candidates
+        ]
+        vectors = await self._embed([c.content for c in cleaned])
+        for candidate, vector in zip(cleaned, vectors, strict=True):
+            if not candidate.content:
+                results.append(WriteResult("skipped", None, ""))
+                continue
+            results.append(
+                await self._write_one(tenant_id, user_id, candidate, vector, thread_id, message_id)
+            )
+        return results
+
+    async def _write_one(
+        self,
+        tenant_id: str,
+        user_id: str,
+        candidate: MemoryCandidate,
+        vector: np.ndarray,
+        thread_id: str | None,
+        message_id: str | None,
+    ) -> WriteResult:
+        now = _now()
+        digest = self.crypto.digest(candidate.content)
+        async with self.sessions() as session, session.begin():
+            rows = (
+                await session.scalars(
+                    select(Memory).where(
+                        Memory.tenant_id == tenant_id,
+                        Memory.user_id == user_id,
+                        Memory.kind == candidate.kind,
+                        Memory.archived_at.is_(None),
+                    )
+                )
+            ).all()
+            threshold = self.settings.memory_dedup_threshold
+            same_slot = [r for r in rows if candidate.slot and r.slot == candidate.slot]
+            for row in rows:
+                similar = row.content_hash == digest or (
+                    float(np.frombuffer(row.embedding, dtype=np.float32) @ vector) >= threshold
+                    and (not candidate.slot or row.slot == candidate.slot)
+                )
+                if similar:
+                    row.last_accessed_at = now
+                    row.access_count += 1
+                    row.importance = max(row.importance, candidate.importance)
+                    row.expires_at = self._expiry(candidate.kind, now)
+                    return WriteResult("merged", row.id, self.crypto.decrypt(row.content))
+            memory = Memory(
+                tenant_id=tenant_id,
+                user_id=user_id,
+                kind=candidate.kind,
+                slot=candidate.slot,
+                content=self.crypto.encrypt(candidate.content),
+                content_hash=digest,
+                embedding=vector.astype(np.float32).tobytes(),
+                importance=candidate.importance,
+                created_at=now,
+                last_accessed_at=now,
+                access_count=0,
+                expires_at=self._expiry(candidate.kind, now),
+                source_thread=thread_id,
+                source_message=message_id,
+            )
+            session.add(memory)
+            try:
+                await session.flush()
+            except IntegrityError:
+                return WriteResult("merged", None, candidate.content)  # a concurrent twin won
+            action = "added"
+            if candidate.slot in SINGLE_VALUED_SLOTS and same_slot:
+                for old in same_slot:
+                    old.archived_at = now
+                    old.superseded_by = memory.id
+                action = "superseded"
+            return WriteResult(action, memory.id, candidate.content)
+
+    async def recall(
+        self, tenant_id: str, user_id: str, query: str, k: int | None = None
+    ) -> list[RecalledMemory]:
+        """The top ``k`` live memories by relevance x importance x recency; reading touches them."""
+        k = self.settings.memory_top_k if k is None else k
+        if k <= 0:
+            return []
+        now = _now()
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(
+                        Memory.id,
+                        Memory.kind,
+                        Memory.slot,
+                        Memory.content,
+                        Memory.embedding,
+                        Memory.importance,
+                        Memory.created_at,
+                        Memory.last_accessed_at,
+                        Memory.expires_at,
+                    ).where(
+                        Memory.tenant_id == tenant_id,
+                        Memory.user_id == user_id,
+                        Memory.archived_at.is_(None),
+                    )
+                )
+            ).all()
+        live = [r for r in rows if r.expires_at is None or _aware(r.expires_at) > now]
+        if not live:
+            return []
+        query_vector = (await self._embed([query]))[0]
+        matrix = np.frombuffer(b"".join(r.embedding for r in live), dtype=np.float32).reshape(
+            len(live), -1
+        )
+        relevance = np.clip(matrix @ query_vector, 0.0, 1.0)
+        half_life = self.settings.memory_half_life_days
+        ages = np.array([(now - _aware(r.last_accessed_at)).total_seconds() / 86400 for r in live])
+        decay = np.power(0.5, ages / half_life)
+        importance = np.array([r.importance for r in live])
+        scores = relevance * (0.5 + importance) * decay
+        order = np.argsort(-scores)[:k]
+        chosen = [live[i] for i in order if relevance[i] > 0.1]
+        if chosen:
+            async with self.sessions() as session, session.begin():
+                await session.execute(
+                    update(Memory)
+                    .where(Memory.id.in_([r.id for r in chosen]))
+                    .values(last_accessed_at=now, access_count=Memory.access_count + 1)
+                )
+        by_id = {live[i].id: float(scores[i]) for i in order}
+        return [
+            RecalledMemory(
+                r.id,
+                r.kind,
+                r.slot,
+                self.crypto.decrypt(r.content),
+                round(by_id[r.id], 4),
+                _aware(r.created_at),
+            )
+            for r in chosen
+        ]
+
+    async def list_memories(
+        self, tenant_id: str, user_id: str, *, include_archived: bool = False
+    ) -> list[dict[str, Any]]:
+        """The user's memories, newest first (decrypted), for people and the CLI."""
+        query = select(Memory).where(Memory.tenant_id == tenant_id, Memory.user_id == user_id)
+        if not include_archived:
+            query = query.where(Memory.archived_at.is_(None))
+        async with self.sessions() as session:
+            rows = (await session.scalars(query.order_by(Memory.id.desc()))).all()
+        return [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "slot": r.slot,
+                "content": self.crypto.decrypt(r.content),
+                "importance": r.importance,
+                "created_at": _aware(r.created_at).isoformat(),
+                "last_accessed_at": _aware(r.last_accessed_at).isoformat(),
+                "access_count": r.access_count,
+                "expires_at": _aware(r.expires_at).isoformat() if r.expires_at else None,
+                "archived_at": _aware(r.archived_at).isoformat() if r.archived_at else None,
+                "superseded_by": r.superseded_by,
+            }
+            for r in rows
+        ]
+
+    async def forget_memory(self, tenant_id: str, user_id: str, memory_id: int) -> bool:
+        """Delete one of the user's memories; False if it is not theirs or does not exist."""
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                delete(Memory).where(
+                    Memory.id == memory_id,
+                    Memory.tenant_id == tenant_id,
+                    Memory.user_id == user_id,
+                )
+            )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def prune(self, now: datetime | None = None) -> dict[str, int]:
+        """Archive expired memories; delete those archived longer than the retention period."""
+        now = now or _now()
+        cutoff = now - timedelta(days=self.settings.memory_archive_retention_days)
+        async with self.sessions() as session, session.begin():
+            archived = await session.execute(
+                update(Memory)
+                .where(
+                    Memory.archived_at.is_(None),
+                    Memory.expires_at.is_not(None),
+                    Memory.expires_at <= now,
+                )
+                .values(archived_at=now)
+            )
+            deleted = await session.execute(
+                delete(Memory).where(Memory.archived_at.is_not(None), Memory.archived_at <= cutoff)
+            )
+        return {
+            "archived": int(getattr(archived, "rowcount", 0) or 0),
+            "deleted": int(getattr(deleted, "rowcount", 0) or 0),
+        }
+
+    async def rotate_keys(self) -> int:
+        """Re-encrypt every memory with the newest key and rehash; returns rows rewritten."""
+        if not self.crypto.enabled:
+            return 0
+        async with self.sessions() as session, session.begin():
+            rows = (await session.scalars(select(Memory))).all()
+            for row in rows:
+                plain = self.crypto.decrypt(row.content)
+                row.content = self.crypto.rotate(row.content)
+                row.content_hash = self.crypto.digest(plain)
+        return len(rows)
+
+    async def own_thread(self, tenant_id: str, user_id: str, thread_id: str) -> None:
+        """Record that ``thread_id`` belongs to the user (first owner wins)."""
+        async with self.sessions() as session, session.begin():
+            if await session.get(ThreadOwner, thread_id) is None:
+                session.add(ThreadOwner(thread_id=thread_id, tenant_id=tenant_id, user_id=user_id))
+
+    async def threads_of(self, tenant_id: str, user_id: str) -> list[str]:
+        """The user's thread ids."""
+        async with self.sessions() as session:
+            return list(
+                (
+                    await session.scalars(
+                        select(ThreadOwner.thread_id).where(
+                            ThreadOwner.tenant_id == tenant_id, ThreadOwner.user_id == user_id
+                        )
+                    )
+                ).all()
+            )
