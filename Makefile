@@ -41,6 +41,7 @@ dev: venv
 bench: venv
 	$(PY) bench/retrieval.py
 	$(PY) bench/resilience.py
+	$(PY) bench/memory.py
 
 # Refresh the pinned versions CI installs (after changing dependencies in pyproject.toml).
 lock: venv

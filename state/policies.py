@@ -30,6 +30,7 @@ class PoliciesSettings(BaseModel):
     kb_ingest: ResiliencePolicy = ResiliencePolicy(
         timeout_s=600.0, max_attempts=1, breaker_fail_max=3
     )
+    memory: ResiliencePolicy = ResiliencePolicy(timeout_s=5.0, max_attempts=2, idempotent=False)
     model: ResiliencePolicy = ResiliencePolicy(
         timeout_s=30.0,
         max_attempts=3,

@@ -2,11 +2,12 @@
 
 Reads rank by relevance x importance x recency decay.
 
-Deduplication: an exact match of the normalised content's hash merges; otherwise a
-memory of the same kind whose embedding is closer than the dedup threshold merges
-(paraphrases such as "likes apples" / "prefers apples"). For single-valued slots
-(plan, language, contact channel) a different value supersedes: the old memory is
-archived with a pointer to the new one, so history is kept.
+Deduplication: an exact match of the normalised content's hash merges; otherwise, for
+free-text memories, one of the same kind whose embedding is closer than the dedup
+threshold merges (paraphrases such as "likes apples" / "prefers apples"). Slot values
+(plan, product, order, ...) are compared exactly, because different values embed
+close. For single-valued slots (plan, language, contact channel) a different value
+supersedes: the old memory is archived with a pointer to the new one (history kept).
 
 Encryption (optional): content is encrypted with MultiFernet (newest key first, so
 keys rotate) and the hash is an HMAC keyed from the newest key, so neither reveals
@@ -50,6 +51,20 @@ def _aware(value: datetime) -> datetime:
 def normalise(text: str) -> str:
     """Lower-cased, punctuation-free, single-spaced: the form that is hashed."""
     return " ".join(re.sub(r"[^\w\s-]", " ", text.lower()).split())
+
+
+_VALUE_TOKEN = re.compile(r"\b[\w-]*\d[\w-]*\b")
+
+
+def same_values(a: str, b: str) -> bool:
+    """Whether two statements name the same numbers and codes ("E-104" is not "E-107").
+
+    >>> same_values("thermostat shows error E-104", "my thermostat displays E-104")
+    True
+    >>> same_values("thermostat shows error E-104", "thermostat shows error E-107")
+    False
+    """
+    return set(_VALUE_TOKEN.findall(a.lower())) == set(_VALUE_TOKEN.findall(b.lower()))
 
 
 class MemoryCrypto:
@@ -188,9 +203,13 @@ class MemoryStore:
             threshold = self.settings.memory_dedup_threshold
             same_slot = [r for r in rows if candidate.slot and r.slot == candidate.slot]
             for row in rows:
+                # Slot values are compared exactly: "Pro plan" and "Basic plan" embed close
+                # together but are different facts. Free text merges on meaning.
                 similar = row.content_hash == digest or (
-                    float(np.frombuffer(row.embedding, dtype=np.float32) @ vector) >= threshold
-                    and (not candidate.slot or row.slot == candidate.slot)
+                    candidate.slot is None
+                    and row.slot is None
+                    and float(np.frombuffer(row.embedding, dtype=np.float32) @ vector) >= threshold
+                    and same_values(self.crypto.decrypt(row.content), candidate.content)
                 )
                 if similar:
                     row.last_accessed_at = now

@@ -5,17 +5,26 @@ from __future__ import annotations
 from langchain_core.tools import BaseTool
 
 from tools.kb_tool import create_kb_search_tool
+from tools.memory_tools import create_memory_tools
 from tools.resilience import with_resilience
 from tools.services import Services
 
 __all__ = ["build_tools"]
 
-_POLICY_OF_TOOL = {"search_knowledge_base": "kb_search"}
+_POLICY_OF_TOOL = {
+    "search_knowledge_base": "kb_search",
+    "remember_about_customer": "memory",
+    "recall_about_customer": "memory",
+    "forget_about_customer": "memory",
+}
 
 
 def build_tools(services: Services) -> list[BaseTool]:
     """The model's tools, each with its dependency's policy and circuit breaker."""
-    tools = [create_kb_search_tool(services.kb, k=services.settings.retrieval_k)]
+    tools = [
+        create_kb_search_tool(services.kb, k=services.settings.retrieval_k),
+        *create_memory_tools(services.memory),
+    ]
     return [
         with_resilience(t, services.resilience, dependency=_POLICY_OF_TOOL[t.name]) for t in tools
     ]
