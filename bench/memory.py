@@ -121,6 +121,7 @@ async def main(args: argparse.Namespace) -> dict:
     result = {"dedup": dedup(embeddings), "recall_latency": []}
     data = ROOT / "bench" / ".data" / f"memory-{uuid.uuid4().hex[:6]}"
     backends = [("SQLite", Settings(_env_file=None, data_dir=data))]
+    database = ""
     if args.postgres:
         import psycopg
 
@@ -133,7 +134,9 @@ async def main(args: argparse.Namespace) -> dict:
         )
     for name, settings in backends:
         result["recall_latency"].append(await latency(name, settings, embeddings, args.n))
-    if args.postgres:
+    if database:
+        import psycopg
+
         with psycopg.connect(args.postgres, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     table = Table(title=f"recall() latency, {args.n:,} memories for one user, 200 queries, k=5")

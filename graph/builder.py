@@ -14,6 +14,7 @@ from langgraph.graph import END, START, StateGraph
 
 from graph.nodes import SupportNodes
 from state import Context, SupportState
+from tools.redaction import install_log_redaction
 from tools.services import LazyServices
 
 __all__ = ["build_graph", "graph"]
@@ -49,4 +50,5 @@ def build_graph(
     return builder
 
 
+install_log_redaction()  # the server's log handlers never see a customer's secrets
 graph = build_graph().compile(name="support-agent")

@@ -45,7 +45,7 @@ _PLAN = [
     ),
 ]
 _PRODUCT = re.compile(
-    r"\b(?i:my|i have an?|i own an?|i bought an?|i use an?|i've got an?)\s+"
+    r"\b(?i:my|i(?:'ve)? (?:also |just |recently )?(?:have|own|bought|use|got) an?)\s+"
     r"((?:[A-Z][\w-]*)(?:\s+[A-Z][\w-]*){0,2})"
     r"(?:[^.?!]{0,40}?\b(?i:version|firmware|v)\s*(\d+(?:\.\d+)+))?"
 )

@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["RedactingFilter", "contains_secret", "redact"]
+__all__ = ["RedactingFilter", "contains_secret", "install_log_redaction", "redact"]
 
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _LABELLED = re.compile(
-    r"(?i)\b(password|passcode|passwd|pwd|pin|cvv|cvc|security code|one[- ]time (?:pass)?code|"
+    r"(?i)\b(password|passcode|passwd|pwd|pw|pin|cvv|cvc|security code|one[- ]time (?:pass)?code|"
     r"otp|verification code|2fa code|auth(?:entication)? code)\b(\s*(?:is|was|:|=)\s*|\s+)"
     r"([^\s,;]{3,})"
 )
@@ -80,3 +80,10 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
+
+
+def install_log_redaction() -> None:
+    """Add a ``RedactingFilter`` to every handler of the root logger (idempotent)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

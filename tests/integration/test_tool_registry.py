@@ -27,7 +27,7 @@ async def test_kb_tool_through_toolnode_uses_the_runs_tenant(sample_kb_data, emb
     )
     try:
         tools = build_tools(services)
-        assert [t.name for t in tools][0] == "search_knowledge_base"
+        assert tools[0].name == "search_knowledge_base"
         schema = tools[0].tool_call_schema.model_json_schema()
         assert list(schema["properties"]) == ["query"], "tenant must not be a model argument"
 

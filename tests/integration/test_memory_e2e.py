@@ -1,0 +1,86 @@
+"""Memory end to end: facts from one thread shape another; other users get none; forget."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from graph.agent import open_agent
+from state import Settings
+from tools.services import create_services
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def agent(request, sample_kb_data, tmp_path, embeddings):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(sample_kb_data, data)
+    overrides = {}
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        overrides = {
+            "checkpointer": "postgres",
+            "postgres_url": url,
+            "database_url": url.replace("postgresql://", "postgresql+psycopg://", 1),
+        }
+    services = await create_services(
+        Settings(_env_file=None, data_dir=data, **overrides), embeddings=embeddings
+    )
+    if request.param == "postgres":
+        from tests.conftest import SAMPLE_KB
+
+        await services.kb.ingest([SAMPLE_KB], "default")  # manifest lives in Postgres now
+    async with open_agent(services=services) as built:
+        yield built
+    await services.aclose()
+
+
+async def test_facts_from_one_thread_shape_another_and_stay_private(agent):
+    first = await agent.ask(
+        "Hi, I'm on the Pro plan and my Lumora Cam keeps going offline.", user_id="alice"
+    )
+    assert "On the Pro plan" in first.memories_used
+
+    later = await agent.ask("How long is my clip history kept?", user_id="alice")
+    assert later.thread_id != first.thread_id
+    assert "On the Pro plan" in later.memories_used
+    assert later.answer.startswith("You told us you're on the Pro plan. For you: Pro: 60 days")
+
+    stranger = await agent.ask("How long is my clip history kept?", user_id="bob")
+    assert stranger.memories_used == []
+    assert "Pro plan" not in stranger.answer.split("\n")[0]
+
+
+async def test_a_secret_typed_in_chat_never_becomes_a_memory(agent):
+    await agent.ask(
+        "I'm on the Plus plan and my card 4111 1111 1111 1111 keeps failing", user_id="carol"
+    )
+    rows = await agent.services.memory.list_memories("default", "carol")
+    assert "On the Plus plan" in [r["content"] for r in rows]
+    assert all("4111" not in r["content"] for r in rows)
+
+
+async def test_forget_leaves_no_row_and_no_checkpoint(agent):
+    one = await agent.ask("I'm on the Basic plan and my order LH-20391 is late", user_id="dave")
+    two = await agent.ask("Please reply in Spanish", user_id="dave")
+    kept = await agent.ask("I'm on the Plus plan", user_id="erin")
+    counts = await agent.forget("dave")
+    assert counts == {"memories": 4, "threads": 2}
+
+    for thread in (one.thread_id, two.thread_id):
+        snapshot = await agent.graph.aget_state({"configurable": {"thread_id": thread}})
+        assert not snapshot.values, "checkpoint survived forget"
+    async with agent.services.engine.connect() as conn:
+        for table in ("memories", "thread_owners"):
+            rows = (
+                await conn.execute(text(f"SELECT count(*) FROM {table} WHERE user_id = 'dave'"))
+            ).scalar_one()
+            assert rows == 0, table
+        log = (await conn.execute(text("SELECT user_hash, counts FROM forget_log"))).all()
+    assert len(log) == 1 and "dave" not in str(log)
+    assert await agent.services.memory.list_memories("default", "erin")
+    erin = await agent.graph.aget_state({"configurable": {"thread_id": kept.thread_id}})
+    assert erin.values["messages"]
