@@ -1,7 +1,8 @@
 """The ``remember`` node: store what the customer just said, recall what matters now.
 
-Runs after ``retrieve``. Extraction is deterministic (redacted first); a memory
-store failure never fails the turn. Recalled plan and product memories also
+Runs after ``retrieve``. The message is redacted first; extraction uses the model's
+structured output in LLM mode and deterministic rules otherwise (or when the model
+fails). A memory store failure never fails the turn. Recalled plan and product memories also
 shape the LLM-free answer: passages naming the customer's plan or product are
 moved ahead, and their words weigh in sentence selection.
 """
@@ -16,9 +17,9 @@ from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 
 from graph.guard import message_text
+from graph.memory_llm import llm_extract_memories
 from state import Context, Passage, RecalledMemoryState, SupportState
 from tools.lexical import tokenize
-from tools.memory_extract import extract_memories
 from tools.memory_store import RecalledMemory
 from tools.redaction import redact
 from tools.services import Services
@@ -85,7 +86,11 @@ def _as_state(memory: RecalledMemory) -> RecalledMemoryState:
 
 
 async def remember_turn(
-    services: Services, state: SupportState, context: Context, config: RunnableConfig
+    services: Services,
+    state: SupportState,
+    context: Context,
+    config: RunnableConfig,
+    model: Any = None,
 ) -> dict[str, Any]:
     """Store new facts from the latest message and recall this turn's memories."""
     if not services.settings.memory_enabled or not state.messages:
@@ -99,7 +104,7 @@ async def remember_turn(
     try:
         if thread_id:
             await store.own_thread(context.tenant_id, context.user_id, thread_id)
-        candidates = extract_memories(text)
+        candidates = await llm_extract_memories(services, model, text)
         if candidates:
             await store.remember(
                 context.tenant_id,

@@ -126,7 +126,9 @@ class SupportNodes:
     async def remember(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Store what the customer said; recall their memories for this turn."""
         services = await self.services()
-        return await remember_turn(services, state, _context(runtime), get_config())
+        return await remember_turn(
+            services, state, _context(runtime), get_config(), model=self._model
+        )
 
     async def route(self, state: SupportState) -> dict[str, Any]:
         """Record the routing decision and its reasons."""

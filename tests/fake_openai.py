@@ -24,6 +24,8 @@ class FakeOpenAI:
         self.delay_s = 3.0
         self.retry_after = 0.2
         self.requests: list[dict] = []
+        self.structured: dict = {"memories": []}
+        """What structured-output requests (memory extraction) get back."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -59,6 +61,10 @@ class FakeOpenAI:
                     self.end_headers()
                     self.wfile.write(b'{"error": {"message": "upstream exploded"}}')
                     return
+                if "response_format" in body:  # structured output (memory extraction)
+                    text = json.dumps(fake.structured)
+                    self._reply(body, text)
+                    return
                 system = body["messages"][0]["content"]
                 doc_ids = re.findall(r'doc_id="([^"]+)"', system)
                 if mode in ("cite", "slow"):
@@ -68,6 +74,9 @@ class FakeOpenAI:
                     )
                 else:
                     text = "FROM-THE-MODEL: I think it is about a week."
+                self._reply(body, text)
+
+            def _reply(self, body, text):
                 payload = {
                     "id": "chatcmpl-1",
                     "object": "chat.completion",

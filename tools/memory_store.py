@@ -249,7 +249,10 @@ class MemoryStore:
     async def recall(
         self, tenant_id: str, user_id: str, query: str, k: int | None = None
     ) -> list[RecalledMemory]:
-        """The top ``k`` live memories by relevance x importance x recency; reading touches them."""
+        """Up to ``k`` live memories: profile facts, then by relevance x importance x recency.
+
+        Reading touches them (last access, access count).
+        """
         k = self.settings.memory_top_k if k is None else k
         if k <= 0:
             return []
@@ -287,8 +290,13 @@ class MemoryStore:
         decay = np.power(0.5, ages / half_life)
         importance = np.array([r.importance for r in live])
         scores = relevance * (0.5 + importance) * decay
-        order = np.argsort(-scores)[:k]
-        chosen = [live[i] for i in order if relevance[i] > 0.1]
+        # Profile facts (plan, language, contact channel) always come along: they shape
+        # every answer. The rest must be at least loosely related to the query.
+        order = [int(i) for i in np.argsort(-scores)]
+        profile = [i for i in order if live[i].slot in SINGLE_VALUED_SLOTS][:k]
+        related = [i for i in order if i not in profile and relevance[i] > 0.1]
+        order = (profile + related)[:k]
+        chosen = [live[i] for i in order]
         if chosen:
             async with self.sessions() as session, session.begin():
                 await session.execute(

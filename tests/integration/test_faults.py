@@ -31,6 +31,7 @@ async def model_agent(sample_kb_data, embeddings, fake_openai):
         llm_model="test-model",
         openai_base_url=fake_openai.url,
         openai_api_key="sk-test",
+        memory_enabled=False,  # these tests count the answer's requests only
         policies={
             "model": {
                 "timeout_s": 1.0,

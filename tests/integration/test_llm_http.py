@@ -71,4 +71,22 @@ async def test_a_failing_model_degrades_to_the_llm_free_answer(llm_agent, fake_o
 async def test_the_model_is_not_asked_when_the_question_is_out_of_scope(llm_agent, fake_openai):
     result = await llm_agent.ask("Who won the football world cup in 1998?")
     assert result.outcome == "abstained"
-    assert fake_openai.requests == []
+    answers = [r for r in fake_openai.requests if "response_format" not in r]
+    assert answers == [], "only memory extraction may reach the model on an abstention"
+
+
+async def test_memories_are_extracted_with_structured_output(llm_agent, fake_openai):
+    fake_openai.structured = {
+        "memories": [
+            {"kind": "fact", "content": "On the Pro plan", "slot": "plan", "importance": 0.8}
+        ]
+    }
+    await llm_agent.ask("I pay for your most expensive tier. Where are refunds?", user_id="zed")
+    extraction = next(r for r in fake_openai.requests if "response_format" in r)
+    assert "most expensive tier" in extraction["messages"][-1]["content"]
+    stored = await llm_agent.services.memory.list_memories("default", "zed")
+    assert [m["content"] for m in stored] == ["On the Pro plan"]
+    later = await llm_agent.ask("How long do refunds take to show up on PayPal?", user_id="zed")
+    system = fake_openai.requests[-1]["messages"][0]["content"]
+    assert "<customer_memories>\n- On the Pro plan" in system
+    assert "On the Pro plan" in later.memories_used

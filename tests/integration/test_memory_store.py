@@ -44,7 +44,12 @@ async def test_exact_and_paraphrase_duplicates_merge_distinct_facts_do_not(servi
     code_a = await store.remember("t1", "u1", [fact("Problem: thermostat shows error E-104")])
     code_b = await store.remember("t1", "u1", [fact("Problem: thermostat shows error E-107")])
     assert [r.action for r in first + again + para + other + code_a + code_b] == [
-        "added", "merged", "merged", "added", "added", "added",
+        "added",
+        "merged",
+        "merged",
+        "added",
+        "added",
+        "added",
     ]
     assert len(await live(services)) == 4
 
@@ -80,7 +85,7 @@ async def test_recency_decay_orders_old_and_recent_memories(services):
             update(Memory).where(Memory.content.like("%offline%")).values(last_accessed_at=old)
         )
     recalled = await store.recall("t1", "u1", "my Lumora Cam is offline", k=2)
-    assert [m.content for m in recalled][0].endswith("red light")
+    assert recalled[0].content.endswith("red light")
     assert recalled[0].score > 4 * recalled[1].score  # four half-lives apart
 
 
@@ -99,7 +104,8 @@ async def test_ttl_expiry_archives_then_retention_deletes(services):
 async def test_secrets_never_reach_the_database(services):
     store = services.memory
     await store.remember(
-        "t1", "u1",
+        "t1",
+        "u1",
         [fact("Problem: my card 4111 1111 1111 1111 was declined, password is hunter22")],
     )
     async with services.engine.connect() as conn:

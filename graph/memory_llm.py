@@ -1,0 +1,56 @@
+"""Memory extraction in LLM mode: the model fills a typed schema (structured output).
+
+The model proposes; code still redacts, validates kinds and slots, and stores. Any
+failure (breaker open, timeout, invalid output) falls back to the deterministic rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from graph.prompts import MEMORY_EXTRACTION
+from tools.memory_extract import MemoryCandidate, extract_memories
+from tools.services import Services
+
+__all__ = ["ExtractedMemories", "llm_extract_memories"]
+
+_SLOTS = {"plan", "product", "version", "order", "language", "contact_channel"}
+
+
+class ExtractedMemory(BaseModel):
+    """One lasting fact about the customer."""
+
+    kind: Literal["fact", "preference", "issue"]
+    content: str = Field(description="Short third-person statement, e.g. 'On the Pro plan'.")
+    slot: Literal["plan", "product", "version", "order", "language", "contact_channel"] | None = (
+        None
+    )
+    importance: float = Field(0.5, ge=0, le=1)
+
+
+class ExtractedMemories(BaseModel):
+    """Everything worth remembering from one customer message (often nothing)."""
+
+    memories: list[ExtractedMemory] = Field(default_factory=list)
+
+
+async def llm_extract_memories(services: Services, model: Any, text: str) -> list[MemoryCandidate]:
+    """Candidates from the model, or from the rules when the model cannot help."""
+    if model is None:
+        return extract_memories(text)
+    try:
+        structured = model.with_structured_output(ExtractedMemories)
+        prompt = MEMORY_EXTRACTION.format(message=text)
+        result, _ = await services.resilience.call("model", lambda: structured.ainvoke(prompt))
+        extracted = result if isinstance(result, ExtractedMemories) else ExtractedMemories()
+    except Exception:
+        return extract_memories(text)
+    return [
+        MemoryCandidate(
+            m.kind, m.content.strip()[:300], m.slot if m.slot in _SLOTS else None, m.importance
+        )
+        for m in extracted.memories
+        if m.content.strip()
+    ]
