@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = [
     "I bought a Lumora Bulb two weeks ago and don't want it any more. Can I return it for a refund?",
     "How long does it take to reach my credit card?",
-    "My Lumora Cam shows offline in the app. What should I try?",
+    "I'm on the Pro plan and my Lumora Cam shows offline in the app. What should I try?",
     "Can you recommend a good recipe for pasta carbonara?",
 ]
+NEW_THREAD = "How long is my clip history kept?"
 
 
 async def main() -> int:
@@ -50,12 +51,20 @@ async def main() -> int:
             )
             cited = ", ".join(c["doc_id"] for c in result.citations) or "none"
             console.print(f"[dim]citations: {cited} · {result.latency_ms:.0f} ms[/dim]")
+        console.rule("A new conversation: the agent remembers this customer")
+        console.print(Panel(NEW_THREAD, title="customer (new thread)", border_style="cyan"))
+        later = await agent.ask(NEW_THREAD, user_id="demo-user")
+        console.print(
+            Panel(Markdown(later.answer), title=f"agent · {later.outcome}", border_style="green")
+        )
+        console.print(f"[dim]memories used: {'; '.join(later.memories_used) or 'none'}[/dim]")
     console.rule()
     console.print(
         "Chat with it yourself:  [bold].venv/bin/support-agent chat[/bold]\n"
         f"Continue this thread:   [bold].venv/bin/support-agent chat --thread {thread_id}[/bold]\n"
         'One question as JSON:   [bold].venv/bin/support-agent ask "How do I reset my password?" '
-        "--json[/bold]"
+        "--json[/bold]\n"
+        "What it remembers:      [bold].venv/bin/support-agent memory list --user demo-user[/bold]"
     )
     return 0
 

@@ -171,3 +171,14 @@ async def test_postgres_connection_dropped_mid_conversation(
             assert await _stored(agent, first.thread_id) == ["human", "ai", "human", "ai"]
     finally:
         await services.aclose()
+
+
+async def test_memory_store_failure_never_fails_the_turn(sample_agent, monkeypatch):
+    async def broken(*args, **kwargs):
+        raise ConnectionError("memory database is down")
+
+    monkeypatch.setattr(sample_agent.services.memory, "recall", broken)
+    result = await sample_agent.ask("I'm on the Pro plan. How do I reset my password?")
+    assert result.outcome == "answered"
+    assert result.degraded == "memory_unavailable"
+    assert result.citations[0]["doc_id"] == "accounts/reset-your-password.md"
