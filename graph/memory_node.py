@@ -18,7 +18,7 @@ from langchain_core.runnables import RunnableConfig
 
 from graph.guard import message_text
 from graph.memory_llm import llm_extract_memories
-from state import Context, Passage, RecalledMemoryState, SupportState
+from state import ANONYMOUS_USER, Context, Passage, RecalledMemoryState, SupportState
 from tools.lexical import tokenize
 from tools.memory_store import RecalledMemory
 from tools.redaction import redact
@@ -28,6 +28,8 @@ __all__ = ["memory_focus", "remember_turn", "shape_by_memories"]
 
 logger = logging.getLogger(__name__)
 
+_NEAR = 0.05
+"""Cosine margin within which a passage naming the customer's plan may move first."""
 _VALUE = re.compile(r"^(?:On the (?P<plan>.+) plan|Has an? (?P<product>[^(]+?))(?:\s*\(.*)?$")
 
 
@@ -55,8 +57,8 @@ def shape_by_memories(
 ) -> tuple[list[Passage], dict[str, float]]:
     """Move passages that name the customer's plan or product first; weigh those words.
 
-    >>> p = [{"doc_id": "a", "text": "Basic keeps 24 hours."},
-    ...      {"doc_id": "b", "text": "Pro keeps 60 days."}]
+    >>> p = [{"doc_id": "a", "text": "Basic keeps 24 hours.", "dense": 0.61},
+    ...      {"doc_id": "b", "text": "Pro keeps 60 days.", "dense": 0.60}]
     >>> m = [{"id": 1, "kind": "fact", "slot": "plan", "content": "On the Pro plan", "score": 1.0}]
     >>> [x["doc_id"] for x in shape_by_memories(p, {}, m)[0]]
     ['b', 'a']
@@ -65,7 +67,14 @@ def shape_by_memories(
     if not values:
         return passages, terms
     patterns = [re.compile(rf"\b{re.escape(v)}\b") for v in values]
-    named = [p for p in passages if any(pat.search(p["text"]) for pat in patterns)]
+    # Only among passages nearly as relevant as the best: a passing mention of "Pro"
+    # in a less relevant article must not displace the right one.
+    best = max((p.get("dense", 0.0) for p in passages), default=0.0)
+    named = [
+        p
+        for p in passages
+        if p.get("dense", 0.0) >= best - _NEAR and any(pat.search(p["text"]) for pat in patterns)
+    ]
     others = [p for p in passages if p not in named]
     boost = max(terms.values(), default=1.0)
     shaped_terms = dict(terms)
@@ -95,6 +104,8 @@ async def remember_turn(
     """Store new facts from the latest message and recall this turn's memories."""
     if not services.settings.memory_enabled or not state.messages:
         return {}
+    if context.user_id == ANONYMOUS_USER:
+        return {}  # strangers share this id: remembering would leak between them
     last = state.messages[-1]
     if not isinstance(last, HumanMessage):
         return {}

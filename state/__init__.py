@@ -1,7 +1,7 @@
 """What the agent remembers: settings, per-run context, graph state, tables, checkpoints."""
 
 from state.checkpoint import open_checkpointer
-from state.context import Context, validate_identifier
+from state.context import ANONYMOUS_USER, Context, validate_identifier
 from state.db import (
     Base,
     ForgetRecord,
@@ -18,6 +18,7 @@ from state.policies import PoliciesSettings, ResiliencePolicy
 from state.settings import CheckpointerKind, FusionMode, Settings, get_settings
 
 __all__ = [
+    "ANONYMOUS_USER",
     "Base",
     "CheckpointerKind",
     "Citation",

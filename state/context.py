@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+ANONYMOUS_USER = "anonymous"
+"""The user id of a run that names no customer: shared by strangers, so never remembered."""
+
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$")
 
 
@@ -27,7 +30,7 @@ class Context:
     """Who the run is for, and thresholds a run may override."""
 
     tenant_id: str = "default"
-    user_id: str = "anonymous"
+    user_id: str = ANONYMOUS_USER
     abstain_threshold: float | None = None
     """Overrides the knowledge base's calibrated threshold for this run."""
 

@@ -10,12 +10,15 @@ memory content is redacted before it is written, and encrypted when a key is set
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import (
     JSON,
+    URL,
     Connection,
     DateTime,
     Float,
@@ -139,10 +142,30 @@ def _migrate(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
+def _sync_url(engine: AsyncEngine) -> URL:
+    """The same database through a synchronous driver (pysqlite, or psycopg in sync mode)."""
+    url = engine.url
+    if url.drivername.startswith("sqlite"):
+        return url.set(drivername="sqlite")
+    return url
+
+
+def _migrate_in_thread(url: URL) -> None:
+    sync_engine = sqlalchemy.create_engine(url)
+    try:
+        with sync_engine.begin() as connection:
+            _migrate(connection)
+    finally:
+        sync_engine.dispose()
+
+
 async def init_db(engine: AsyncEngine) -> None:
-    """Bring the application tables to the latest migration (Alembic)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(_migrate)
+    """Bring the application tables to the latest migration (Alembic).
+
+    Alembic reads its scripts from disk, so it runs in a worker thread on a synchronous
+    connection: never on the event loop (the LangGraph server raises on blocking calls).
+    """
+    await asyncio.to_thread(_migrate_in_thread, _sync_url(engine))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:

@@ -63,7 +63,9 @@ class Settings(BaseSettings):
     executor_workers: int = Field(2, ge=1, le=64, description="Threads for blocking work.")
     company_name: str = Field("our company", description="Named in the model's prompt.")
     default_tenant: str = "default"
-    default_user: str = "anonymous"
+    default_user: str = Field(
+        "anonymous", description="User of runs that name none; 'anonymous' is never remembered."
+    )
     llm_model: str | None = Field(None, description="Model name; unset means LLM-free mode.")
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SUPPORT_OPENAI_API_KEY", "OPENAI_API_KEY")

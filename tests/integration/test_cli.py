@@ -99,3 +99,18 @@ def test_invalid_tenant_is_a_clear_error(cli_data):
     bad = run(["ask", "hello", "--tenant", "../etc"], cli_data)
     assert bad.returncode == 2
     assert "invalid tenant" in bad.stderr
+
+
+def test_memory_list_and_forget_from_the_command_line(cli_data):
+    asked = run(
+        ["ask", "I'm on the Plus plan. How do I reset my password?", "--user", "mo", "--json"],
+        cli_data,
+    )
+    assert asked.returncode == 0, asked.stderr
+    listed = run(["memory", "list", "--user", "mo", "--json"], cli_data)
+    assert [m["content"] for m in json.loads(listed.stdout)] == ["On the Plus plan"]
+    forgot = run(["forget", "--user", "mo", "--json"], cli_data)
+    assert json.loads(forgot.stdout) == {"memories": 1, "threads": 1}
+    assert json.loads(run(["memory", "list", "--user", "mo", "--json"], cli_data).stdout) == []
+    pruned = run(["memory", "prune", "--json"], cli_data)
+    assert json.loads(pruned.stdout) == {"archived": 0, "deleted": 0}

@@ -178,7 +178,9 @@ async def test_memory_store_failure_never_fails_the_turn(sample_agent, monkeypat
         raise ConnectionError("memory database is down")
 
     monkeypatch.setattr(sample_agent.services.memory, "recall", broken)
-    result = await sample_agent.ask("I'm on the Pro plan. How do I reset my password?")
+    result = await sample_agent.ask(
+        "I'm on the Pro plan. How do I reset my password?", user_id="frank"
+    )
     assert result.outcome == "answered"
     assert result.degraded == "memory_unavailable"
     assert result.citations[0]["doc_id"] == "accounts/reset-your-password.md"

@@ -84,3 +84,10 @@ async def test_forget_leaves_no_row_and_no_checkpoint(agent):
     assert await agent.services.memory.list_memories("default", "erin")
     erin = await agent.graph.aget_state({"configurable": {"thread_id": kept.thread_id}})
     assert erin.values["messages"]
+
+
+async def test_runs_without_a_customer_id_are_never_remembered(agent):
+    await agent.ask("I'm on the Pro plan and my Lumora Cam is offline")
+    later = await agent.ask("How long is my clip history kept?")
+    assert later.memories_used == []
+    assert await agent.services.memory.list_memories("default", "anonymous") == []

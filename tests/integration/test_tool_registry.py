@@ -50,3 +50,53 @@ async def test_kb_tool_through_toolnode_uses_the_runs_tenant(sample_kb_data, emb
         assert other["messages"][-1].content == "No articles found."
     finally:
         await services.aclose()
+
+
+def tool_call(name: str, args: dict) -> AIMessage:
+    return AIMessage("", tool_calls=[{"name": name, "args": args, "id": "call-1"}])
+
+
+async def test_memory_tools_act_only_for_the_runs_customer(tmp_path, embeddings):
+    services = await create_services(
+        Settings(_env_file=None, data_dir=tmp_path / "data"), embeddings=embeddings
+    )
+    try:
+        tools = build_tools(services)
+        for name in ("remember_about_customer", "recall_about_customer", "forget_about_customer"):
+            schema = next(t for t in tools if t.name == name).tool_call_schema.model_json_schema()
+            assert not {"user_id", "tenant_id", "user", "tenant"} & set(schema["properties"])
+        builder = StateGraph(MessagesState, context_schema=Context)
+        builder.add_node("tools", ToolNode(tools))
+        builder.add_edge(START, "tools")
+        graph = builder.compile()
+        alice, bob = Context(user_id="alice"), Context(user_id="bob")
+
+        saved = await graph.ainvoke(
+            {
+                "messages": [
+                    tool_call(
+                        "remember_about_customer",
+                        {"fact": "Prefers morning calls", "kind": "preference"},
+                    )
+                ]
+            },
+            context=alice,
+        )
+        assert saved["messages"][-1].content == "added: Prefers morning calls"
+        memory_id = (await services.memory.list_memories("default", "alice"))[0]["id"]
+
+        peek = await graph.ainvoke(
+            {"messages": [tool_call("recall_about_customer", {"query": "calls"})]}, context=bob
+        )
+        assert "Nothing remembered" in peek["messages"][-1].content
+        steal = await graph.ainvoke(
+            {"messages": [tool_call("forget_about_customer", {"memory_id": memory_id})]},
+            context=bob,
+        )
+        assert steal["messages"][-1].content == "no such memory for this customer"
+        own = await graph.ainvoke(
+            {"messages": [tool_call("recall_about_customer", {"query": "calls"})]}, context=alice
+        )
+        assert f"[{memory_id}] (preference) Prefers morning calls" in own["messages"][-1].content
+    finally:
+        await services.aclose()
