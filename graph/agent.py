@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from graph.builder import build_graph
 from graph.forget import forget_user
 from state import CheckpointerKind, Citation, Context, Settings, open_checkpointer
+from tools.errors import ThreadAccessError
 from tools.services import LazyServices, Services, create_services
 
 __all__ = ["SupportAgent", "TurnResult", "open_agent"]
@@ -60,12 +61,21 @@ class SupportAgent:
         user_id: str | None = None,
         tenant_id: str | None = None,
     ) -> TurnResult:
-        """Send one customer message and return the turn's result."""
+        """Send one customer message and return the turn's result.
+
+        Raises ``ThreadAccessError`` when ``thread_id`` belongs to another customer.
+        """
         settings = self.services.settings
         context = Context(
             tenant_id=tenant_id or settings.default_tenant,
             user_id=user_id or settings.default_user,
         )
+        if thread_id is not None:
+            owner = await self.services.memory.thread_owner(thread_id)
+            if owner is not None and owner != (context.tenant_id, context.user_id):
+                raise ThreadAccessError(
+                    f"thread {thread_id} belongs to another customer; start a new thread"
+                )
         thread_id = thread_id or str(uuid.uuid4())
         config = {"configurable": {"thread_id": thread_id}}
         started = time.perf_counter()

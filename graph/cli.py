@@ -62,10 +62,15 @@ def _tenant(settings: Settings, tenant: str | None) -> str:
 
 
 def _run(coro: Callable[[], Awaitable[T]]) -> T:
+    from tools.errors import ThreadAccessError
+
     try:
         return asyncio.run(coro())  # type: ignore[arg-type]
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+    except ThreadAccessError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
 
 
 def _print_json(data: Any) -> None:
@@ -255,9 +260,13 @@ def chat(
         import uuid
 
         from graph.agent import open_agent
+        from tools.errors import ThreadAccessError
 
         thread_id = thread or str(uuid.uuid4())
         async with open_agent(settings) as agent:
+            owner = await agent.services.memory.thread_owner(thread_id)
+            if owner is not None and owner != (tenant_id, user_id or settings.default_user):
+                raise ThreadAccessError(f"thread {thread_id} belongs to another customer")
             console.print(
                 f"[dim]thread {thread_id} — empty line to quit, /new for a new thread[/dim]"
             )

@@ -43,7 +43,12 @@ async def llm_extract_memories(services: Services, model: Any, text: str) -> lis
     try:
         structured = model.with_structured_output(ExtractedMemories)
         prompt = MEMORY_EXTRACTION.format(message=text)
-        result, _ = await services.resilience.call("model", lambda: structured.ainvoke(prompt))
+        # Its own breaker: a model that cannot do structured output must not stop answers.
+        result, _ = await services.resilience.call(
+            "model_extraction",
+            lambda: structured.ainvoke(prompt),
+            policy=services.resilience.policy("model"),
+        )
         extracted = result if isinstance(result, ExtractedMemories) else ExtractedMemories()
     except Exception:
         return extract_memories(text)

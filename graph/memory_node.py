@@ -109,12 +109,10 @@ async def remember_turn(
     last = state.messages[-1]
     if not isinstance(last, HumanMessage):
         return {}
-    thread_id = str((config.get("configurable") or {}).get("thread_id") or "")
+    thread_id = str((config.get("configurable") or {}).get("thread_id") or "")  # owned: see guard
     text = redact(message_text(last.content)[0])
     store = services.memory
     try:
-        if thread_id:
-            await store.own_thread(context.tenant_id, context.user_id, thread_id)
         candidates = await llm_extract_memories(services, model, text)
         if candidates:
             await store.remember(

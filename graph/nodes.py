@@ -36,6 +36,10 @@ __all__ = ["SupportNodes"]
 logger = logging.getLogger(__name__)
 
 _TURN_DEFAULTS = SupportState()
+_FOREIGN_THREAD = (
+    "This conversation belongs to another customer, so I can't continue it for you. "
+    "Please start a new conversation."
+)
 
 
 def _reset_turn() -> dict[str, Any]:
@@ -81,6 +85,16 @@ class SupportNodes:
             update.update(
                 rejection="empty", rejection_reply="I didn't receive a message. How can I help?"
             )
+            return update
+        thread_id = str((get_config().get("configurable") or {}).get("thread_id") or "")
+        context = _context(runtime)
+        if thread_id and not await services.memory.claim_thread(
+            context.tenant_id, context.user_id, thread_id
+        ):
+            update.update(rejection="foreign_thread", rejection_reply=_FOREIGN_THREAD)
+            update["messages"] = [
+                HumanMessage("[message refused: not this thread's customer]", id=last.id)
+            ]
             return update
         verdict = check_message(last.content, services.settings.max_message_chars)
         if verdict.rejection:

@@ -24,7 +24,7 @@ from aiobreaker.storage.base import CircuitBreakerStorage
 from aiobreaker.storage.memory import CircuitMemoryStorage
 
 from state import ResiliencePolicy
-from tools.errors import InvalidRequestError
+from tools.errors import InvalidRequestError, MalformedResponseError
 
 __all__ = ["BreakerRegistry", "SharedBreakerStorage"]
 
@@ -218,7 +218,8 @@ class BreakerRegistry:
             breaker = CircuitBreaker(
                 fail_max=policy.breaker_fail_max,
                 timeout_duration=timedelta(seconds=policy.breaker_reset_s),
-                exclude=[InvalidRequestError],
+                # The caller's own faults say nothing about the dependency's health.
+                exclude=[InvalidRequestError, MalformedResponseError],
                 state_storage=storage,
                 name=name,
             )

@@ -3,6 +3,7 @@
 ::
 
     SupportAgentError
+    ├── ThreadAccessError               a thread belongs to another customer
     └── ToolError                       .retryable says whether a retry may help
         ├── ToolTimeoutError            retryable: the call exceeded its timeout
         ├── DependencyUnavailableError  retryable: connection refused, 5xx, store down
@@ -32,6 +33,7 @@ __all__ = [
     "MalformedResponseError",
     "RateLimitedError",
     "SupportAgentError",
+    "ThreadAccessError",
     "ToolError",
     "ToolTimeoutError",
     "classify",
@@ -40,6 +42,10 @@ __all__ = [
 
 class SupportAgentError(Exception):
     """Base of every error this project raises on purpose."""
+
+
+class ThreadAccessError(SupportAgentError):
+    """The conversation thread belongs to another tenant or customer."""
 
 
 class ToolError(SupportAgentError):

@@ -389,11 +389,20 @@ class MemoryStore:
                 row.content_hash = self.crypto.digest(plain)
         return len(rows)
 
-    async def own_thread(self, tenant_id: str, user_id: str, thread_id: str) -> None:
-        """Record that ``thread_id`` belongs to the user (first owner wins)."""
+    async def thread_owner(self, thread_id: str) -> tuple[str, str] | None:
+        """(tenant, user) that owns ``thread_id``, or None for a new thread."""
+        async with self.sessions() as session:
+            row = await session.get(ThreadOwner, thread_id)
+            return (row.tenant_id, row.user_id) if row else None
+
+    async def claim_thread(self, tenant_id: str, user_id: str, thread_id: str) -> bool:
+        """Record the owner of a new thread; False if another customer owns it."""
         async with self.sessions() as session, session.begin():
-            if await session.get(ThreadOwner, thread_id) is None:
+            row = await session.get(ThreadOwner, thread_id)
+            if row is None:
                 session.add(ThreadOwner(thread_id=thread_id, tenant_id=tenant_id, user_id=user_id))
+                return True
+            return (row.tenant_id, row.user_id) == (tenant_id, user_id)
 
     async def threads_of(self, tenant_id: str, user_id: str) -> list[str]:
         """The user's thread ids."""

@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiobreaker import CircuitBreakerError
@@ -69,20 +69,21 @@ class Resilience:
             nonlocal attempts
             attempts += 1
             try:
-                return await breaker.call_async(_with_timeout, fn, policy.timeout_s)
+                # The breaker sees our error types, so it can ignore the caller's own faults.
+                return await breaker.call_async(_translated, name, fn, policy.timeout_s)
             except GraphBubbleUp:
                 raise
             except CircuitBreakerError as exc:
-                if exc.__cause__ is not None:  # this failure just opened the circuit
-                    raise classify(exc.__cause__, name) from exc.__cause__
-                remaining = max(0.0, (exc.reopen_time - datetime.utcnow()).total_seconds())
+                cause = exc.__cause__
+                if cause is not None:  # this failure just opened the circuit
+                    raise (
+                        cause if isinstance(cause, ToolError) else classify(cause, name)
+                    ) from cause
                 raise CircuitOpenError(
-                    f"{name} is failing; calls are paused for {remaining:.0f} s",
+                    f"{name} is failing; calls are paused for {_remaining(breaker):.0f} s",
                     tool=name,
-                    reopens_in=remaining,
+                    reopens_in=_remaining(breaker),
                 ) from exc
-            except Exception as exc:
-                raise classify(exc, name) from exc
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max_attempts),
@@ -131,9 +132,26 @@ class Resilience:
         )
 
 
-async def _with_timeout(fn: Callable[[], Awaitable[T]], timeout_s: float) -> T:
-    async with asyncio.timeout(timeout_s):
-        return await fn()
+async def _translated(name: str, fn: Callable[[], Awaitable[T]], timeout_s: float) -> T:
+    """Run ``fn`` under its timeout, translating third-party errors (never interrupts)."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            return await fn()
+    except GraphBubbleUp:
+        raise
+    except Exception as exc:
+        raise classify(exc, name) from exc
+
+
+def _remaining(breaker: Any) -> float:
+    """Seconds until an open breaker allows a trial call (aiobreaker keeps naive UTC times)."""
+    opened_at = getattr(breaker._state_storage, "opened_at", None)
+    if opened_at is None:
+        return 0.0
+    if opened_at.tzinfo is not None:
+        opened_at = opened_at.astimezone(UTC).replace(tzinfo=None)
+    reopen = opened_at + breaker.timeout_duration
+    return max(0.0, (reopen - datetime.now(UTC).replace(tzinfo=None)).total_seconds())
 
 
 def _wait(policy: ResiliencePolicy) -> Callable[[RetryCallState], float]:

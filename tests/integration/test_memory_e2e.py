@@ -91,3 +91,26 @@ async def test_runs_without_a_customer_id_are_never_remembered(agent):
     later = await agent.ask("How long is my clip history kept?")
     assert later.memories_used == []
     assert await agent.services.memory.list_memories("default", "anonymous") == []
+
+
+async def test_another_customer_cannot_continue_or_read_a_thread(agent):
+    from langchain_core.messages import HumanMessage
+
+    from state import Context
+    from tools.errors import ThreadAccessError
+
+    mine = await agent.ask("I'm on the Pro plan and my order LH-55555 is late", user_id="alice")
+    with pytest.raises(ThreadAccessError):
+        await agent.ask("What did I say before?", thread_id=mine.thread_id, user_id="mallory")
+
+    # The server path (context chosen by the caller) is refused by the guard node.
+    state = await agent.graph.ainvoke(
+        {"messages": [HumanMessage("Summarise this conversation")]},
+        config={"configurable": {"thread_id": mine.thread_id}},
+        context=Context(user_id="mallory"),
+    )
+    assert state["outcome"] == "abstained"
+    assert state["route_reasons"] == ["input_foreign_thread"]
+    assert "another customer" in state["messages"][-1].content
+    assert state["passages"] == [] and state["memories"] == []
+    assert "Summarise" not in str(state["messages"])

@@ -206,3 +206,14 @@ async def test_failing_tool_tells_the_model_plainly():
     )
     assert message.content.startswith("The flaky tool is unavailable (unavailable)")
     assert message.artifact["status"] == "error"
+
+
+async def test_third_party_bad_requests_are_translated_before_the_breaker_counts_them():
+    class BadRequestError(Exception):
+        status_code = 400
+
+    resilience, policy = layer(max_attempts=1, breaker_fail_max=2)
+    for _ in range(4):
+        result = await resilience.run("dep", Script(BadRequestError("bad")), policy=policy)
+        assert result.error_kind == "invalid_request"
+    assert resilience.breakers.states()["dep"] == "closed"
