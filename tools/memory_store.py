@@ -77,7 +77,9 @@ class MemoryCrypto:
             from cryptography.fernet import Fernet, MultiFernet
 
             self._fernet = MultiFernet([Fernet(k.encode()) for k in self.keys])
-            self._hmac_key = hashlib.sha256(b"memory-hash:" + self.keys[0].encode()).digest()
+            self._hmac_keys = [
+                hashlib.sha256(b"memory-hash:" + key.encode()).digest() for key in self.keys
+            ]
 
     @property
     def enabled(self) -> bool:
@@ -97,11 +99,15 @@ class MemoryCrypto:
         return self._fernet.rotate(stored.encode()).decode() if self._fernet else stored
 
     def digest(self, text: str) -> str:
-        """The dedup hash of normalised content (keyed HMAC when encrypting)."""
+        """The dedup hash of normalised content (HMAC keyed from the newest key)."""
+        return self.digests(text)[0]
+
+    def digests(self, text: str) -> list[str]:
+        """The hash under every configured key, newest first (matches survive rotation)."""
         data = normalise(text).encode()
-        if self._fernet is not None:
-            return hmac.new(self._hmac_key, data, hashlib.sha256).hexdigest()
-        return hashlib.sha256(data).hexdigest()
+        if self._fernet is None:
+            return [hashlib.sha256(data).hexdigest()]
+        return [hmac.new(key, data, hashlib.sha256).hexdigest() for key in self._hmac_keys]
 
 
 @dataclass(frozen=True)
@@ -109,7 +115,8 @@ class WriteResult:
     """What happened to one candidate."""
 
     action: str
-    """``added``, ``merged`` (a duplicate), ``superseded`` (replaced a value) or ``skipped``."""
+    """``added``, ``merged`` (a duplicate), ``superseded`` (replaced a value), ``restored``
+    (an archived value said again) or ``skipped``."""
     memory_id: int | None
     content: str
 
@@ -188,7 +195,7 @@ class MemoryStore:
         message_id: str | None,
     ) -> WriteResult:
         now = _now()
-        digest = self.crypto.digest(candidate.content)
+        digests = self.crypto.digests(candidate.content)
         async with self.sessions() as session, session.begin():
             rows = (
                 await session.scalars(
@@ -196,55 +203,82 @@ class MemoryStore:
                         Memory.tenant_id == tenant_id,
                         Memory.user_id == user_id,
                         Memory.kind == candidate.kind,
-                        Memory.archived_at.is_(None),
                     )
                 )
             ).all()
-            threshold = self.settings.memory_dedup_threshold
-            same_slot = [r for r in rows if candidate.slot and r.slot == candidate.slot]
-            for row in rows:
-                # Slot values are compared exactly: "Pro plan" and "Basic plan" embed close
-                # together but are different facts. Free text merges on meaning.
-                similar = row.content_hash == digest or (
-                    candidate.slot is None
-                    and row.slot is None
-                    and float(np.frombuffer(row.embedding, dtype=np.float32) @ vector) >= threshold
-                    and same_values(self.crypto.decrypt(row.content), candidate.content)
-                )
-                if similar:
-                    row.last_accessed_at = now
-                    row.access_count += 1
-                    row.importance = max(row.importance, candidate.importance)
-                    row.expires_at = self._expiry(candidate.kind, now)
-                    return WriteResult("merged", row.id, self.crypto.decrypt(row.content))
-            memory = Memory(
-                tenant_id=tenant_id,
-                user_id=user_id,
-                kind=candidate.kind,
-                slot=candidate.slot,
-                content=self.crypto.encrypt(candidate.content),
-                content_hash=digest,
-                embedding=vector.astype(np.float32).tobytes(),
-                importance=candidate.importance,
-                created_at=now,
-                last_accessed_at=now,
-                access_count=0,
-                expires_at=self._expiry(candidate.kind, now),
-                source_thread=thread_id,
-                source_message=message_id,
+            live = [r for r in rows if r.archived_at is None]
+            match = next((r for r in live if r.content_hash in digests), None) or next(
+                (r for r in live if self._paraphrase(r, candidate, vector)), None
             )
-            session.add(memory)
-            try:
-                await session.flush()
-            except IntegrityError:
-                return WriteResult("merged", None, candidate.content)  # a concurrent twin won
-            action = "added"
-            if candidate.slot in SINGLE_VALUED_SLOTS and same_slot:
+            if match is not None:
+                self._touch(match, candidate, now)
+                return WriteResult("merged", match.id, self.crypto.decrypt(match.content))
+            same_slot = [r for r in live if candidate.slot and r.slot == candidate.slot]
+            archived = next((r for r in rows if r.content_hash in digests), None)
+            if archived is not None:  # said again after being superseded or expired: revive it
+                archived.archived_at = None
+                archived.superseded_by = None
+                self._touch(archived, candidate, now)
+                memory = archived
+            else:
+                memory = Memory(
+                    tenant_id=tenant_id,
+                    user_id=user_id,
+                    kind=candidate.kind,
+                    slot=candidate.slot,
+                    content=self.crypto.encrypt(candidate.content),
+                    content_hash=self.crypto.digest(candidate.content),
+                    embedding=vector.astype(np.float32).tobytes(),
+                    importance=candidate.importance,
+                    created_at=now,
+                    last_accessed_at=now,
+                    access_count=0,
+                    expires_at=self._expiry(candidate.kind, now),
+                    source_thread=thread_id,
+                    source_message=message_id,
+                )
+                try:
+                    async with session.begin_nested():
+                        session.add(memory)
+                except IntegrityError:  # a concurrent twin was written first: merge into it
+                    twin = await session.scalar(
+                        select(Memory).where(
+                            Memory.tenant_id == tenant_id,
+                            Memory.user_id == user_id,
+                            Memory.kind == candidate.kind,
+                            Memory.content_hash.in_(digests),
+                        )
+                    )
+                    return WriteResult("merged", twin.id if twin else None, candidate.content)
+            action = "restored" if archived is not None else "added"
+            if candidate.slot in SINGLE_VALUED_SLOTS:
                 for old in same_slot:
-                    old.archived_at = now
-                    old.superseded_by = memory.id
-                action = "superseded"
+                    if old.id != memory.id:
+                        old.archived_at = now
+                        old.superseded_by = memory.id
+                        action = "superseded"
             return WriteResult(action, memory.id, candidate.content)
+
+    def _paraphrase(self, row: Memory, candidate: MemoryCandidate, vector: np.ndarray) -> bool:
+        """Free text of the same meaning, naming the same numbers and codes.
+
+        Slot values are never paraphrases: "Pro plan" and "Basic plan" embed close together
+        but are different facts.
+        """
+        if candidate.slot is not None or row.slot is not None:
+            return False
+        stored = np.frombuffer(row.embedding, dtype=np.float32)
+        if stored.shape != vector.shape:  # written by another embedding model
+            return False
+        return float(stored @ vector) >= self.settings.memory_dedup_threshold and same_values(
+            self.crypto.decrypt(row.content), candidate.content
+        )
+
+    def _touch(self, row: Memory, candidate: MemoryCandidate, now: datetime) -> None:
+        row.last_accessed_at = now
+        row.access_count += 1
+        row.importance = max(row.importance, candidate.importance)
+        row.expires_at = self._expiry(candidate.kind, now)
 
     async def recall(
         self, tenant_id: str, user_id: str, query: str, k: int | None = None
@@ -277,10 +311,15 @@ class MemoryStore:
                     )
                 )
             ).all()
-        live = [r for r in rows if r.expires_at is None or _aware(r.expires_at) > now]
+        query_vector = (await self._embed([query]))[0]
+        width = query_vector.nbytes  # rows written by another embedding model are skipped
+        live = [
+            r
+            for r in rows
+            if (r.expires_at is None or _aware(r.expires_at) > now) and len(r.embedding) == width
+        ]
         if not live:
             return []
-        query_vector = (await self._embed([query]))[0]
         matrix = np.frombuffer(b"".join(r.embedding for r in live), dtype=np.float32).reshape(
             len(live), -1
         )
@@ -378,16 +417,34 @@ class MemoryStore:
         }
 
     async def rotate_keys(self) -> int:
-        """Re-encrypt every memory with the newest key and rehash; returns rows rewritten."""
+        """Re-encrypt every memory with the newest key and rehash; returns rows rewritten.
+
+        Rows that turn out to be duplicates under the new hash (written under different
+        keys) are merged: the most recently used one is kept.
+        """
         if not self.crypto.enabled:
             return 0
         async with self.sessions() as session, session.begin():
-            rows = (await session.scalars(select(Memory))).all()
+            rows = (
+                await session.scalars(select(Memory).order_by(Memory.last_accessed_at.desc()))
+            ).all()
+            seen: set[tuple[str, str, str, str]] = set()
+            rewritten = 0
             for row in rows:
                 plain = self.crypto.decrypt(row.content)
+                key = (row.tenant_id, row.user_id, row.kind, self.crypto.digest(plain))
+                if key in seen:
+                    await session.delete(row)
+                    continue
+                seen.add(key)
                 row.content = self.crypto.rotate(row.content)
-                row.content_hash = self.crypto.digest(plain)
-        return len(rows)
+                row.content_hash = "rotating:" + str(row.id)  # avoid transient collisions
+                rewritten += 1
+            await session.flush()
+            for row in rows:
+                if row.content_hash.startswith("rotating:"):
+                    row.content_hash = self.crypto.digest(self.crypto.decrypt(row.content))
+        return rewritten
 
     async def thread_owner(self, thread_id: str) -> tuple[str, str] | None:
         """(tenant, user) that owns ``thread_id``, or None for a new thread."""

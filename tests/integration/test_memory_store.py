@@ -67,6 +67,15 @@ async def test_newer_plan_supersedes_and_history_is_kept(services):
     assert [m.content for m in recalled] == ["On the Pro plan"]
 
 
+async def test_going_back_to_an_earlier_plan_restores_it(services):
+    store = services.memory
+    for text in ("I'm on the Pro plan", "I downgraded to Basic", "I upgraded to Pro again"):
+        await store.remember("t1", "u1", extract_memories(text))
+    assert await live(services) == ["On the Pro plan"]
+    history = await store.list_memories("t1", "u1", include_archived=True)
+    assert sorted(m["content"] for m in history) == ["On the Basic plan", "On the Pro plan"]
+
+
 async def test_different_products_are_both_kept(services):
     store = services.memory
     await store.remember("t1", "u1", extract_memories("I have a Lumora Cam"))
@@ -145,6 +154,8 @@ async def test_encryption_round_trip_and_key_rotation(tmp_path, embeddings):
         embeddings=embeddings,
     )
     assert await live(rotated) == ["On the Pro plan"], "old key still decrypts"
+    before = await rotated.memory.remember("t1", "u1", extract_memories("I'm on the Pro plan"))
+    assert before[0].action == "merged", "hashes under older keys still match"
     assert await rotated.memory.rotate_keys() == 1
     again = await rotated.memory.remember("t1", "u1", extract_memories("I'm on the Pro plan"))
     assert again[0].action == "merged", "rehashed with the new key"
