@@ -79,10 +79,10 @@ def _units(passage_text: str) -> list[_Unit]:
         if not line:
             block += 1
             continue
-        if _HEADING.match(line) or line.startswith("|") or set(line) <= {"-", "=", "|", " "}:
+        if _HEADING.match(line) or set(line) <= {"-", "=", "|", ":", " "}:
             block += 1
             continue
-        if _LIST_ITEM.match(line):
+        if _LIST_ITEM.match(line) or line.startswith("|"):  # table rows read like list items
             units.append(_Unit(line, block, True))
         else:
             block += 1
@@ -141,6 +141,10 @@ def extractive_answer(
     best_score = max((u.score for u in per_passage[best_p]), default=0.0)
     chosen: dict[int, set[int]] = {}
     if best_score <= 0:
+        readable = [p for p in [best_p, *range(len(per_passage))] if per_passage[p]]
+        if not readable:
+            return ExtractiveAnswer("", [])  # nothing quotable: the caller abstains
+        best_p = readable[0]
         chosen[best_p] = set(range(min(2, len(per_passage[best_p]))))
     else:
         for score, p_index, u_index in scored:
@@ -153,10 +157,11 @@ def extractive_answer(
     order = sorted(chosen, key=lambda p: (p != best_p, p))
     parts: list[str] = []
     citations: list[Citation] = []
+    budget = _MAX_CHARS // max(1, len(order))
     for number, p_index in enumerate(order, start=1):
         passage = passages[p_index]
         units = per_passage[p_index]
-        parts.append(_render(units, sorted(chosen[p_index]), number))
+        parts.append(_render(units, sorted(chosen[p_index]), number, budget))
         citations.append(
             Citation(
                 doc_id=passage["doc_id"],
@@ -170,8 +175,6 @@ def extractive_answer(
     if personal:
         lead = f"{personal}\n\n{lead}"
     body = "\n\n".join(parts)
-    if len(body) > _MAX_CHARS:
-        body = body[:_MAX_CHARS].rsplit("\n", 1)[0] + "\n…"
     return ExtractiveAnswer(f"{lead}\n\n{body}\n\n{render_sources(citations)}", citations)
 
 
@@ -203,7 +206,16 @@ def _expand_list(units: list[_Unit], index: int, chosen: set[int]) -> None:
         chosen.add(intro)
 
 
-def _render(units: list[_Unit], indices: list[int], number: int) -> str:
+def _render(units: list[_Unit], indices: list[int], number: int, budget: int) -> str:
+    """The chosen units of one passage, cut to ``budget`` characters, then its marker."""
+    text = _join_units(units, indices)
+    if len(text) > budget:
+        cut = text[:budget]
+        text = (cut.rsplit("\n", 1)[0] if "\n" in cut else cut.rsplit(" ", 1)[0]) + " …"
+    return f"{text} [{number}]"
+
+
+def _join_units(units: list[_Unit], indices: list[int]) -> str:
     lines: list[str] = []
     prose: list[str] = []
     previous = -2
@@ -221,7 +233,7 @@ def _render(units: list[_Unit], indices: list[int], number: int) -> str:
         previous = i
     if prose:
         lines.append(" ".join(prose))
-    return "\n".join(lines) + f" [{number}]"
+    return "\n".join(lines)
 
 
 def render_sources(citations: Sequence[Citation]) -> str:

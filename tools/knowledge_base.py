@@ -433,13 +433,16 @@ class KnowledgeBase:
     # -- search -----------------------------------------------------------------------------
 
     async def warm_up(self, tenant_id: str) -> None:
-        """Load the embedding model and open the tenant's store, outside any search timeout.
+        """Load the model, open the store, build the BM25 index: outside any search timeout.
 
         Failures are left for the (resilient) search to report.
         """
         with contextlib.suppress(Exception):
             await self.executor.run(lambda: self.embeddings.model)
-            await self._store(tenant_id)
+            store = await self._store(tenant_id)
+            version, _ = await self.collection_state(tenant_id)
+            if version:
+                await self._lexical_index(tenant_id, store, version)
 
     async def collection_state(self, tenant_id: str) -> tuple[int, dict[str, Any]]:
         """(version, calibration) of the tenant's collection; (0, {}) if never ingested."""
@@ -592,13 +595,24 @@ class KnowledgeBase:
         got = await self.executor.run(
             lambda: store._collection.get(ids=[chunk_id], include=["embeddings"])
         )
+        if not len(got["embeddings"]):  # re-ingested by another process since the BM25 build
+            return 0.0
         embedding = got["embeddings"][0]
         return float(sum(a * b for a, b in zip(embedding, vector, strict=True)))
 
     async def _lexical_index(self, tenant_id: str, store: Any, version: int) -> _LexicalCache:
+        """The tenant's BM25 index for ``version``, built once (concurrent callers share it)."""
         cached = self._lexical.get(tenant_id)
         if cached is not None and cached.version == version:
             return cached
+        async with self._lock(f"lexical:{tenant_id}"):
+            cached = self._lexical.get(tenant_id)
+            if cached is not None and cached.version == version:
+                return cached
+            # Shielded: a search that times out must not throw away a half-finished build.
+            return await asyncio.shield(self._build_lexical(tenant_id, store, version))
+
+    async def _build_lexical(self, tenant_id: str, store: Any, version: int) -> _LexicalCache:
 
         def build() -> _LexicalCache:
             data = store.get(include=["documents", "metadatas"])

@@ -69,8 +69,8 @@ async def test_newer_plan_supersedes_and_history_is_kept(services):
 
 async def test_going_back_to_an_earlier_plan_restores_it(services):
     store = services.memory
-    for text in ("I'm on the Pro plan", "I downgraded to Basic", "I upgraded to Pro again"):
-        await store.remember("t1", "u1", extract_memories(text))
+    for said in ("I'm on the Pro plan", "I downgraded to Basic", "I upgraded to Pro again"):
+        await store.remember("t1", "u1", extract_memories(said))
     assert await live(services) == ["On the Pro plan"]
     history = await store.list_memories("t1", "u1", include_archived=True)
     assert sorted(m["content"] for m in history) == ["On the Basic plan", "On the Pro plan"]

@@ -56,3 +56,27 @@ def test_no_passages_gives_no_answer():
 def test_heading_prefix_is_not_quoted_as_an_answer():
     answer = extractive_answer("refund window", [REFUND])
     assert "Refund Policy > Window" not in answer.text
+
+
+def test_tables_are_quoted_and_a_table_only_passage_still_answers():
+    table = passage(
+        "pricing.csv",
+        "Pricing\n\n| Plan | Price |\n|---|---|\n| Basic | $0 |\n| Pro | $9.99 |",
+        title="Pricing",
+    )
+    answer = extractive_answer("How much is Pro?", [table])
+    assert "| Pro | $9.99 |" in answer.text and answer.citations
+
+
+def test_nothing_quotable_gives_no_answer():
+    empty = passage("blank.md", "Blank\n\n## Only a heading\n---")
+    assert extractive_answer("anything", [empty]).citations == []
+
+
+def test_long_answers_are_cut_but_keep_every_citation_marker():
+    long_text = "Intro\n\n" + " ".join(
+        f"Refund rule {i} says refunds take time." for i in range(200)
+    )
+    answer = extractive_answer("refunds", [passage("long.md", long_text)])
+    assert "[1]" in answer.text.split("Sources:")[0]
+    assert len(answer.text) < 1700
