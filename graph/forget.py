@@ -1,12 +1,14 @@
 """Forget a customer: every memory, thread ownership row and conversation checkpoint.
 
 Tickets and attachments join this list when they exist. The deletion is recorded
-(tenant, a hash of the user id, counts, time), never what was deleted.
+(tenant, counts, time and, when a memory key is set, a keyed hash of the user id so a
+later audit can confirm a request), never what was deleted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -16,6 +18,14 @@ from state import ForgetRecord, Memory, ThreadOwner
 from tools.services import Services
 
 __all__ = ["forget_user"]
+
+
+def _user_hash(services: Services, user_id: str) -> str:
+    """A keyed hash (so it cannot be reversed by guessing ids), or "" without a key."""
+    keys = services.memory.crypto.keys
+    if not keys:
+        return ""
+    return hmac.new(keys[-1].encode(), user_id.encode(), hashlib.sha256).hexdigest()
 
 
 async def forget_user(
@@ -40,9 +50,7 @@ async def forget_user(
         }
         session.add(
             ForgetRecord(
-                tenant_id=tenant_id,
-                user_hash=hashlib.sha256(f"{tenant_id}\x00{user_id}".encode()).hexdigest(),
-                counts=counts,
+                tenant_id=tenant_id, user_hash=_user_hash(services, user_id), counts=counts
             )
         )
     return counts

@@ -109,10 +109,11 @@ async def remember_turn(
     last = state.messages[-1]
     if not isinstance(last, HumanMessage):
         return {}
-    thread_id = str((config.get("configurable") or {}).get("thread_id") or "")  # owned: see guard
+    thread_id = str((config.get("configurable") or {}).get("thread_id") or "")
     text = redact(message_text(last.content)[0])
     store = services.memory
-    try:
+
+    async def store_and_recall() -> list[RecalledMemory]:
         candidates = await llm_extract_memories(services, model, text)
         if candidates:
             await store.remember(
@@ -122,10 +123,14 @@ async def remember_turn(
                 thread_id=thread_id or None,
                 message_id=last.id,
             )
-        recalled = await store.recall(context.tenant_id, context.user_id, state.query or text)
-    except Exception as exc:  # memory is an enhancement: the turn goes on without it
-        logger.warning("memory unavailable this turn: %s", type(exc).__name__)
+        return await store.recall(context.tenant_id, context.user_id, state.query or text)
+
+    # Bounded like every dependency: a hung database costs the turn its memories, not more.
+    outcome = await services.resilience.run("memory_store", store_and_recall)
+    if not outcome.ok:
+        logger.warning("memory unavailable this turn: %s", outcome.error_kind)
         return {"degraded": ",".join(filter(None, [state.degraded, "memory_unavailable"]))}
+    recalled = outcome.data
     memories = [_as_state(m) for m in recalled]
     passages, terms = shape_by_memories(state.passages, state.query_terms, memories)
     return {"memories": memories, "passages": passages, "query_terms": terms}

@@ -72,7 +72,10 @@ class SupportNodes:
         """The started services, with the chat model attached on first use."""
         services = await self._services.get()
         if not self._model_ready:
-            self._model = services.model or create_chat_model(services.settings)
+            # Importing and building the client reads files: not on the event loop.
+            self._model = services.model or await services.executor.run(
+                create_chat_model, services.settings
+            )
             self._model_ready = True
         return services
 

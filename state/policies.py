@@ -31,6 +31,9 @@ class PoliciesSettings(BaseModel):
         timeout_s=600.0, max_attempts=1, breaker_fail_max=3
     )
     memory: ResiliencePolicy = ResiliencePolicy(timeout_s=5.0, max_attempts=2, idempotent=False)
+    memory_store: ResiliencePolicy = ResiliencePolicy(
+        timeout_s=5.0, max_attempts=1, idempotent=False
+    )
     model: ResiliencePolicy = ResiliencePolicy(
         timeout_s=30.0,
         max_attempts=3,

@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     def _postgres_needs_url(self) -> Settings:
         if self.checkpointer == "postgres" and self.postgres_url is None:
             raise ValueError("SUPPORT_CHECKPOINTER=postgres needs SUPPORT_POSTGRES_URL")
+        # Checked here so a typo is reported without echoing the URL (and its password).
+        if self.postgres_url is not None and not self.postgres_url.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("SUPPORT_POSTGRES_URL must start with postgresql://")
+        if self.database_url is not None and "://" not in self.database_url.get_secret_value():
+            raise ValueError("SUPPORT_DATABASE_URL must be a SQLAlchemy URL (dialect+driver://...)")
         return self
 
     @property

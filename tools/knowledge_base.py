@@ -20,9 +20,11 @@ import asyncio
 import contextlib
 import hashlib
 import math
+import os
 import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -236,8 +238,20 @@ class KnowledgeBase:
                     ).all()
                 }
             todo: list[SourceDocument] = []
+            # Same id from another folder that still exists: a clash, not an update.
+            other_roots = {
+                known[d.doc_id].root
+                for d in docs
+                if d.doc_id in known and known[d.doc_id].root != d.root
+            }
+            existing_roots = {r for r in other_roots if await self.executor.run(os.path.exists, r)}
             for doc in docs:
                 row = known.get(doc.doc_id)
+                if row is not None and row.root != doc.root and row.root in existing_roots:
+                    report.failed.append(
+                        (doc.source, f"id {doc.doc_id!r} is already ingested from {row.root}")
+                    )
+                    continue
                 if row is not None and row.content_hash == self._doc_hash(doc):
                     report.unchanged.append(doc.doc_id)
                 else:
@@ -277,12 +291,14 @@ class KnowledgeBase:
         return hashlib.sha256(tag.encode()).hexdigest()
 
     def _dedupe(
-        self, loaded: list[tuple[str, list[SourceDocument | LoadFailure]]], report: IngestReport
+        self,
+        loaded: list[tuple[str, bool, list[SourceDocument | LoadFailure]]],
+        report: IngestReport,
     ) -> tuple[list[SourceDocument], set[str]]:
         docs: dict[str, SourceDocument] = {}
         roots_ok: set[str] = set()
-        for root, items in loaded:
-            if items and all(isinstance(i, LoadFailure) for i in items) and not Path(root).exists():
+        for root, exists, items in loaded:
+            if items and all(isinstance(i, LoadFailure) for i in items) and not exists:
                 report.failed.extend(
                     (i.source, i.reason) for i in items if isinstance(i, LoadFailure)
                 )
@@ -383,6 +399,7 @@ class KnowledgeBase:
                         root=doc.root,
                         content_hash=self._doc_hash(doc),
                         chunk_count=len(chunks),
+                        updated_at=datetime.now(UTC),
                     )
                 )
             if removed:
@@ -674,5 +691,9 @@ def _doc_order(chunk_ids: list[str], hits: dict[str, _Hit]) -> list[str]:
     return list(dict.fromkeys(hits[c].doc_id for c in chunk_ids))
 
 
-def _load_all(paths: list[Path]) -> list[tuple[str, list[SourceDocument | LoadFailure]]]:
-    return [(str(p.expanduser().resolve()), list(iter_documents(p))) for p in paths]
+def _load_all(paths: list[Path]) -> list[tuple[str, bool, list[SourceDocument | LoadFailure]]]:
+    """(root, whether it exists, what it holds) per path; blocking, for the executor."""
+    return [
+        (str(p.expanduser().resolve()), p.expanduser().exists(), list(iter_documents(p)))
+        for p in paths
+    ]

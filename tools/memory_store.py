@@ -67,6 +67,28 @@ def same_values(a: str, b: str) -> bool:
     return set(_VALUE_TOKEN.findall(a.lower())) == set(_VALUE_TOKEN.findall(b.lower()))
 
 
+def _rank(
+    live: list[Any], query: np.ndarray, now: datetime, settings: Settings, k: int
+) -> tuple[list[int], np.ndarray]:
+    """Indexes of up to ``k`` memories to recall, and all scores (CPU work: the executor).
+
+    Profile facts (plan, language, contact channel) always come along: they shape every
+    answer. The rest must be at least loosely related to the query.
+    """
+    matrix = np.frombuffer(b"".join(r.embedding for r in live), dtype=np.float32).reshape(
+        len(live), -1
+    )
+    relevance = np.clip(matrix @ query, 0.0, 1.0)
+    ages = np.array([(now - _aware(r.last_accessed_at)).total_seconds() / 86400 for r in live])
+    decay = np.power(0.5, ages / settings.memory_half_life_days)
+    importance = np.array([r.importance for r in live])
+    scores = relevance * (0.5 + importance) * decay
+    ranked = [int(i) for i in np.argsort(-scores)]
+    profile = [i for i in ranked if live[i].slot in SINGLE_VALUED_SLOTS][:k]
+    related = [i for i in ranked if i not in profile and relevance[i] > 0.1]
+    return (profile + related)[:k], scores
+
+
 class MemoryCrypto:
     """Encrypts content and keys hashes when keys are configured; plain SHA-256 otherwise."""
 
@@ -320,21 +342,7 @@ class MemoryStore:
         ]
         if not live:
             return []
-        matrix = np.frombuffer(b"".join(r.embedding for r in live), dtype=np.float32).reshape(
-            len(live), -1
-        )
-        relevance = np.clip(matrix @ query_vector, 0.0, 1.0)
-        half_life = self.settings.memory_half_life_days
-        ages = np.array([(now - _aware(r.last_accessed_at)).total_seconds() / 86400 for r in live])
-        decay = np.power(0.5, ages / half_life)
-        importance = np.array([r.importance for r in live])
-        scores = relevance * (0.5 + importance) * decay
-        # Profile facts (plan, language, contact channel) always come along: they shape
-        # every answer. The rest must be at least loosely related to the query.
-        order = [int(i) for i in np.argsort(-scores)]
-        profile = [i for i in order if live[i].slot in SINGLE_VALUED_SLOTS][:k]
-        related = [i for i in order if i not in profile and relevance[i] > 0.1]
-        order = (profile + related)[:k]
+        order, scores = await self.executor.run(_rank, live, query_vector, now, self.settings, k)
         chosen = [live[i] for i in order]
         if chosen:
             async with self.sessions() as session, session.begin():

@@ -11,17 +11,23 @@ from typing import Any, Literal
 from langchain_core.tools import BaseTool, tool
 from langgraph.prebuilt import ToolRuntime
 
-from state import Context
+from state import ANONYMOUS_USER, Context
 from tools.memory_extract import MemoryCandidate
 from tools.memory_store import MemoryStore
 
 __all__ = ["create_memory_tools"]
 
 
-def _identity(runtime: ToolRuntime[Context]) -> tuple[str, str]:
+def _identity(runtime: ToolRuntime[Context]) -> tuple[str, str] | None:
+    """(tenant, user) of the run, or None for an anonymous run (never remembered)."""
     context: Any = runtime.context
     context = context if isinstance(context, Context) else Context()
+    if context.user_id == ANONYMOUS_USER:
+        return None
     return context.tenant_id, context.user_id
+
+
+_ANONYMOUS = "This customer is not identified, so nothing is remembered about them."
 
 
 def create_memory_tools(store: MemoryStore) -> list[BaseTool]:
@@ -37,7 +43,10 @@ def create_memory_tools(store: MemoryStore) -> list[BaseTool]:
 
         Never save passwords, card numbers, codes or ids: they are removed anyway.
         """
-        tenant, user = _identity(runtime)
+        identity = _identity(runtime)
+        if identity is None:
+            return _ANONYMOUS
+        tenant, user = identity
         results = await store.remember(tenant, user, [MemoryCandidate(kind, fact, None, 0.6)])
         result = results[0]
         return f"{result.action}: {result.content}" if result.content else "nothing to save"
@@ -45,7 +54,10 @@ def create_memory_tools(store: MemoryStore) -> list[BaseTool]:
     @tool
     async def recall_about_customer(query: str, runtime: ToolRuntime[Context]) -> str:
         """Look up what the customer you are talking to told us before, relevant to ``query``."""
-        tenant, user = _identity(runtime)
+        identity = _identity(runtime)
+        if identity is None:
+            return _ANONYMOUS
+        tenant, user = identity
         memories = await store.recall(tenant, user, query)
         if not memories:
             return "Nothing remembered about this customer for that."
@@ -54,7 +66,10 @@ def create_memory_tools(store: MemoryStore) -> list[BaseTool]:
     @tool
     async def forget_about_customer(memory_id: int, runtime: ToolRuntime[Context]) -> str:
         """Delete one remembered item (by its [id]) when the customer asks you to forget it."""
-        tenant, user = _identity(runtime)
+        identity = _identity(runtime)
+        if identity is None:
+            return _ANONYMOUS
+        tenant, user = identity
         deleted = await store.forget_memory(tenant, user, memory_id)
         return "forgotten" if deleted else "no such memory for this customer"
 

@@ -29,6 +29,7 @@ _PASSPORT = re.compile(
     r"(\s*(?:is|:)?\s*)([A-Z0-9]{6,12})\b"
 )
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?\b")
+_URL_PASSWORD = re.compile(r"\b([a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.I)
 _TOKEN = re.compile(r"\b(?:sk|pk|api|key|tok)[-_][A-Za-z0-9_-]{16,}\b")
 
 
@@ -49,6 +50,8 @@ def redact(text: str) -> str:
     'my card is [REDACTED card] and my password is [REDACTED]'
     >>> redact("order 123456789 arrived")
     'order 123456789 arrived'
+    >>> redact("connect to postgresql://app:s3cret@db:5432/x failed")
+    'connect to postgresql://app:***@db:5432/x failed'
     """
 
     def card(match: re.Match[str]) -> str:
@@ -62,6 +65,7 @@ def redact(text: str) -> str:
     text = _SSN.sub("[REDACTED id]", text)
     text = _NINO.sub("[REDACTED id]", text)
     text = _IBAN.sub("[REDACTED iban]", text)
+    text = _URL_PASSWORD.sub(r"\1***@", text)
     return _TOKEN.sub("[REDACTED token]", text)
 
 

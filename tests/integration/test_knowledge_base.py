@@ -182,3 +182,20 @@ async def test_record_ids_never_leak_into_searchable_text(tmp_path, embeddings):
         assert result.passages[0]["title"] == ""
     finally:
         await services.aclose()
+
+
+async def test_same_id_from_another_folder_is_a_clash_not_an_update(tmp_path, embeddings):
+    for folder, text in (("a", "Opening hours are 9 to 5."), ("b", "Our dog is called Rex.")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "faq.md").write_text(f"# FAQ\n\n{text}")
+    services = await create_services(
+        Settings(_env_file=None, data_dir=tmp_path / "data"), embeddings=embeddings
+    )
+    try:
+        assert (await services.kb.ingest([tmp_path / "a"], "t")).added == ["faq.md"]
+        clash = await services.kb.ingest([tmp_path / "b"], "t")
+        assert clash.updated == [] and "already ingested from" in clash.failed[0][1]
+        result = await services.kb.search("opening hours", "t")
+        assert "9 to 5" in result.passages[0]["text"]
+    finally:
+        await services.aclose()
