@@ -49,8 +49,22 @@ def test_ask_json_prints_the_documented_object_and_threads_survive_processes(cli
     assert set(result["citations"][0]) == {"doc_id", "title", "source", "score"}
 
     follow = run(
-        ["ask", "What batteries does it take?", "--thread", result["thread_id"], "--json"], cli_data
+        [
+            "ask",
+            "What batteries does it take?",
+            "--thread",
+            result["thread_id"],
+            "--user",
+            "u1",
+            "--json",
+        ],
+        cli_data,
     )
+    assert follow.returncode == 0, follow.stderr
+    stranger = run(
+        ["ask", "What did I say?", "--thread", result["thread_id"], "--user", "u2"], cli_data
+    )
+    assert stranger.returncode == 2 and "belongs to another customer" in stranger.stderr
     assert follow.returncode == 0, follow.stderr
     second = json.loads(follow.stdout)
     assert second["thread_id"] == result["thread_id"]

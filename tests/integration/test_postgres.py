@@ -24,7 +24,9 @@ async def test_turns_persist_in_postgres_and_continue_after_reopening(
             assert first.outcome == "answered"
         # A new pool and saver: only what is in Postgres survives.
         async with open_agent(services=services) as agent:
-            follow = await agent.ask("What batteries does it take?", thread_id=first.thread_id)
+            follow = await agent.ask(
+                "What batteries does it take?", thread_id=first.thread_id, user_id="u1"
+            )
             assert follow.outcome == "answered"
             assert follow.citations[0]["doc_id"] == (
                 "troubleshooting/lock-battery-and-jammed-lock.md"
