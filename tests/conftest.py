@@ -202,3 +202,13 @@ def chroma_server(tmp_path):
     if process.poll() is None:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def fake_openai():
+    """A local OpenAI-compatible server for the real ChatOpenAI client."""
+    from tests.fake_openai import FakeOpenAI
+
+    server = FakeOpenAI()
+    yield server
+    server.close()

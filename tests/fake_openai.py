@@ -106,3 +106,17 @@ class FakeOpenAI:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def model_settings(data_dir, server: FakeOpenAI, **overrides):
+    """Settings for LLM mode against ``server``."""
+    from state import Settings
+
+    return Settings(
+        _env_file=None,
+        data_dir=data_dir,
+        llm_model="test-model",
+        openai_base_url=server.url,
+        openai_api_key="sk-test",
+        **overrides,
+    )

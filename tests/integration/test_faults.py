@@ -8,7 +8,7 @@ import pytest
 from graph.agent import open_agent
 from state import Settings
 from tests.conftest import SAMPLE_KB
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import model_settings
 from tools.services import create_services
 
 pytestmark = pytest.mark.integration
@@ -17,20 +17,10 @@ QUESTION = "How long do refunds take to show up on PayPal?"
 
 
 @pytest.fixture
-def fake_openai():
-    server = FakeOpenAI()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 async def model_agent(sample_kb_data, embeddings, fake_openai):
-    settings = Settings(
-        _env_file=None,
-        data_dir=sample_kb_data,
-        llm_model="test-model",
-        openai_base_url=fake_openai.url,
-        openai_api_key="sk-test",
+    settings = model_settings(
+        sample_kb_data,
+        fake_openai,
         memory_enabled=False,  # these tests count the answer's requests only
         policies={
             "model": {

@@ -5,28 +5,17 @@ from __future__ import annotations
 import pytest
 
 from graph.agent import open_agent
-from state import Settings
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import model_settings
 from tools.services import create_services
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def fake_openai():
-    server = FakeOpenAI()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 async def llm_agent(sample_kb_data, embeddings, fake_openai):
-    settings = Settings(
-        _env_file=None,
-        data_dir=sample_kb_data,
-        llm_model="test-model",
-        openai_base_url=fake_openai.url,
-        openai_api_key="sk-test",
+    settings = model_settings(
+        sample_kb_data,
+        fake_openai,
         policies={"model": {"timeout_s": 5, "max_attempts": 1}},
     )
     services = await create_services(settings, embeddings=embeddings)
