@@ -7,6 +7,7 @@ turn as a ``TurnResult``, the documented ``ask --json`` object.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.types import Command
 
 from graph.builder import build_graph
 from graph.forget import forget_user
@@ -82,13 +84,64 @@ class SupportAgent:
         state = await self.graph.ainvoke(
             {"messages": [HumanMessage(message)]}, config=config, context=context
         )
-        latency = (time.perf_counter() - started) * 1000
+        return self._result(thread_id, state, (time.perf_counter() - started) * 1000)
+
+    async def resume(self, thread_id: str, reply: str, *, resolve: bool = False) -> TurnResult:
+        """A human agent answers an escalated thread (and may resolve it).
+
+        Resumes the pending ``interrupt`` when the customer is waiting; when the human
+        writes again before the customer does, the reply is added to the thread as if
+        ``handoff`` had produced it.
+        """
+        owner = await self.services.memory.thread_owner(thread_id)
+        config: Any = {"configurable": {"thread_id": thread_id}}
+        snapshot = await self.graph.aget_state(config)
+        escalation: dict[str, Any] = (snapshot.values or {}).get("escalation") or {}
+        if owner is None or not (snapshot.interrupts or escalation):
+            raise ThreadAccessError(f"thread {thread_id} is not with a human")
+        context = Context(tenant_id=owner[0], user_id=owner[1])
+        started = time.perf_counter()
+        if snapshot.interrupts:
+            state = await self.graph.ainvoke(
+                Command(resume={"reply": reply, "resolve": resolve}), config=config, context=context
+            )
+        else:
+            await self.services.tickets.set_status(
+                context.tenant_id,
+                int(escalation["ticket_id"]),
+                "resolved" if resolve else "assigned",
+            )
+            await self.graph.aupdate_state(
+                config,
+                {
+                    "messages": [AIMessage(reply, name="human_agent")],
+                    "outcome": "escalated",
+                    "escalation": None if resolve else {**escalation, "status": "assigned"},
+                },
+                as_node="handoff",
+            )
+            state = (await self.graph.aget_state(config)).values
+        return self._result(thread_id, state, (time.perf_counter() - started) * 1000)
+
+    @staticmethod
+    def _result(thread_id: str, state: dict[str, Any], latency: float) -> TurnResult:
         reply = next((m for m in reversed(state["messages"]) if isinstance(m, AIMessage)), None)
+        escalation = state.get("escalation")
+        outcome = state.get("outcome") or "abstained"
         return TurnResult(
             thread_id=thread_id,
-            outcome=state.get("outcome") or "abstained",
+            outcome=outcome,
             answer=reply.text if reply else "",
             citations=list(state.get("citations") or []),
+            escalation=(
+                {
+                    "ticket_id": escalation["ticket_id"],
+                    "reason": ",".join(escalation.get("reasons", [])),
+                    "status": escalation.get("status"),
+                }
+                if escalation and outcome == "escalated"
+                else None
+            ),
             memories_used=[m["content"] for m in state.get("memories") or []],
             latency_ms=round(latency, 1),
             confidence=state.get("confidence", 0.0),
@@ -124,4 +177,8 @@ async def open_agent(
         lazy.set(services)
         saver = await stack.enter_async_context(open_checkpointer(services.settings, checkpointer))
         compiled = build_graph(lazy).compile(checkpointer=saver, name="support-agent")
+        if services.settings.escalation_webhook_url:
+            # Tickets the helpdesk missed while we were down; failures wait for later turns.
+            with contextlib.suppress(Exception):
+                await services.tickets.deliver_pending()
         yield SupportAgent(services, compiled, saver)

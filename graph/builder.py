@@ -1,9 +1,10 @@
 """``build_graph()``: the support conversation as a LangGraph state machine.
 
-guard -> retrieve -> remember -> route -> answer | abstain. A refused message
-skips retrieval and memory. The builder is returned uncompiled so each caller picks its
-checkpointer; ``graph`` (no checkpointer) is what ``langgraph.json`` serves,
-because the server brings its own.
+guard -> retrieve -> remember -> route, then answer, abstain, or create_ticket ->
+handoff. A refused message skips retrieval and memory; while a thread is with a
+human, customer messages go straight to ``handoff``. The builder is returned
+uncompiled so each caller picks its checkpointer; ``graph`` (no checkpointer) is
+what ``langgraph.json`` serves, because the server brings its own.
 """
 
 from __future__ import annotations
@@ -20,11 +21,17 @@ from tools.services import LazyServices
 __all__ = ["build_graph", "graph"]
 
 
-def _after_guard(state: SupportState) -> Literal["retrieve", "route"]:
-    return "route" if state.rejection else "retrieve"
+def _after_guard(state: SupportState) -> Literal["retrieve", "route", "handoff"]:
+    if state.rejection:
+        return "route"
+    if state.escalation:  # the thread is with a human until they resolve it
+        return "handoff"
+    return "retrieve"
 
 
-def _after_route(state: SupportState) -> Literal["answer", "abstain"]:
+def _after_route(state: SupportState) -> Literal["answer", "abstain", "create_ticket"]:
+    if state.route == "escalate":
+        return "create_ticket"
     return "answer" if state.route == "answer" else "abstain"
 
 
@@ -40,6 +47,8 @@ def build_graph(
     builder.add_node("route", nodes.route)
     builder.add_node("answer", nodes.answer)
     builder.add_node("abstain", nodes.abstain)
+    builder.add_node("create_ticket", nodes.create_ticket)
+    builder.add_node("handoff", nodes.handoff)
     builder.add_edge(START, "guard")
     builder.add_conditional_edges("guard", _after_guard)
     builder.add_edge("retrieve", "remember")
@@ -47,6 +56,8 @@ def build_graph(
     builder.add_conditional_edges("route", _after_route)
     builder.add_edge("answer", END)
     builder.add_edge("abstain", END)
+    builder.add_edge("create_ticket", "handoff")
+    builder.add_edge("handoff", END)
     return builder
 
 

@@ -33,6 +33,8 @@ kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 memory_app = typer.Typer(help="Customers' long-term memories.", no_args_is_help=True)
 app.add_typer(memory_app, name="memory")
+tickets_app = typer.Typer(help="Tickets of conversations handed to a human.", no_args_is_help=True)
+app.add_typer(tickets_app, name="tickets")
 
 console = Console()
 err = Console(stderr=True)
@@ -393,8 +395,100 @@ def forget(
         _print_json(counts)
     else:
         console.print(
-            f"forgot {user_id}: {counts['memories']} memories, {counts['threads']} conversations"
+            f"forgot {user_id}: {counts['memories']} memories, {counts['threads']} conversations, "
+            f"{counts['tickets']} tickets"
         )
+
+
+@app.command("resume")
+def resume(
+    thread: Annotated[str, typer.Argument(help="The escalated thread.")],
+    reply: Annotated[str, typer.Option("--reply", help="The human agent's message.")],
+    resolve: Annotated[
+        bool, typer.Option("--resolve", help="Hand the thread back to the assistant.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A human agent answers an escalated thread (and with --resolve closes the ticket)."""
+    settings = _settings()
+
+    async def main() -> Any:
+        from graph.agent import open_agent
+
+        async with open_agent(settings) as agent:
+            return await agent.resume(thread, reply, resolve=resolve)
+
+    result = _run(main)
+    if as_json:
+        _print_json(result.as_dict())
+    else:
+        state = "resolved: the assistant answers again" if resolve else "still with a human"
+        console.print(f"reply added to thread {thread} ({state})")
+
+
+@tickets_app.command("list")
+def tickets_list(
+    tenant: TenantOpt = None,
+    status: Annotated[str | None, typer.Option("--status", help="open, assigned, resolved")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The tenant's tickets, newest first."""
+    settings = _settings()
+    tenant_id = _tenant(settings, tenant)
+
+    async def main() -> list[dict[str, Any]]:
+        from tools.services import create_services
+
+        services = await create_services(settings)
+        try:
+            return await services.tickets.list(tenant_id, status)
+        finally:
+            await services.aclose()
+
+    rows = _run(main)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"tickets ({tenant_id})")
+    for column in ("#", "status", "priority", "reasons", "user", "thread", "summary"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            str(row["ticket_id"]),
+            row["status"],
+            row["priority"],
+            ",".join(row["reasons"]),
+            row["user_id"],
+            row["thread_id"][:12],
+            row["summary"].splitlines()[0][:60],
+        )
+    console.print(table)
+
+
+@tickets_app.command("deliver")
+def tickets_deliver(as_json: JsonOpt = False) -> None:
+    """Post undelivered tickets to SUPPORT_ESCALATION_WEBHOOK_URL now."""
+    settings = _settings()
+
+    async def main() -> dict[str, int]:
+        from tools.services import create_services
+
+        services = await create_services(settings)
+        try:
+            return await services.tickets.deliver_pending()
+        finally:
+            await services.aclose()
+
+    counts = _run(main)
+    if as_json:
+        _print_json(counts)
+    else:
+        console.print(
+            f"delivered {counts['delivered']}, failed {counts['failed']}, "
+            f"pending {counts['pending']}"
+        )
+    if counts["failed"]:
+        raise typer.Exit(1)
 
 
 @app.command("doctor")

@@ -14,6 +14,8 @@ from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMes
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
+from graph.escalation import create_ticket, handoff
+from graph.escalation_policy import escalation_reasons
 from graph.extractive import extractive_answer
 from graph.grounded import UngroundedAnswerError, llm_answer
 from graph.guard import check_message, message_text
@@ -42,10 +44,14 @@ _FOREIGN_THREAD = (
 )
 
 
+_KEPT_ACROSS_TURNS = ("messages", "escalation", "abstain_streak")
+
+
 def _reset_turn() -> dict[str, Any]:
     """Per-turn fields back to their defaults, so nothing from the last turn leaks."""
     fresh = asdict(_TURN_DEFAULTS)
-    fresh.pop("messages")
+    for name in _KEPT_ACROSS_TURNS:
+        fresh.pop(name)
     return fresh
 
 
@@ -100,6 +106,8 @@ class SupportNodes:
             ]
             return update
         verdict = check_message(last.content, services.settings.max_message_chars)
+        if state.escalation and not verdict.rejection:
+            update["outcome"] = "escalated"  # a human answers this turn (see handoff)
         if verdict.rejection:
             update.update(rejection=verdict.rejection, rejection_reply=verdict.reply)
             if verdict.placeholder is not None:
@@ -147,8 +155,8 @@ class SupportNodes:
             services, state, _context(runtime), get_config(), model=self._model
         )
 
-    async def route(self, state: SupportState) -> dict[str, Any]:
-        """Record the routing decision and its reasons."""
+    async def route(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Record the routing decision and its reasons: answer, abstain or escalate."""
         decision, reasons = decide_route(
             rejection=state.rejection,
             passages=len(state.passages),
@@ -156,7 +164,29 @@ class SupportNodes:
             threshold=state.threshold,
             kb_error=state.kb_error,
         )
+        if state.rejection or not state.messages:
+            return {"route": decision, "route_reasons": reasons}
+        services = await self.services()
+        escalate = escalation_reasons(
+            message_text(state.messages[-1].content)[0],
+            abstain_streak=state.abstain_streak,
+            will_abstain=decision == "abstain",
+            policy=services.settings.escalation_policy(_context(runtime).tenant_id),
+        )
+        if escalate:
+            return {"route": "escalate", "route_reasons": escalate, "escalation_reasons": escalate}
         return {"route": decision, "route_reasons": reasons}
+
+    async def create_ticket(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Create this escalation's ticket exactly once."""
+        services = await self.services()
+        thread_id = str((get_config().get("configurable") or {}).get("thread_id") or "")
+        return await create_ticket(services, state, _context(runtime), thread_id)
+
+    async def handoff(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Pause for the human; add their reply when resumed."""
+        services = await self.services()
+        return await handoff(services, state, _context(runtime))
 
     async def answer(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         """A grounded answer with citations: from the model, else extractively."""
@@ -198,6 +228,7 @@ class SupportNodes:
                 "outcome": "abstained",
                 "route_reasons": [*state.route_reasons, "nothing_extractable"],
                 "degraded": degraded,
+                "abstain_streak": state.abstain_streak + 1,
             }
         return self._answered(extracted.text, extracted.citations, degraded)
 
@@ -208,6 +239,7 @@ class SupportNodes:
             "outcome": "answered",
             "citations": citations,
             "degraded": degraded,
+            "abstain_streak": 0,
         }
 
     async def abstain(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -226,4 +258,10 @@ class SupportNodes:
             if near:
                 titles = "\n".join(f"- {p['title']}" for p in near)
                 text = f"{text}\n\n{ABSTAIN_SUGGESTIONS}\n{titles}"
-        return {"messages": [AIMessage(text)], "outcome": "abstained", "citations": []}
+        streak = state.abstain_streak if state.rejection else state.abstain_streak + 1
+        return {
+            "messages": [AIMessage(text)],
+            "outcome": "abstained",
+            "citations": [],
+            "abstain_streak": streak,
+        }

@@ -8,13 +8,15 @@ from state.db import (
     KbCollection,
     KbDocument,
     Memory,
+    OutboxMessage,
     ThreadOwner,
+    Ticket,
     create_engine,
     init_db,
     session_factory,
 )
 from state.graph_state import Citation, Outcome, Passage, RecalledMemoryState, SupportState
-from state.policies import PoliciesSettings, ResiliencePolicy
+from state.policies import EscalationPolicy, PoliciesSettings, ResiliencePolicy
 from state.settings import CheckpointerKind, FusionMode, Settings, get_settings
 
 __all__ = [
@@ -23,11 +25,13 @@ __all__ = [
     "CheckpointerKind",
     "Citation",
     "Context",
+    "EscalationPolicy",
     "ForgetRecord",
     "FusionMode",
     "KbCollection",
     "KbDocument",
     "Memory",
+    "OutboxMessage",
     "Outcome",
     "Passage",
     "PoliciesSettings",
@@ -36,6 +40,7 @@ __all__ = [
     "Settings",
     "SupportState",
     "ThreadOwner",
+    "Ticket",
     "create_engine",
     "get_settings",
     "init_db",

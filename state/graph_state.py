@@ -8,7 +8,7 @@ do not grow with retrieved passages.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -74,6 +74,13 @@ class SupportState:
     """What to tell the customer about the refused input."""
     kb_error: str | None = None
     """Why the knowledge-base search failed this turn (``timeout``, ``circuit_open``, ...)."""
+    escalation_reasons: list[str] = field(default_factory=list)
+    """Reason codes that escalate this turn (empty: it does not)."""
+    escalation: dict[str, Any] | None = None
+    """The thread's open ticket ``{ticket_id, reasons, status}``; kept across turns until a
+    human resolves it (while set, customer messages go to the human)."""
+    abstain_streak: int = 0
+    """Turns in a row that ended without an answer (kept across turns)."""
     route: str | None = None
     """The routing decision for this turn (``answer`` or ``abstain``)."""
     outcome: Outcome | None = None

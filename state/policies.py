@@ -31,6 +31,9 @@ class PoliciesSettings(BaseModel):
         timeout_s=600.0, max_attempts=1, breaker_fail_max=3
     )
     memory: ResiliencePolicy = ResiliencePolicy(timeout_s=5.0, max_attempts=2, idempotent=False)
+    webhook: ResiliencePolicy = ResiliencePolicy(
+        timeout_s=10.0, max_attempts=3, breaker_fail_max=3, breaker_reset_s=60.0
+    )
     memory_store: ResiliencePolicy = ResiliencePolicy(
         timeout_s=5.0, max_attempts=1, idempotent=False
     )
@@ -47,3 +50,30 @@ class PoliciesSettings(BaseModel):
         """The policy named ``name``, or a conservative default for unknown tools."""
         policy = getattr(self, name, None)
         return policy if isinstance(policy, ResiliencePolicy) else ResiliencePolicy()
+
+
+ALL_ESCALATION_REASONS = (
+    "human_requested",
+    "not_helpful",
+    "fraud",
+    "security",
+    "legal",
+    "account_closure",
+    "chargeback",
+    "safety",
+    "frustration",
+    "repeated_failure",
+    "model_proposed",
+)
+
+
+class EscalationPolicy(BaseModel):
+    """When a tenant's conversations go to a human."""
+
+    enabled_reasons: list[str] = Field(
+        default_factory=lambda: list(ALL_ESCALATION_REASONS),
+        description="Reason codes that escalate (drop one to stop escalating for it).",
+    )
+    abstentions_before_escalation: int = Field(
+        3, ge=1, description="Unanswered turns in a row after which a human takes over."
+    )

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from state.policies import PoliciesSettings
+from state.policies import EscalationPolicy, PoliciesSettings
 
 CheckpointerKind = Literal["memory", "sqlite", "postgres"]
 FusionMode = Literal["adaptive", "rrf", "dense", "bm25"]
@@ -98,6 +98,18 @@ class Settings(BaseSettings):
         description="Fernet key(s), comma-separated, newest first: encrypts memory content "
         "and keys its hashes. Rotate by prepending a new key.",
     )
+    escalation: EscalationPolicy = Field(
+        default_factory=EscalationPolicy, description="When conversations go to a human."
+    )
+    escalation_tenants: dict[str, EscalationPolicy] = Field(
+        default_factory=dict, description="Per-tenant escalation policies (JSON)."
+    )
+    escalation_webhook_url: str | None = Field(
+        None, description="Helpdesk endpoint that receives tickets as signed JSON."
+    )
+    escalation_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key for the X-Support-Signature header."
+    )
     redis_url: SecretStr | None = Field(
         None, description="Redis for circuit-breaker state shared by workers; unset = in process."
     )
@@ -123,6 +135,10 @@ class Settings(BaseSettings):
         if self.database_url is not None and "://" not in self.database_url.get_secret_value():
             raise ValueError("SUPPORT_DATABASE_URL must be a SQLAlchemy URL (dialect+driver://...)")
         return self
+
+    def escalation_policy(self, tenant_id: str) -> EscalationPolicy:
+        """The tenant's escalation policy (the default one unless overridden)."""
+        return self.escalation_tenants.get(tenant_id, self.escalation)
 
     @property
     def llm_enabled(self) -> bool:

@@ -24,6 +24,7 @@ from tools.knowledge_base import KnowledgeBase
 from tools.lazy import LazyResource
 from tools.memory_store import MemoryStore
 from tools.resilience import Resilience
+from tools.tickets import TicketStore
 
 __all__ = ["LazyServices", "Services", "create_services"]
 
@@ -40,6 +41,7 @@ class Services:
     kb: KnowledgeBase
     resilience: Resilience
     memory: MemoryStore
+    tickets: TicketStore
     model: Any = None
     """A chat model to use instead of the configured one (tests inject scripted models)."""
 
@@ -79,7 +81,10 @@ async def create_services(
     )
     resilience = Resilience(settings.policies, breakers)
     memory = MemoryStore(settings, sessions, embeddings, executor)
-    return Services(settings, executor, embeddings, engine, sessions, kb, resilience, memory)
+    tickets = TicketStore(settings, sessions, resilience)
+    return Services(
+        settings, executor, embeddings, engine, sessions, kb, resilience, memory, tickets
+    )
 
 
 class LazyServices(LazyResource[Services]):

@@ -121,3 +121,32 @@ async def test_another_tenant_gets_nothing_from_this_knowledge_base(server):
     state = await client.threads.get_state(thread["thread_id"])
     assert state["values"]["outcome"] == "abstained"
     assert state["values"]["passages"] == []
+
+
+async def test_escalated_thread_shows_the_interrupt_and_resumes_with_the_sdk(server):
+    from langgraph_sdk import get_client
+
+    url, _ = server
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    await client.runs.wait(
+        thread["thread_id"],
+        "support_agent",
+        input={"messages": [{"role": "user", "content": "Please connect me to a human agent"}]},
+        context={"tenant_id": "default", "user_id": "studio-user-2"},
+    )
+    state = await client.threads.get_state(thread["thread_id"])
+    assert state["values"]["outcome"] == "escalated"
+    ticket_id = state["values"]["escalation"]["ticket_id"]
+    interrupts = [i for task in state["tasks"] for i in task["interrupts"]]
+    assert interrupts and interrupts[0]["value"]["ticket_id"] == ticket_id
+
+    await client.runs.wait(
+        thread["thread_id"],
+        "support_agent",
+        command={"resume": {"reply": "Hi, Sam here.", "resolve": True}},
+        context={"tenant_id": "default", "user_id": "studio-user-2"},
+    )
+    state = await client.threads.get_state(thread["thread_id"])
+    assert state["values"]["messages"][-1]["content"] == "Hi, Sam here."
+    assert state["values"]["escalation"] is None

@@ -60,8 +60,11 @@ def test_env_example_lists_every_setting():
         for tool in PoliciesSettings.model_fields
         for field in ResiliencePolicy.model_fields
     }
+    from state.policies import EscalationPolicy
+
+    expected |= {f"SUPPORT_ESCALATION__{f.upper()}" for f in EscalationPolicy.model_fields}
     for name, field in Settings.model_fields.items():
-        if name == "policies":
+        if name in ("policies", "escalation"):
             continue
         alias = field.validation_alias
         choices = getattr(alias, "choices", None)

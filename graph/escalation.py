@@ -1,0 +1,130 @@
+"""Escalation nodes: ``create_ticket`` (idempotent) then ``handoff`` (interrupt for a human).
+
+They are separate nodes because LangGraph re-runs a resumed node from its first
+line: the ticket is written before the interrupt, in a node that has already
+completed, and its write is keyed on the thread and the escalating message anyway.
+Resuming with ``Command(resume={"reply": "...", "resolve": true|false})`` adds the
+human's reply to the conversation; until a human resolves it, the thread stays
+with them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.types import interrupt
+
+from graph.guard import message_text
+from state import Context, SupportState
+from tools.services import Services
+from tools.tickets import idempotency_key
+
+__all__ = ["create_ticket", "deliver_in_background", "handoff", "ticket_summary"]
+
+logger = logging.getLogger(__name__)
+_background: set[asyncio.Task[Any]] = set()
+
+HANDED_OVER = (
+    "I've passed your conversation to our support team (ticket #{ticket_id}). "
+    "A person will reply here; you don't need to repeat anything."
+)
+
+
+def ticket_summary(state: SupportState, reasons: list[str]) -> tuple[str, str]:
+    """(summary a human can act on, transcript excerpt), without a model."""
+    human = [message_text(m.content)[0] for m in state.messages if isinstance(m, HumanMessage)]
+    answers = [m.text for m in state.messages if isinstance(m, AIMessage)]
+    tried = [a.splitlines()[0][:160] for a in answers[-2:] if a.strip()] or ["nothing yet"]
+    articles = [f"{p['title']} ({p['doc_id']})" for p in state.passages[:3]] or ["none"]
+    remembered = [m["content"] for m in state.memories] or ["nothing"]
+    summary = "\n".join(
+        [
+            f'Customer request (their words): "{human[-1] if human else ""}"',
+            "What the assistant tried: " + " | ".join(tried),
+            "Articles consulted: " + "; ".join(articles),
+            "Known about the customer: " + "; ".join(remembered),
+            "Escalated because: " + ", ".join(reasons),
+        ]
+    )
+    transcript = "\n".join(
+        f"{'customer' if isinstance(m, HumanMessage) else (m.name or 'assistant')}: "
+        f"{message_text(m.content)[0][:500]}"
+        for m in state.messages[-10:]
+    )
+    return summary, transcript
+
+
+def deliver_in_background(services: Services) -> None:
+    """Try to deliver pending tickets without holding up the turn."""
+    if not services.settings.escalation_webhook_url:
+        return
+
+    async def deliver() -> None:
+        try:
+            await services.tickets.deliver_pending()
+        except Exception as exc:  # delivery is retried later; the turn is unaffected
+            logger.warning("ticket delivery postponed: %s", type(exc).__name__)
+
+    task = asyncio.get_running_loop().create_task(deliver())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def create_ticket(
+    services: Services, state: SupportState, context: Context, thread_id: str
+) -> dict[str, Any]:
+    """Create the ticket for this escalating turn (or find the one a retry already made)."""
+    last = state.messages[-1]
+    reasons = state.escalation_reasons or ["human_requested"]
+    from graph.escalation_policy import priority
+
+    summary, transcript = ticket_summary(state, reasons)
+    ticket, created = await services.tickets.create(
+        tenant_id=context.tenant_id,
+        user_id=context.user_id,
+        thread_id=thread_id,
+        key=idempotency_key(thread_id, str(last.id)),
+        reasons=reasons,
+        priority=priority(reasons),
+        summary=summary,
+        transcript=transcript,
+    )
+    if created:
+        deliver_in_background(services)
+    return {
+        "escalation": {"ticket_id": ticket["ticket_id"], "reasons": reasons, "status": "open"},
+        "messages": [AIMessage(HANDED_OVER.format(ticket_id=ticket["ticket_id"]))],
+        "outcome": "escalated",
+        "route_reasons": reasons,
+        "citations": [],
+    }
+
+
+async def handoff(services: Services, state: SupportState, context: Context) -> dict[str, Any]:
+    """Wait for a human (``interrupt``); add their reply; resolve or keep the thread."""
+    escalation = dict(state.escalation or {})
+    human = [m for m in state.messages if isinstance(m, HumanMessage)]
+    answer = interrupt(
+        {
+            "ticket_id": escalation.get("ticket_id"),
+            "reasons": escalation.get("reasons", []),
+            "customer_message": message_text(human[-1].content)[0] if human else "",
+        }
+    )
+    reply = str((answer or {}).get("reply", "")).strip() if isinstance(answer, dict) else ""
+    resolve = bool(answer.get("resolve")) if isinstance(answer, dict) else False
+    ticket_id = escalation.get("ticket_id")
+    if ticket_id is not None:
+        await services.tickets.set_status(
+            context.tenant_id, int(ticket_id), "resolved" if resolve else "assigned"
+        )
+    update: dict[str, Any] = {
+        "outcome": "escalated",
+        "escalation": None if resolve else {**escalation, "status": "assigned"},
+    }
+    if reply:
+        update["messages"] = [AIMessage(reply, name="human_agent")]
+    return update
