@@ -42,6 +42,7 @@ bench: venv
 	$(PY) bench/retrieval.py
 	$(PY) bench/resilience.py
 	$(PY) bench/memory.py
+	$(PY) bench/escalation.py
 
 # Refresh the pinned versions CI installs (after changing dependencies in pyproject.toml).
 lock: venv

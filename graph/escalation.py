@@ -58,8 +58,8 @@ def ticket_summary(state: SupportState, reasons: list[str]) -> tuple[str, str]:
 
 
 def deliver_in_background(services: Services) -> None:
-    """Try to deliver pending tickets without holding up the turn."""
-    if not services.settings.escalation_webhook_url:
+    """Try to deliver pending tickets without holding up the turn (one attempt at a time)."""
+    if not services.settings.escalation_webhook_url or _background:
         return
 
     async def deliver() -> None:

@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMes
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
-from graph.escalation import create_ticket, handoff
+from graph.escalation import create_ticket, deliver_in_background, handoff
 from graph.escalation_policy import escalation_reasons
 from graph.extractive import extractive_answer
 from graph.grounded import UngroundedAnswerError, llm_answer
@@ -88,6 +88,7 @@ class SupportNodes:
     async def guard(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Validate the newest customer message; replace it if it must not be stored."""
         services = await self.services()
+        deliver_in_background(services)  # tickets the helpdesk has not acknowledged yet
         update = _reset_turn()
         last = state.messages[-1] if state.messages else None
         if not isinstance(last, HumanMessage):

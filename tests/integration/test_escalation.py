@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -143,6 +144,9 @@ async def test_human_reply_then_resolve_hands_the_thread_back(agent):
 
 async def test_webhook_down_then_back_delivers_each_ticket_once(agent, receiver):
     await agent.ask(FRAUD, user_id="cat")
+    from graph.escalation import _background
+
+    await asyncio.gather(*_background)  # the turn's own delivery attempt (webhook down)
     tickets = agent.services.tickets
     down = await tickets.deliver_pending()
     assert down["delivered"] == 0 and down["pending"] == 1 and receiver.received == []
