@@ -24,6 +24,7 @@ SCRIPT = [
     "Can you recommend a good recipe for pasta carbonara?",
 ]
 NEW_THREAD = "How long is my clip history kept?"
+ESCALATE = "There are charges on my card that I didn't make. I need a person, please."
 
 
 async def main() -> int:
@@ -58,13 +59,26 @@ async def main() -> int:
             Panel(Markdown(later.answer), title=f"agent · {later.outcome}", border_style="green")
         )
         console.print(f"[dim]memories used: {'; '.join(later.memories_used) or 'none'}[/dim]")
+        console.rule("Knowing when to hand over")
+        console.print(Panel(ESCALATE, title="customer", border_style="cyan"))
+        handed = await agent.ask(ESCALATE, thread_id=later.thread_id, user_id="demo-user")
+        console.print(
+            Panel(
+                Markdown(handed.answer), title=f"agent · {handed.outcome}", border_style="magenta"
+            )
+        )
+        console.print(f"[dim]escalation: {handed.escalation}[/dim]")
+        escalated_thread = handed.thread_id
     console.rule()
     console.print(
         "Chat with it yourself:  [bold].venv/bin/support-agent chat[/bold]\n"
         f"Continue this thread:   [bold].venv/bin/support-agent chat --thread {thread_id}[/bold]\n"
         'One question as JSON:   [bold].venv/bin/support-agent ask "How do I reset my password?" '
         "--json[/bold]\n"
-        "What it remembers:      [bold].venv/bin/support-agent memory list --user demo-user[/bold]"
+        "What it remembers:      [bold].venv/bin/support-agent memory list --user demo-user[/bold]\n"
+        "Answer as the human:    [bold].venv/bin/support-agent resume "
+        f'{escalated_thread} --reply "Hi, I\'m Sam." --resolve[/bold]\n'
+        "The tickets:            [bold].venv/bin/support-agent tickets list[/bold]"
     )
     return 0
 
