@@ -21,6 +21,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         r"(a|an|the|your|some|real)?\s*(real\s+|live\s+)?"
         r"(human|person|agent|representative|someone|people|manager|supervisor|staff)\b"
         r"|\b(human|live|real)\s+(agent|person|representative|support|being)\b"
+        r"|\b(need|want|get)\s+(a|an|some)\s+(real\s+)?(person|human|representative)\b"
         r"|\b(representative|operator|agent),?\s+please\b",
         re.I,
     ),

@@ -72,7 +72,8 @@ async def main() -> int:
     console.rule()
     console.print(
         "Chat with it yourself:  [bold].venv/bin/support-agent chat[/bold]\n"
-        f"Continue this thread:   [bold].venv/bin/support-agent chat --thread {thread_id}[/bold]\n"
+        f"Continue this thread:   [bold].venv/bin/support-agent chat --user demo-user --thread "
+        f"{thread_id}[/bold]\n"
         'One question as JSON:   [bold].venv/bin/support-agent ask "How do I reset my password?" '
         "--json[/bold]\n"
         "What it remembers:      [bold].venv/bin/support-agent memory list --user demo-user[/bold]\n"
