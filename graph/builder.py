@@ -35,6 +35,11 @@ def _after_route(state: SupportState) -> Literal["answer", "abstain", "create_ti
     return "answer" if state.route == "answer" else "abstain"
 
 
+def _after_answer(state: SupportState) -> Literal["create_ticket", "__end__"]:
+    # The model proposed a handover and the tenant's policy accepted it.
+    return "create_ticket" if state.route == "escalate" else "__end__"
+
+
 def build_graph(
     services: LazyServices | None = None,
 ) -> StateGraph[SupportState, Context, SupportState, SupportState]:
@@ -54,7 +59,7 @@ def build_graph(
     builder.add_edge("retrieve", "remember")
     builder.add_edge("remember", "route")
     builder.add_conditional_edges("route", _after_route)
-    builder.add_edge("answer", END)
+    builder.add_conditional_edges("answer", _after_answer)
     builder.add_edge("abstain", END)
     builder.add_edge("create_ticket", "handoff")
     builder.add_edge("handoff", END)

@@ -3,7 +3,9 @@
 They are separate nodes because LangGraph re-runs a resumed node from its first
 line: the ticket is written before the interrupt, in a node that has already
 completed, and its write is keyed on the thread and the escalating message anyway.
-Resuming with ``Command(resume={"reply": "...", "resolve": true|false})`` adds the
+In LLM mode the ticket summary is written by the model (the structured summary
+follows it, and stands alone when the model is unavailable). Resuming with
+``Command(resume={"reply": "...", "resolve": true|false})`` adds the
 human's reply to the conversation; until a human resolves it, the thread stays
 with them.
 """
@@ -17,7 +19,9 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.types import interrupt
 
+from graph.escalation_policy import priority
 from graph.guard import message_text
+from graph.prompts import TICKET_SUMMARY
 from state import Context, SupportState
 from tools.services import Services
 from tools.tickets import idempotency_key
@@ -73,20 +77,37 @@ def deliver_in_background(services: Services) -> None:
     task.add_done_callback(_background.discard)
 
 
+async def _model_summary(services: Services, model: Any, transcript: str) -> str | None:
+    """A short LLM summary for the human, or None (LLM-free mode, or the model failed)."""
+    if model is None:
+        return None
+    prompt = TICKET_SUMMARY.format(transcript=transcript)
+    outcome = await services.resilience.run("model", lambda: model.ainvoke(prompt))
+    text = outcome.data.text.strip() if outcome.ok and outcome.data is not None else ""
+    return text or None
+
+
 async def create_ticket(
-    services: Services, state: SupportState, context: Context, thread_id: str
+    services: Services,
+    state: SupportState,
+    context: Context,
+    thread_id: str,
+    model: Any = None,
 ) -> dict[str, Any]:
     """Create the ticket for this escalating turn (or find the one a retry already made)."""
     last = state.messages[-1]
     reasons = state.escalation_reasons or ["human_requested"]
-    from graph.escalation_policy import priority
-
+    key = idempotency_key(thread_id, str(last.id))
     summary, transcript = ticket_summary(state, reasons)
+    if await services.tickets.exists(key) is False:
+        written = await _model_summary(services, model, transcript)
+        if written:
+            summary = f"{written}\n\n{summary}"
     ticket, created = await services.tickets.create(
         tenant_id=context.tenant_id,
         user_id=context.user_id,
         thread_id=thread_id,
-        key=idempotency_key(thread_id, str(last.id)),
+        key=key,
         reasons=reasons,
         priority=priority(reasons),
         summary=summary,

@@ -14,18 +14,45 @@ from dataclasses import dataclass
 from html import escape
 
 from langchain_core.messages import AnyMessage, BaseMessage, SystemMessage
+from pydantic import BaseModel, Field
 
 from graph.extractive import render_sources
 from graph.prompts import ANSWER_SYSTEM, PASSAGE
 from state import Citation, Passage
 
-__all__ = ["GroundedAnswer", "UngroundedAnswerError", "cite", "llm_answer"]
+__all__ = [
+    "EscalateToHuman",
+    "EscalationProposed",
+    "GroundedAnswer",
+    "UngroundedAnswerError",
+    "cite",
+    "llm_answer",
+]
 
 _MARKER = re.compile(r"\[([^\[\]\n]{1,300})\]")
 
 
 class UngroundedAnswerError(ValueError):
     """The model's answer cited none of the retrieved passages."""
+
+
+class EscalationProposed(Exception):
+    """The model asked to hand the conversation to a human (code decides whether to)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class EscalateToHuman(BaseModel):
+    """Hand this conversation to a human support agent.
+
+    Use it when the customer insists on a person, when you cannot help with what they
+    need, or when it involves fraud, security, legal or safety matters. Do not use it
+    for questions the passages answer.
+    """
+
+    reason: str = Field(description="One short sentence: why a human is needed.")
 
 
 @dataclass(frozen=True)
@@ -108,6 +135,9 @@ async def llm_answer(
         memories="\n".join(f"- {escape(m)}" for m in memories) or "(none)",
     )
     response = await invoke([SystemMessage(system), *conversation[-12:]])
+    for call in getattr(response, "tool_calls", None) or []:
+        if call.get("name") == EscalateToHuman.__name__:
+            raise EscalationProposed(str((call.get("args") or {}).get("reason", "")))
     answer = cite(response.text, passages)
     if not answer.citations:
         raise UngroundedAnswerError("the model's answer cited none of the retrieved passages")

@@ -17,7 +17,12 @@ from langgraph.runtime import Runtime
 from graph.escalation import create_ticket, deliver_in_background, handoff
 from graph.escalation_policy import escalation_reasons
 from graph.extractive import extractive_answer
-from graph.grounded import UngroundedAnswerError, llm_answer
+from graph.grounded import (
+    EscalateToHuman,
+    EscalationProposed,
+    UngroundedAnswerError,
+    llm_answer,
+)
 from graph.guard import check_message, message_text
 from graph.memory_node import memory_focus, remember_turn
 from graph.model import create_chat_model
@@ -182,7 +187,7 @@ class SupportNodes:
         """Create this escalation's ticket exactly once."""
         services = await self.services()
         thread_id = str((get_config().get("configurable") or {}).get("thread_id") or "")
-        return await create_ticket(services, state, _context(runtime), thread_id)
+        return await create_ticket(services, state, _context(runtime), thread_id, model=self._model)
 
     async def handoff(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Pause for the human; add their reply when resumed."""
@@ -195,10 +200,14 @@ class SupportNodes:
         degraded: str | None = None
         model = self._model
         if model is not None:
+            try:  # the model may propose a handover; code decides (see route policy)
+                chat = model.bind_tools([EscalateToHuman])
+            except NotImplementedError:
+                chat = model
 
             async def invoke(messages: list[AnyMessage]) -> BaseMessage:
                 response, _ = await services.resilience.call(
-                    "model", lambda: model.ainvoke(messages)
+                    "model", lambda: chat.ainvoke(messages)
                 )
                 return cast(BaseMessage, response)
 
@@ -211,6 +220,16 @@ class SupportNodes:
                     memories=[m["content"] for m in state.memories],
                 )
                 return self._answered(grounded.text, grounded.citations, state.degraded)
+            except EscalationProposed as proposal:
+                policy = services.settings.escalation_policy(_context(runtime).tenant_id)
+                if "model_proposed" in policy.enabled_reasons:
+                    logger.info("model proposed a handover: %s", proposal.reason[:200])
+                    return {
+                        "route": "escalate",
+                        "escalation_reasons": ["model_proposed"],
+                        "route_reasons": ["model_proposed"],
+                    }
+                degraded = "model_escalation_refused"
             except UngroundedAnswerError:
                 degraded = "model_uncited"
             except ToolError as error:

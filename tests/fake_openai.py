@@ -65,9 +65,15 @@ class FakeOpenAI:
                     text = json.dumps(fake.structured)
                     self._reply(body, text)
                     return
-                system = body["messages"][0]["content"]
+                system = str(body["messages"][0]["content"])
                 doc_ids = re.findall(r'doc_id="([^"]+)"', system)
-                if mode in ("cite", "slow"):
+                if mode == "escalate" and body.get("tools"):
+                    self._reply(body, None, tool_call=("EscalateToHuman", {"reason": "insists"}))
+                    return
+                if not doc_ids:
+                    self._reply(body, "FROM-THE-MODEL: customer wants a person about charges.")
+                    return
+                if mode in ("cite", "slow", "escalate"):
                     text = (
                         f"FROM-THE-MODEL: refunds reach PayPal in 3-5 business days "
                         f"[{doc_ids[0]}], unlike [invented/doc.md]."
@@ -76,7 +82,7 @@ class FakeOpenAI:
                     text = "FROM-THE-MODEL: I think it is about a week."
                 self._reply(body, text)
 
-            def _reply(self, body, text):
+            def _reply(self, body, text, tool_call=None):
                 payload = {
                     "id": "chatcmpl-1",
                     "object": "chat.completion",
@@ -85,8 +91,27 @@ class FakeOpenAI:
                     "choices": [
                         {
                             "index": 0,
-                            "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": text},
+                            "finish_reason": "tool_calls" if tool_call else "stop",
+                            "message": {
+                                "role": "assistant",
+                                "content": text,
+                                **(
+                                    {
+                                        "tool_calls": [
+                                            {
+                                                "id": "call_1",
+                                                "type": "function",
+                                                "function": {
+                                                    "name": tool_call[0],
+                                                    "arguments": json.dumps(tool_call[1]),
+                                                },
+                                            }
+                                        ]
+                                    }
+                                    if tool_call
+                                    else {}
+                                ),
+                            },
                         }
                     ],
                     "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},

@@ -108,6 +108,10 @@ class TicketStore:
             return found, False
         return payload, True
 
+    async def exists(self, key: str) -> bool:
+        """Whether the ticket for ``key`` was already created."""
+        return await self._by_key(key) is not None
+
     async def _by_key(self, key: str) -> dict[str, Any] | None:
         async with self.sessions() as session:
             ticket = await session.scalar(select(Ticket).where(Ticket.idempotency_key == key))

@@ -79,3 +79,35 @@ async def test_memories_are_extracted_with_structured_output(llm_agent, fake_ope
     system = fake_openai.requests[-1]["messages"][0]["content"]
     assert "<customer_memories>\n- On the Pro plan" in system
     assert "On the Pro plan" in later.memories_used
+
+
+async def test_the_model_can_propose_a_handover_and_writes_the_ticket_summary(
+    llm_agent, fake_openai
+):
+    fake_openai.mode = "escalate"
+    result = await llm_agent.ask("How long do refunds take to show up on PayPal?", user_id="ivy")
+    assert result.outcome == "escalated"
+    assert result.escalation["reason"] == "model_proposed"
+    answer_request = next(r for r in fake_openai.requests if r.get("tools"))
+    assert answer_request["tools"][0]["function"]["name"] == "EscalateToHuman"
+    [ticket] = await llm_agent.services.tickets.list("default")
+    assert ticket["summary"].startswith("FROM-THE-MODEL: customer wants a person")
+    assert "Escalated because: model_proposed" in ticket["summary"]
+
+
+async def test_a_tenant_can_refuse_model_proposed_handovers(
+    sample_kb_data, embeddings, fake_openai
+):
+    settings = model_settings(
+        sample_kb_data, fake_openai, escalation={"enabled_reasons": ["human_requested"]}
+    )
+    services = await create_services(settings, embeddings=embeddings)
+    try:
+        async with open_agent(services=services, checkpointer="memory") as agent:
+            fake_openai.mode = "escalate"
+            result = await agent.ask("How long do refunds take to show up on PayPal?")
+            assert result.outcome == "answered"
+            assert result.degraded == "model_escalation_refused"
+            assert "3-5 business days" in result.answer
+    finally:
+        await services.aclose()
