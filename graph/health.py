@@ -119,6 +119,18 @@ async def run_checks(settings: Settings) -> list[Check]:
                 raise RuntimeError(f"Redis at {where} unreachable: breakers run in process")
             return f"shared through Redis at {where}"
 
+        async def tickets() -> str:
+            pending = await svc.tickets.pending()
+            url = settings.escalation_webhook_url
+            if not url:
+                return f"no helpdesk webhook configured; {pending} ticket(s) kept in the outbox"
+            if pending:
+                raise RuntimeError(
+                    f"{pending} ticket(s) not yet delivered to {url}: "
+                    "run `support-agent tickets deliver`"
+                )
+            return f"all tickets delivered to {url}"
+
         for name, probe in (
             ("database", database),
             ("checkpointer", checkpointer),
@@ -126,6 +138,7 @@ async def run_checks(settings: Settings) -> list[Check]:
             ("knowledge base", knowledge_base),
             ("chat model", model),
             ("circuit breakers", breakers),
+            ("tickets", tickets),
         ):
             checks.append(await _timed(name, probe))
     finally:
