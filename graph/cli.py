@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,6 +20,9 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from state import Settings, get_settings, validate_identifier
+
+if TYPE_CHECKING:
+    from tools.services import Services
 
 T = TypeVar("T")
 
@@ -75,6 +78,21 @@ def _run(coro: Callable[[], Awaitable[T]]) -> T:
         raise typer.Exit(2) from exc
 
 
+def _with_services(settings: Settings, use: Callable[[Services], Awaitable[T]]) -> T:
+    """Start the services, run ``use`` with them, and always close them."""
+
+    async def main() -> T:
+        from tools.services import create_services
+
+        services = await create_services(settings)
+        try:
+            return await use(services)
+        finally:
+            await services.aclose()
+
+    return _run(main)
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
@@ -89,33 +107,27 @@ def kb_ingest(
     settings = _settings()
     tenant_id = _tenant(settings, tenant)
 
-    async def main() -> dict[str, Any]:
+    async def ingest(services: Services) -> dict[str, Any]:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-        from tools.services import create_services
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=as_json,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("Embedding chunks", total=None)
 
-        services = await create_services(settings)
-        try:
-            with Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                disable=as_json,
-                transient=True,
-            ) as progress:
-                task = progress.add_task("Embedding chunks", total=None)
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
 
-                def report(done: int, total: int) -> None:
-                    progress.update(task, completed=done, total=total)
+            result = await services.kb.ingest(paths, tenant_id, progress=report)
+        return result.as_dict()
 
-                result = await services.kb.ingest(paths, tenant_id, progress=report)
-            return result.as_dict()
-        finally:
-            await services.aclose()
-
-    summary = _run(main)
+    summary = _with_services(settings, ingest)
     if as_json:
         _print_json(summary)
     else:
@@ -144,17 +156,8 @@ def kb_search(
     settings = _settings()
     tenant_id = _tenant(settings, tenant)
 
-    async def main() -> Any:
-        from tools.services import create_services
-
-        services = await create_services(settings)
-        try:
-            return await services.kb.search(query, tenant_id, k)
-        finally:
-            await services.aclose()
-
-    result = _run(main)
-    rows = [
+    result = _with_services(settings, lambda s: s.kb.search(query, tenant_id, k))
+    rows: list[dict[str, Any]] = [
         {
             "doc_id": p["doc_id"],
             "title": p["title"],
@@ -191,16 +194,7 @@ def kb_stats(tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
     settings = _settings()
     tenant_id = _tenant(settings, tenant)
 
-    async def main() -> dict[str, Any]:
-        from tools.services import create_services
-
-        services = await create_services(settings)
-        try:
-            return await services.kb.stats(tenant_id)
-        finally:
-            await services.aclose()
-
-    stats = _run(main)
+    stats = _with_services(settings, lambda s: s.kb.stats(tenant_id))
     if as_json:
         _print_json(stats)
         return
@@ -305,18 +299,9 @@ def memory_list(
     tenant_id = _tenant(settings, tenant)
     user_id = validate_identifier(user, "user")
 
-    async def main() -> list[dict[str, Any]]:
-        from tools.services import create_services
-
-        services = await create_services(settings)
-        try:
-            return await services.memory.list_memories(
-                tenant_id, user_id, include_archived=archived
-            )
-        finally:
-            await services.aclose()
-
-    rows = _run(main)
+    rows = _with_services(
+        settings, lambda s: s.memory.list_memories(tenant_id, user_id, include_archived=archived)
+    )
     if as_json:
         _print_json(rows)
         return
@@ -340,16 +325,7 @@ def memory_prune(as_json: JsonOpt = False) -> None:
     """Archive expired memories and delete long-archived ones (run it daily)."""
     settings = _settings()
 
-    async def main() -> dict[str, int]:
-        from tools.services import create_services
-
-        services = await create_services(settings)
-        try:
-            return await services.memory.prune()
-        finally:
-            await services.aclose()
-
-    counts = _run(main)
+    counts = _with_services(settings, lambda s: s.memory.prune())
     if as_json:
         _print_json(counts)
     else:
@@ -361,16 +337,8 @@ def memory_rotate_keys() -> None:
     """Re-encrypt memories with the newest SUPPORT_MEMORY_ENCRYPTION_KEY and rehash them."""
     settings = _settings()
 
-    async def main() -> int:
-        from tools.services import create_services
-
-        services = await create_services(settings)
-        try:
-            return await services.memory.rotate_keys()
-        finally:
-            await services.aclose()
-
-    console.print(f"re-encrypted {_run(main)} memories")
+    rewritten = _with_services(settings, lambda s: s.memory.rotate_keys())
+    console.print(f"re-encrypted {rewritten} memories")
 
 
 @app.command("forget")
@@ -436,16 +404,7 @@ def tickets_list(
     settings = _settings()
     tenant_id = _tenant(settings, tenant)
 
-    async def main() -> list[dict[str, Any]]:
-        from tools.services import create_services
-
-        services = await create_services(settings)
-        try:
-            return await services.tickets.list(tenant_id, status)
-        finally:
-            await services.aclose()
-
-    rows = _run(main)
+    rows = _with_services(settings, lambda s: s.tickets.list(tenant_id, status))
     if as_json:
         _print_json(rows)
         return
@@ -470,16 +429,7 @@ def tickets_deliver(as_json: JsonOpt = False) -> None:
     """Post undelivered tickets to SUPPORT_ESCALATION_WEBHOOK_URL now."""
     settings = _settings()
 
-    async def main() -> dict[str, int]:
-        from tools.services import create_services
-
-        services = await create_services(settings)
-        try:
-            return await services.tickets.deliver_pending()
-        finally:
-            await services.aclose()
-
-    counts = _run(main)
+    counts = _with_services(settings, lambda s: s.tickets.deliver_pending())
     if as_json:
         _print_json(counts)
     else:

@@ -66,6 +66,11 @@ class SentenceEmbeddings(Embeddings):
         return self._model
 
     @property
+    def loaded(self) -> bool:
+        """Whether the model is in memory already (no executor hop needed)."""
+        return self._model is not None
+
+    @property
     def max_tokens(self) -> int:
         """The model's input window in tokens (longer input is truncated)."""
         return int(self.model.max_seq_length or 256)

@@ -455,7 +455,8 @@ class KnowledgeBase:
         Failures are left for the (resilient) search to report.
         """
         with contextlib.suppress(Exception):
-            await self.executor.run(lambda: self.embeddings.model)
+            if not self.embeddings.loaded:  # once per process, not on every turn
+                await self.executor.run(lambda: self.embeddings.model)
             store = await self._store(tenant_id)
             version, _ = await self.collection_state(tenant_id)
             if version:
