@@ -206,6 +206,9 @@ def kb_stats(tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
 
 def _print_turn(result: Any) -> None:
     style = {"answered": "green", "abstained": "yellow", "escalated": "magenta"}[result.outcome]
+    for item in result.attachments:
+        status = item["status"] if item["status"] != "rejected" else f"refused: {item['error']}"
+        console.print(f"[dim]attachment {item['doc_id']} {item['filename']}: {status}[/dim]")
     console.print(Markdown(result.answer))
     console.print(
         f"[{style}]{result.outcome}[/{style}]  confidence {result.confidence:.2f}  "
@@ -221,9 +224,19 @@ def ask(
     thread: Annotated[str | None, typer.Option("--thread", help="Continue this thread.")] = None,
     user: Annotated[str | None, typer.Option("--user", help="Customer id.")] = None,
     tenant: TenantOpt = None,
+    attach: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--attach",
+            help="A file to send with the message (repeatable).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ask one question; the answer cites the knowledge base or says it does not know."""
+    """Ask one question; the answer cites the help centre (or your file), or says it can't."""
     settings = _settings()
     tenant_id = _tenant(settings, tenant)
     user_id = validate_identifier(user, "user") if user else None
@@ -232,7 +245,13 @@ def ask(
         from graph.agent import open_agent
 
         async with open_agent(settings) as agent:
-            return await agent.ask(message, thread_id=thread, user_id=user_id, tenant_id=tenant_id)
+            return await agent.ask(
+                message,
+                thread_id=thread,
+                user_id=user_id,
+                tenant_id=tenant_id,
+                attachments=attach or (),
+            )
 
     result = _run(main)
     if as_json:
@@ -247,7 +266,7 @@ def chat(
     user: Annotated[str | None, typer.Option("--user", help="Customer id.")] = None,
     tenant: TenantOpt = None,
 ) -> None:
-    """Chat interactively (empty line or Ctrl-D to quit; /new starts a new thread)."""
+    """Chat interactively: empty line or Ctrl-D quits, /new starts a thread, /attach FILE [text]."""
     settings = _settings()
     tenant_id = _tenant(settings, tenant)
     user_id = validate_identifier(user, "user") if user else None
@@ -279,8 +298,20 @@ def chat(
                     thread_id = str(uuid.uuid4())
                     console.print(f"[dim]new thread {thread_id}[/dim]")
                     continue
+                files: list[Path] = []
+                if line.startswith("/attach "):
+                    _, _, rest = line.partition(" ")
+                    name, _, line = rest.strip().partition(" ")
+                    files = [await asyncio.to_thread(Path(name).expanduser)]
+                    if not await asyncio.to_thread(files[0].is_file):
+                        console.print(f"[red]no such file: {name}[/red]")
+                        continue
                 result = await agent.ask(
-                    line, thread_id=thread_id, user_id=user_id, tenant_id=tenant_id
+                    line.strip(),
+                    thread_id=thread_id,
+                    user_id=user_id,
+                    tenant_id=tenant_id,
+                    attachments=files,
                 )
                 _print_turn(result)
 

@@ -44,7 +44,7 @@ _ANSWER_TYPES = (
         ),
     ),
     (
-        re.compile(r"\b(how much|cost|price|fee|charge)\b", re.I),
+        re.compile(r"\b(how much|cost|price|fee|charge|total|amount|balance|owe|paid)\b", re.I),
         re.compile(r"([$€£]\s?\d|\b\d+(\.\d+)?\s?(USD|EUR|GBP|dollars?)\b|\bfree\b)", re.I),
     ),
 )
@@ -170,7 +170,11 @@ def extractive_answer(
                 score=passage["score"],
             )
         )
-    lead = f"Here is what our help centre says in “{passages[order[0]]['title']}”:"
+    first = passages[order[0]]
+    if first["doc_id"].startswith("attachment:"):
+        lead = f"Here is what your file “{first['title']}” says:"
+    else:
+        lead = f"Here is what our help centre says in “{first['title']}”:"
     personal = _personal_line(focus or {}, [per_passage[p][i] for p in order for i in chosen[p]])
     if personal:
         lead = f"{personal}\n\n{lead}"

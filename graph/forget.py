@@ -1,6 +1,6 @@
-"""Forget a customer: memories, tickets, thread ownership rows and checkpoints.
+"""Forget a customer: memories, tickets, attachments, thread ownership rows and checkpoints.
 
-Attachments join this list when they exist. The deletion is recorded
+The deletion is recorded
 (tenant, counts, time and, when a memory key is set, a keyed hash of the user id so a
 later audit can confirm a request), never what was deleted.
 """
@@ -34,6 +34,7 @@ async def forget_user(
     """Delete everything stored about ``user_id`` in ``tenant_id``; return what was removed."""
     threads = await services.memory.threads_of(tenant_id, user_id)
     tickets = await services.tickets.forget_user(tenant_id, user_id)
+    attachments = await services.attachments.forget_user(tenant_id, user_id)
     for thread_id in threads:
         await checkpointer.adelete_thread(thread_id)
     async with services.sessions() as session, session.begin():
@@ -49,6 +50,7 @@ async def forget_user(
             "memories": int(getattr(memories, "rowcount", 0) or 0),
             "threads": len(threads),
             "tickets": tickets,
+            "attachments": attachments,
         }
         session.add(
             ForgetRecord(

@@ -14,12 +14,19 @@ from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMes
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
+from graph.attachment_turn import (
+    acknowledge,
+    merge_passages,
+    receive_attachments,
+    refers_to_attachment,
+)
 from graph.escalation import create_ticket, deliver_in_background, handoff
 from graph.escalation_policy import escalation_reasons
 from graph.extractive import extractive_answer
 from graph.grounded import (
     EscalateToHuman,
     EscalationProposed,
+    ReadAttachment,
     UngroundedAnswerError,
     llm_answer,
 )
@@ -34,7 +41,7 @@ from graph.prompts import (
 )
 from graph.query import form_query
 from graph.routing import decide_route
-from state import Context, SupportState
+from state import Context, Passage, SupportState
 from tools.errors import ToolError
 from tools.services import LazyServices, Services
 
@@ -49,7 +56,8 @@ _FOREIGN_THREAD = (
 )
 
 
-_KEPT_ACROSS_TURNS = ("messages", "escalation", "abstain_streak")
+_READ_ATTACHMENT_CHARS = 12_000
+_KEPT_ACROSS_TURNS = ("messages", "escalation", "abstain_streak", "attachments")
 
 
 def _reset_turn() -> dict[str, Any]:
@@ -69,6 +77,13 @@ def _context(runtime: Runtime[Context]) -> Context:
         known = {k: v for k, v in context.items() if k in Context.__dataclass_fields__}
         return Context(**known)
     return Context()
+
+
+def _with_notices(state: SupportState, text: str) -> str:
+    """The reply, after a word about any attached file that could not be read."""
+    if not state.attachment_notices:
+        return text
+    return " ".join(state.attachment_notices) + "\n\n" + text
 
 
 class SupportNodes:
@@ -111,6 +126,8 @@ class SupportNodes:
                 HumanMessage("[message refused: not this thread's customer]", id=last.id)
             ]
             return update
+        if message_text(last.content)[1]:
+            return await self._guard_with_files(services, state, last, context, thread_id, update)
         verdict = check_message(last.content, services.settings.max_message_chars)
         if state.escalation and not verdict.rejection:
             update["outcome"] = "escalated"  # a human answers this turn (see handoff)
@@ -120,6 +137,41 @@ class SupportNodes:
                 update["messages"] = [HumanMessage(verdict.placeholder, id=last.id)]
         elif verdict.text != message_text(last.content)[0]:
             update["messages"] = [HumanMessage(verdict.text, id=last.id)]
+        return update
+
+    async def _guard_with_files(
+        self,
+        services: Services,
+        state: SupportState,
+        last: HumanMessage,
+        context: Context,
+        thread_id: str,
+        update: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Store the message's files; keep only its words and references to them."""
+        intake = await receive_attachments(services, last.content, context, thread_id)
+        received = [ref.as_state() for ref in intake.received]
+        known = {a["id"] for a in state.attachments}
+        update["attachments"] = [*state.attachments, *(r for r in received if r["id"] not in known)]
+        update["received_attachments"] = received
+        update["attachment_notices"] = intake.notices
+        verdict = check_message(intake.text, services.settings.max_message_chars)
+        stored = verdict.placeholder or verdict.text
+        if verdict.rejection == "empty":  # files and no question: say what was read, ask
+            names = ", ".join(r["filename"] for r in received) or "unreadable content"
+            stored = f"[attached: {names}]"
+            update.update(
+                rejection="attachment_only",
+                rejection_reply=acknowledge(intake.received, intake.notices),
+                attachment_notices=[],
+            )
+        elif verdict.rejection:
+            update.update(rejection=verdict.rejection, rejection_reply=verdict.reply)
+        elif state.escalation:
+            update["outcome"] = "escalated"  # a human answers this turn (see handoff)
+        update["messages"] = [
+            HumanMessage(stored, id=last.id, additional_kwargs={"attachments": received})
+        ]
         return update
 
     async def retrieve(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -143,9 +195,20 @@ class SupportNodes:
             kb_error = searched.error_kind
             logger.warning("knowledge base search failed (%s); BM25 fallback", kb_error)
             result = await kb.search_lexical(query, context.tenant_id)
+        passages, attachment_passages = list(result.passages), 0
+        if any(a["status"] == "converted" for a in state.attachments):
+            thread_id = str((get_config().get("configurable") or {}).get("thread_id") or "")
+            found = await services.attachments.search(context.tenant_id, thread_id, query)
+            passages, attachment_passages = merge_passages(
+                result.passages,
+                found,
+                threshold=services.settings.attachment_threshold,
+                refers=bool(state.received_attachments) or refers_to_attachment(user_texts[-1]),
+            )
         return {
             "query": query,
-            "passages": result.passages,
+            "passages": passages,
+            "attachment_passages": attachment_passages,
             "top_score": result.top_score,
             "threshold": result.threshold,
             "confidence": result.confidence,
@@ -169,6 +232,7 @@ class SupportNodes:
             top_score=state.top_score,
             threshold=state.threshold,
             kb_error=state.kb_error,
+            attachment_passages=state.attachment_passages,
         )
         if state.rejection or not state.messages:
             return {"route": decision, "route_reasons": reasons}
@@ -200,10 +264,31 @@ class SupportNodes:
         degraded: str | None = None
         model = self._model
         if model is not None:
+            tools: list[Any] = [EscalateToHuman]
+            if state.attachments:
+                tools.append(ReadAttachment)
             try:  # the model may propose a handover; code decides (see route policy)
-                chat = model.bind_tools([EscalateToHuman])
+                chat = model.bind_tools(tools)
             except NotImplementedError:
                 chat = model
+            context = _context(runtime)
+            thread_id = str((get_config().get("configurable") or {}).get("thread_id") or "")
+
+            async def read_attachment(wanted: str) -> Passage | None:
+                # Scoped by the run's tenant and thread: the model names a file, never whose.
+                found = await services.attachments.read(context.tenant_id, thread_id, wanted)
+                if found is None or not found.markdown:
+                    return None
+                doc_id = f"attachment:{found.ref.id}"
+                text = found.markdown[:_READ_ATTACHMENT_CHARS]
+                return Passage(
+                    doc_id=doc_id,
+                    title=found.ref.filename,
+                    source=doc_id,
+                    text=text,
+                    score=1.0,
+                    dense=1.0,
+                )
 
             async def invoke(messages: list[AnyMessage]) -> BaseMessage:
                 response, _ = await services.resilience.call(
@@ -218,10 +303,14 @@ class SupportNodes:
                     state.passages,
                     company=services.settings.company_name,
                     memories=[m["content"] for m in state.memories],
+                    attachments=state.attachments,
+                    read_attachment=read_attachment,
                 )
-                return self._answered(grounded.text, grounded.citations, state.degraded)
+                return self._answered(
+                    _with_notices(state, grounded.text), grounded.citations, state.degraded
+                )
             except EscalationProposed as proposal:
-                policy = services.settings.escalation_policy(_context(runtime).tenant_id)
+                policy = services.settings.escalation_policy(context.tenant_id)
                 if "model_proposed" in policy.enabled_reasons:
                     logger.info("model proposed a handover: %s", proposal.reason[:200])
                     return {
@@ -244,13 +333,13 @@ class SupportNodes:
         )
         if not extracted.citations:
             return {
-                "messages": [AIMessage(ABSTAIN_LOW_CONFIDENCE)],
+                "messages": [AIMessage(_with_notices(state, ABSTAIN_LOW_CONFIDENCE))],
                 "outcome": "abstained",
                 "route_reasons": [*state.route_reasons, "nothing_extractable"],
                 "degraded": degraded,
                 "abstain_streak": state.abstain_streak + 1,
             }
-        return self._answered(extracted.text, extracted.citations, degraded)
+        return self._answered(_with_notices(state, extracted.text), extracted.citations, degraded)
 
     @staticmethod
     def _answered(text: str, citations: list[Any], degraded: str | None) -> dict[str, Any]:
@@ -280,7 +369,7 @@ class SupportNodes:
                 text = f"{text}\n\n{ABSTAIN_SUGGESTIONS}\n{titles}"
         streak = state.abstain_streak if state.rejection else state.abstain_streak + 1
         return {
-            "messages": [AIMessage(text)],
+            "messages": [AIMessage(_with_notices(state, text))],
             "outcome": "abstained",
             "citations": [],
             "abstain_streak": streak,

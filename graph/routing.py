@@ -20,8 +20,9 @@ def decide_route(
     top_score: float,
     threshold: float,
     kb_error: str | None = None,
+    attachment_passages: int = 0,
 ) -> tuple[Route, list[str]]:
-    """Answer only when the knowledge base holds something close enough to the question.
+    """Answer only when the knowledge base (or the customer's own file) holds the answer.
 
     >>> decide_route(rejection=None, passages=3, top_score=0.62, threshold=0.4)
     ('answer', ['grounded'])
@@ -29,9 +30,15 @@ def decide_route(
     ('abstain', ['low_confidence'])
     >>> decide_route(rejection=None, passages=0, top_score=0, threshold=0.4, kb_error="timeout")
     ('abstain', ['kb_unavailable'])
+    >>> decide_route(
+    ...     rejection=None, passages=1, top_score=0.1, threshold=0.4, attachment_passages=1
+    ... )
+    ('answer', ['grounded_attachment'])
     """
     if rejection:
         return "abstain", [f"input_{rejection}"]
+    if attachment_passages:
+        return "answer", ["grounded_attachment"]
     if kb_error and passages == 0:
         return "abstain", ["kb_unavailable"]
     if kb_error:

@@ -1,8 +1,10 @@
 """What the agent remembers: settings, per-run context, graph state, tables, checkpoints."""
 
+from state.attachment_limits import AttachmentLimits
 from state.checkpoint import open_checkpointer
 from state.context import ANONYMOUS_USER, Context, validate_identifier
 from state.db import (
+    Attachment,
     Base,
     ForgetRecord,
     KbCollection,
@@ -21,6 +23,8 @@ from state.settings import CheckpointerKind, FusionMode, Settings, get_settings
 
 __all__ = [
     "ANONYMOUS_USER",
+    "Attachment",
+    "AttachmentLimits",
     "Base",
     "CheckpointerKind",
     "Citation",

@@ -3,7 +3,7 @@
 Holds the knowledge-base manifest (which documents each tenant has ingested,
 with content hashes for incremental ingestion) and calibration, customers'
 long-term memories, which threads belong to which customer (so a customer can
-be forgotten), and the record of forget requests. Every row is scoped by
+be forgotten), customers' attachments, and the record of forget requests. Every row is scoped by
 tenant (and user where it is personal). Must never hold secrets in plain text:
 memory content is redacted before it is written, and encrypted when a key is set.
 """
@@ -150,6 +150,38 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Attachment(Base):
+    """A file a customer sent in a conversation, as checked, converted and stored.
+
+    Deduplicated by content hash within a thread. ``markdown`` is redacted before it is
+    written; ``chunks`` and ``embedding`` make it searchable within its thread only.
+    """
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "thread_id", "sha256", name="uq_attachment_thread_hash"),
+        Index("ix_attachments_owner", "tenant_id", "user_id"),
+        Index("ix_attachments_thread", "tenant_id", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str] = mapped_column(String(128))
+    thread_id: Mapped[str] = mapped_column(String(128))
+    filename: Mapped[str] = mapped_column(String(255))
+    detected_type: Mapped[str] = mapped_column(String(32), doc="From the bytes (magika label).")
+    declared_type: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), doc="converted, metadata_only or rejected")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    markdown: Mapped[str] = mapped_column(Text, default="")
+    chunks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary, default=b"", doc="float32 matrix")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 def create_engine(url: str) -> AsyncEngine:

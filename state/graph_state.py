@@ -91,3 +91,12 @@ class SupportState:
     """Documents the final answer cites."""
     degraded: str | None = None
     """What ran in a degraded way this turn (``kb_timeout``, ``model_circuit_open``, ...)."""
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    """The thread's attachments ``{id, doc_id, filename, type, status, size_bytes, error}``,
+    oldest first; kept across turns (references only: content lives in the attachment table)."""
+    received_attachments: list[dict[str, Any]] = field(default_factory=list)
+    """Attachments that arrived with this turn's message (same shape)."""
+    attachment_notices: list[str] = field(default_factory=list)
+    """This turn's files that could not be read, one sentence each for the customer."""
+    attachment_passages: int = 0
+    """How many of this turn's passages come from the thread's attachments and count."""

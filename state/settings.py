@@ -16,9 +16,11 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from state.attachment_limits import AttachmentLimits
 from state.policies import EscalationPolicy, PoliciesSettings
 
 CheckpointerKind = Literal["memory", "sqlite", "postgres"]
+Durability = Literal["async", "sync", "exit"]
 FusionMode = Literal["adaptive", "rrf", "dense", "bm25"]
 
 
@@ -41,6 +43,12 @@ class Settings(BaseSettings):
         "default: SQLite file in data_dir.",
     )
     checkpointer: CheckpointerKind = Field("sqlite", description="Where conversations persist.")
+    checkpoint_durability: Durability = Field(
+        "async",
+        description="LangGraph durability: 'async' checkpoints every step in the background, "
+        "'sync' waits for each, 'exit' writes once per turn (fewer writes; a crash mid-turn "
+        "loses that turn's message).",
+    )
     postgres_url: SecretStr | None = Field(
         None, description="libpq URL for the Postgres checkpointer (postgresql://...)."
     )
@@ -51,6 +59,11 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024)
     query_cache_size: int = Field(1024, ge=0, description="Query embeddings kept in memory.")
+    embedding_batching: bool = Field(
+        True,
+        description="Embed the queries of concurrent turns in one model call "
+        "(bench/concurrency.py measures with and without).",
+    )
     chunk_tokens: int = Field(220, ge=32, le=256, description="Max tokens per chunk.")
     chunk_overlap_tokens: int = Field(32, ge=0, le=128)
     retrieval_k: int = Field(5, ge=1, le=50, description="Documents passed to the answer.")
@@ -76,6 +89,12 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
     memory_enabled: bool = Field(True, description="Remember facts customers state.")
     memory_top_k: int = Field(5, ge=0, le=50, description="Memories recalled per turn.")
+    memory_cache_max_memories: int = Field(
+        100_000,
+        ge=0,
+        description="Memories (vectors) kept in process for recall, per (tenant, user), "
+        "checked against the database on every recall; 0 = no cache.",
+    )
     memory_half_life_days: float = Field(
         30.0, gt=0, description="Recency decay of memory relevance (days to halve)."
     )
@@ -120,6 +139,22 @@ class Settings(BaseSettings):
         default_factory=PoliciesSettings,
         description="Timeouts, retries and breakers per dependency "
         "(SUPPORT_POLICIES__MODEL__TIMEOUT_S=20).",
+    )
+    attachments: AttachmentLimits = Field(
+        default_factory=AttachmentLimits,
+        description="Checks and conversion limits for customers' files "
+        "(SUPPORT_ATTACHMENTS__MAX_BYTES=5000000).",
+    )
+    attachment_threshold: float = Field(
+        0.2,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine above which a passage of this thread's attachments is relevant.",
+    )
+    langsmith_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SUPPORT_LANGSMITH_API_KEY", "LANGSMITH_API_KEY"),
+        description="When set, evaluation runs are also recorded as LangSmith experiments.",
     )
     log_level: str = "WARNING"
 

@@ -1,7 +1,7 @@
 """The long-lived dependencies every turn needs, built once per process.
 
 ``Services`` owns the executor, the embedding model, the database engine, the
-knowledge base and the resilience layer (breakers), and closes them in order.
+knowledge base, attachments and the resilience layer (breakers), and closes them in order.
 ``LazyServices`` builds them on first use, once, under a lock, with the
 blocking parts (reading ``.env``, creating folders) off the event loop; a
 failed start raises ``InitializationError`` and is retried on a later call
@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from state import Settings, create_engine, get_settings, init_db, session_factory
+from tools.attachments import AttachmentStore
 from tools.breakers import BreakerRegistry
 from tools.embeddings import SentenceEmbeddings
 from tools.executor import BlockingExecutor
@@ -42,11 +43,13 @@ class Services:
     resilience: Resilience
     memory: MemoryStore
     tickets: TicketStore
+    attachments: AttachmentStore
     model: Any = None
     """A chat model to use instead of the configured one (tests inject scripted models)."""
 
     async def aclose(self, timeout: float = 10.0) -> None:
         """Release the database and breakers, and wait (bounded) for blocking work."""
+        await self.attachments.aclose()
         await self.resilience.breakers.aclose()
         await self.engine.dispose()
         await self.executor.shutdown(timeout)
@@ -82,8 +85,18 @@ async def create_services(
     resilience = Resilience(settings.policies, breakers)
     memory = MemoryStore(settings, sessions, embeddings, executor)
     tickets = TicketStore(settings, sessions, resilience)
+    attachments = AttachmentStore(settings, sessions, embeddings, executor, memory.crypto)
     return Services(
-        settings, executor, embeddings, engine, sessions, kb, resilience, memory, tickets
+        settings,
+        executor,
+        embeddings,
+        engine,
+        sessions,
+        kb,
+        resilience,
+        memory,
+        tickets,
+        attachments,
     )
 
 

@@ -63,8 +63,11 @@ def test_env_example_lists_every_setting():
     from state.policies import EscalationPolicy
 
     expected |= {f"SUPPORT_ESCALATION__{f.upper()}" for f in EscalationPolicy.model_fields}
+    from state.attachment_limits import AttachmentLimits
+
+    expected |= {f"SUPPORT_ATTACHMENTS__{f.upper()}" for f in AttachmentLimits.model_fields}
     for name, field in Settings.model_fields.items():
-        if name in ("policies", "escalation"):
+        if name in ("policies", "escalation", "attachments"):
             continue
         alias = field.validation_alias
         choices = getattr(alias, "choices", None)

@@ -1,0 +1,106 @@
+"""Files inside a customer's message: found in its content blocks and decoded.
+
+Accepts the shapes clients send: LangChain v1 blocks (``{"type": "file", "base64",
+"mime_type"}``), v0 blocks with ``source_type: "base64"`` (what agent-chat-ui sends,
+with the name in ``metadata``), OpenAI's ``{"type": "file", "file": {"file_data"}}``
+and data-URL ``image_url`` blocks. Files given by URL or by a provider's file id are
+refused: the agent never fetches anything on a customer's behalf.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["IncomingFile", "RefusedBlock", "split_content"]
+
+_FILE_TYPES = frozenset({"file", "image", "image_url", "audio", "video", "text-plain"})
+_DATA_URL = re.compile(r"^data:(?P<mime>[\w.+/-]*)(;[\w-]+=[^;,]*)*;base64,(?P<data>.*)$", re.S)
+_UNSAFE_NAME = re.compile(r"[^\w .()+,-]")
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """One decoded file from a message."""
+
+    filename: str
+    declared_type: str | None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RefusedBlock:
+    """A non-text block that could not be taken as a file, and why (for the customer)."""
+
+    filename: str
+    reason: str
+
+
+def split_content(content: Any) -> tuple[str, list[IncomingFile], list[RefusedBlock]]:
+    """The message's text, its decodable files, and the blocks refused."""
+    if isinstance(content, str):
+        return content, [], []
+    texts: list[str] = []
+    files: list[IncomingFile] = []
+    refused: list[RefusedBlock] = []
+    blocks = content if isinstance(content, list) else [content]
+    for number, block in enumerate(blocks, start=1):
+        if isinstance(block, str):
+            texts.append(block)
+        elif isinstance(block, dict) and block.get("type") == "text":
+            texts.append(str(block.get("text", "")))
+        elif isinstance(block, dict) and block.get("type") in _FILE_TYPES:
+            decoded = _decode(block, number)
+            (files if isinstance(decoded, IncomingFile) else refused).append(decoded)  # type: ignore[arg-type]
+        else:
+            refused.append(RefusedBlock(f"part {number}", "it is not a file or text"))
+    return "\n".join(texts), files, refused
+
+
+def _decode(block: dict[str, Any], number: int) -> IncomingFile | RefusedBlock:
+    raw_nested = block.get("file")
+    nested: dict[str, Any] = raw_nested if isinstance(raw_nested, dict) else {}
+    image_url = block.get("image_url")
+    url = image_url.get("url") if isinstance(image_url, dict) else image_url
+    name = _filename(block, nested) or f"attachment-{number}"
+    mime = block.get("mime_type") or block.get("mimeType")
+    payload: Any = None
+    if block.get("type") == "text-plain" and isinstance(block.get("text"), str):
+        return IncomingFile(name, mime or "text/plain", block["text"].encode("utf-8"))
+    if isinstance(block.get("base64"), str):
+        payload = block["base64"]
+    elif block.get("source_type") == "base64" and isinstance(block.get("data"), str):
+        payload = block["data"]
+    elif isinstance(nested.get("file_data"), str):
+        payload = nested["file_data"]
+    elif isinstance(url, str) and url.startswith("data:"):
+        payload = url
+    elif block.get("url") or url or block.get("file_id") or nested.get("file_id"):
+        return RefusedBlock(name, "files given by link or file id are not fetched; attach it")
+    if payload is None:
+        return RefusedBlock(name, "it carries no file data")
+    match = _DATA_URL.match(payload) if payload.startswith("data:") else None
+    if match:
+        mime = mime or match.group("mime") or None
+        payload = match.group("data")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return RefusedBlock(name, "its data is not valid base64")
+    return IncomingFile(name, mime, data)
+
+
+def _filename(block: dict[str, Any], nested: dict[str, Any]) -> str:
+    candidates = [block.get("filename"), block.get("name"), nested.get("filename")]
+    for holder in (block.get("metadata"), block.get("extras")):
+        if isinstance(holder, dict):
+            candidates += [holder.get("filename"), holder.get("name")]
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate.strip():
+            # Names are shown to people and the model: no paths, no markup, bounded.
+            base = candidate.replace("\\", "/").rsplit("/", 1)[-1]
+            return _UNSAFE_NAME.sub("_", base).strip()[:120] or "attachment"
+    return ""
