@@ -7,12 +7,16 @@ turn as a ``TurnResult``, the documented ``ask --json`` object.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import contextlib
+import mimetypes
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
@@ -24,7 +28,18 @@ from state import CheckpointerKind, Citation, Context, Settings, open_checkpoint
 from tools.errors import ThreadAccessError
 from tools.services import LazyServices, Services, create_services
 
-__all__ = ["SupportAgent", "TurnResult", "open_agent"]
+__all__ = ["SupportAgent", "TurnResult", "file_block", "open_agent"]
+
+
+def file_block(path: Path) -> dict[str, Any]:
+    """A file as a LangChain base64 file content block (blocking: reads the file)."""
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return {
+        "type": "file",
+        "base64": base64.b64encode(path.read_bytes()).decode("ascii"),
+        "mime_type": mime,
+        "filename": path.name,
+    }
 
 
 @dataclass
@@ -41,6 +56,10 @@ class TurnResult:
     confidence: float = 0.0
     route_reasons: list[str] = field(default_factory=list)
     degraded: str | None = None
+    retrieved: list[str] = field(default_factory=list)
+    """Doc ids this turn retrieved, best first (what evaluations score retrieval on)."""
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    """Files sent with this turn's message and what became of each."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -62,10 +81,13 @@ class SupportAgent:
         thread_id: str | None = None,
         user_id: str | None = None,
         tenant_id: str | None = None,
+        attachments: Sequence[str | Path] = (),
     ) -> TurnResult:
-        """Send one customer message and return the turn's result.
+        """Send one customer message (with files to attach) and return the turn's result.
 
-        Raises ``ThreadAccessError`` when ``thread_id`` belongs to another customer.
+        Files travel as base64 content blocks, exactly as the LangGraph server API
+        receives them. Raises ``ThreadAccessError`` when ``thread_id`` belongs to another
+        customer, and ``OSError`` when a file cannot be read.
         """
         settings = self.services.settings
         context = Context(
@@ -81,8 +103,13 @@ class SupportAgent:
         thread_id = thread_id or str(uuid.uuid4())
         config = {"configurable": {"thread_id": thread_id}}
         started = time.perf_counter()
+        content: str | list[Any] = message
+        if attachments:
+            blocks = await asyncio.to_thread(lambda: [file_block(Path(p)) for p in attachments])
+            text = [{"type": "text", "text": message}] if isinstance(message, str) else message
+            content = [*text, *blocks] if message else blocks
         state = await self.graph.ainvoke(
-            {"messages": [HumanMessage(message)]}, config=config, context=context
+            {"messages": [HumanMessage(content)]}, config=config, context=context
         )
         return self._result(thread_id, state, (time.perf_counter() - started) * 1000)
 
@@ -147,6 +174,8 @@ class SupportAgent:
             confidence=state.get("confidence", 0.0),
             route_reasons=list(state.get("route_reasons") or []),
             degraded=state.get("degraded"),
+            attachments=list(state.get("received_attachments") or []),
+            retrieved=[p["doc_id"] for p in state.get("passages") or []],
         )
 
     async def forget(self, user_id: str, tenant_id: str | None = None) -> dict[str, int]:
