@@ -1,0 +1,255 @@
+"""Adapters: real public datasets (``../shared/data``) turned into evaluation cases.
+
+They read the data at run time and never copy it into the project (a user's
+checkout does not have it): a missing folder raises ``DataMissingError`` naming
+what is missing. What each adapter labels:
+
+- **tau2 banking**: 97 customer tasks; gold documents = ``required_documents``;
+  tasks whose evaluation actions include ``transfer_to_human_agents`` (13) are
+  labelled ``escalated``, the others ``answered``. KB: ``documents/`` (698 JSON
+  records). Two variants of what the customer says: ``instructions`` (one
+  message, the task's instructions: the strongest retrieval signal) and
+  ``dialogue`` (one turn per behaviour line of the instructions, see
+  ``utterances``: the realistic escalation test).
+- **CLINC150**: in-scope test queries (``answered``, gold = the KB records of
+  their intent) mixed with ``oos_test`` queries (``abstained``, no gold).
+- **BANKING77**: test queries, all in scope (``answered``, gold = intent).
+
+For the FAQ sets the KB is built from the *train* split (``FaqKb``): one record
+per training question, ``{"id": "<intent>--<n>", "title": "", "content":
+"# <question>"}``. The question is a Markdown heading so the stored chunk is
+exactly the question; with plain content and no title the loader would derive
+the title from the id, i.e. the gold intent name, and leak the label into the
+chunk (bench/retrieval.py measures that leak).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from evaluations.dataset import Case, Message
+
+__all__ = [
+    "SOURCES",
+    "DataMissingError",
+    "FaqKb",
+    "banking77_cases",
+    "clinc150_cases",
+    "faq_split",
+    "goal_sentence",
+    "tau2_cases",
+    "utterances",
+    "write_kb",
+]
+
+SOURCES = ("tau2", "clinc150", "banking77")
+Tau2Variant = Literal["instructions", "dialogue"]
+
+
+class DataMissingError(FileNotFoundError):
+    """The shared data this adapter reads is not there (see ``../shared/data/README.md``)."""
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        raise DataMissingError(
+            f"missing {path}: the adapters read the shared datasets at run time "
+            "(../shared/data, see its README); pass --data to point elsewhere"
+        )
+    return path
+
+
+# -- what a tau2 customer says ---------------------------------------------------------------
+
+_GOAL = re.compile(
+    r"\b(you(?:'re| are) (?:looking|calling|trying|seeking|interested|contacting|reaching)"
+    r"|you want|you need|you would like|you'd like|your goal|you wish|you(?:'ve)? noticed"
+    r"|you have noticed)",
+    re.IGNORECASE,
+)
+_CONDITION = re.compile(r"^(if|when|once|after|whenever|each time|as soon as)\b[^,]*,\s*", re.I)
+_QUOTED = re.compile(r"[\"“]([^\"”]{4,200})[\"”]")
+
+
+def goal_sentence(instructions: str) -> str | None:
+    r"""First sentence stating what the customer wants (heuristic), markdown labels removed.
+
+    >>> goal_sentence("**Your character:** Ann.\n**Your goal:** You want to close the card.")
+    'You want to close the card.'
+    """
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", instructions):
+        if _GOAL.search(sentence) and "playing the role" not in sentence:
+            text = re.sub(r"\*\*[^*]+:\*\*\s*", "", sentence).strip()
+            if len(text.split()) >= 4:
+                return text
+    return None
+
+
+def utterances(instructions: str) -> list[str]:
+    """What the simulated customer would say, from tau2's stage directions.
+
+    Each bullet or conditional line becomes its action ("If ..., <action>") and every
+    quoted phrase is said as written.
+
+    >>> utterances('- If asked, say "This is unacceptable!"')
+    ['This is unacceptable!', 'say "This is unacceptable!"']
+    """
+    said: list[str] = []
+    for raw in instructions.splitlines():
+        line = raw.strip().lstrip("-•*0123456789. ").strip()
+        if not line:
+            continue
+        said.extend(_QUOTED.findall(line))
+        if raw.strip().startswith(("-", "•", "*")) or _CONDITION.match(line):
+            said.append(_CONDITION.sub("", line))
+    return said
+
+
+def tau2_cases(data: Path, variant: Tau2Variant = "instructions") -> list[Case]:
+    """The 97 tau2 banking tasks as cases (gold docs and escalation labels)."""
+    tasks = _need(data / "tau2_banking_knowledge" / "tasks")
+    cases = []
+    for path in sorted(tasks.glob("*.json")):
+        task = json.loads(path.read_text(encoding="utf-8"))
+        text = task["user_scenario"]["instructions"]
+        if not isinstance(text, str):  # some tau2 versions nest it
+            text = json.dumps(text)
+        actions = (task.get("evaluation_criteria") or {}).get("actions") or []
+        transfer = any(a.get("name") == "transfer_to_human_agents" for a in actions)
+        said = [text] if variant == "instructions" else utterances(text) or [text]
+        cases.append(
+            Case(
+                id=str(task["id"]),
+                threads=(tuple(Message(m) for m in said),),
+                expected_doc_ids=tuple(task.get("required_documents") or ()),
+                expected_outcome="escalated" if transfer else "answered",
+                metadata={"source": "tau2_banking", "variant": variant},
+            )
+        )
+    return cases
+
+
+def tau2_kb(data: Path) -> Path:
+    """The folder of tau2 banking documents (pass it to ``--kb``)."""
+    return _need(data / "tau2_banking_knowledge" / "documents")
+
+
+# -- FAQ-style sets (CLINC150, BANKING77) ----------------------------------------------------
+
+
+@dataclass
+class FaqKb:
+    """A knowledge base of training questions, one record per question."""
+
+    records: list[tuple[str, str]]
+    """(doc id ``<intent>--<n>``, question)."""
+
+    def ids_of(self, intent: str) -> tuple[str, ...]:
+        """The doc ids of one intent (the gold documents of its queries)."""
+        return tuple(rid for rid, _ in self.records if rid.rpartition("--")[0] == intent)
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def faq_split(
+    rows_train: Sequence[Sequence[str]],
+    rows_test: Sequence[Sequence[str]],
+    n_train: int,
+    n_test: int,
+    seed: int,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Per intent: ``n_train`` KB records, ``n_test`` test queries, ``n_test`` held-out ones.
+
+    Rows are ``(text, intent)``. Returns (records ``(id, question)``, test ``(query, intent)``,
+    held-out ``(query, intent)``); test and held-out are disjoint; the seed fixes the draw.
+    """
+    rng = random.Random(seed)
+    by_train: dict[str, list[str]] = defaultdict(list)
+    by_test: dict[str, list[str]] = defaultdict(list)
+    for text, intent in rows_train:
+        by_train[intent].append(_clean(text))
+    for text, intent in rows_test:
+        by_test[intent].append(_clean(text))
+    records: list[tuple[str, str]] = []
+    test: list[tuple[str, str]] = []
+    held: list[tuple[str, str]] = []
+    for intent in sorted(by_train):
+        unique = sorted(set(by_train[intent]))
+        picked = rng.sample(unique, min(n_train, len(unique)))
+        records += [(f"{intent}--{i}", q) for i, q in enumerate(picked)]
+        pool = sorted(set(by_test[intent]))
+        rng.shuffle(pool)
+        test += [(q, intent) for q in pool[:n_test]]
+        held += [(q, intent) for q in pool[n_test : 2 * n_test]]
+    return records, test, held
+
+
+def write_kb(path: Path, kb: FaqKb) -> Path:
+    """Write the KB as JSON records (unchanged content leaves the file untouched)."""
+    lines = [json.dumps({"id": rid, "title": "", "content": f"# {q}"}) for rid, q in kb.records]
+    text = "\n".join(lines) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _faq_cases(name: str, kb: FaqKb, queries: list[tuple[str, str]], oos: list[str]) -> list[Case]:
+    cases = [
+        Case(
+            id=f"{name}-{n:04d}",
+            threads=((Message(text),),),
+            expected_doc_ids=kb.ids_of(intent),
+            expected_outcome="answered",
+            metadata={"source": name, "intent": intent},
+        )
+        for n, (text, intent) in enumerate(queries)
+    ]
+    cases += [
+        Case(
+            id=f"{name}-oos-{n:04d}",
+            threads=((Message(text),),),
+            expected_outcome="abstained",
+            metadata={"source": name, "intent": "oos"},
+        )
+        for n, text in enumerate(oos)
+    ]
+    return cases
+
+
+def clinc150_cases(
+    data: Path, *, in_scope: int = 500, out_of_scope: int = 500, n_train: int = 10, seed: int = 13
+) -> tuple[list[Case], FaqKb]:
+    """CLINC150: ``in_scope`` test queries (``answered``) and ``out_of_scope`` oos_test ones."""
+    full = json.loads(_need(data / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
+    records, test, _ = faq_split(full["train"], full["test"], n_train, 10**6, seed)
+    rng = random.Random(seed)
+    queries = rng.sample(test, min(in_scope, len(test)))
+    oos = rng.sample([_clean(t) for t, _ in full["oos_test"]], min(out_of_scope, 1000))
+    kb = FaqKb(records)
+    return _faq_cases("clinc150", kb, queries, oos), kb
+
+
+def banking77_cases(
+    data: Path, *, sample: int = 500, n_train: int = 20, seed: int = 13
+) -> tuple[list[Case], FaqKb]:
+    """BANKING77: ``sample`` test queries, all in scope (``answered``, gold = their intent)."""
+
+    def read(name: str) -> list[tuple[str, str]]:
+        with _need(data / "banking77" / name).open(newline="", encoding="utf-8") as handle:
+            return [(row["text"], row["category"]) for row in csv.DictReader(handle)]
+
+    records, test, _ = faq_split(read("train.csv"), read("test.csv"), n_train, 10**6, seed)
+    queries = random.Random(seed).sample(test, min(sample, len(test)))
+    kb = FaqKb(records)
+    return _faq_cases("banking77", kb, queries, []), kb

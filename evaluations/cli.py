@@ -1,0 +1,185 @@
+"""``support-agent eval`` and ``support-agent eval-data``: the evaluation commands.
+
+The ``support-agent`` console script points here: this module takes the
+command line of ``graph.cli`` and adds the evaluation commands to it, because
+imports go one way (``graph`` must not import ``evaluations``). Everything
+else about the command line (settings, ``--json``, exit codes) is graph.cli's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from graph.cli import JsonOpt, _print_json, _run, _settings, app, console, err
+
+__all__ = ["app"]
+
+
+@app.command("eval")
+def eval_command(
+    dataset: Annotated[
+        Path, typer.Argument(help="JSONL dataset (see README: Offline evaluations).")
+    ],
+    kb: Annotated[
+        list[Path] | None,
+        typer.Option("--kb", help="Ingest into an isolated, cached store for this run."),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Report directory (default: eval-results/...).")
+    ] = None,
+    repeat: Annotated[int, typer.Option("--repeat", min=1, max=50, help="Trials per case.")] = 1,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=32, help="Cases run at once.")
+    ] = 1,
+    retrieval_k: Annotated[
+        int | None,
+        typer.Option("--retrieval-k", min=1, max=50, help="Override SUPPORT_RETRIEVAL_K."),
+    ] = None,
+    compare_to: Annotated[
+        Path | None, typer.Option("--compare", help="A previous report.json to compare with.")
+    ] = None,
+    fail_on_regression: Annotated[
+        bool, typer.Option("--fail-on-regression", help="Exit 1 when --compare finds any.")
+    ] = False,
+    charts: Annotated[bool, typer.Option("--charts/--no-charts", help="Write PNG charts.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay a labelled dataset through the agent and report its metrics."""
+    from evaluations.dataset import load_dataset
+    from evaluations.langsmith_upload import upload_run
+    from evaluations.report import build_report, compare, render_comparison, write_report
+    from evaluations.runner import run_dataset
+
+    settings = _settings()
+    if retrieval_k is not None:
+        settings = settings.model_copy(update={"retrieval_k": retrieval_k})
+    if not dataset.is_file():
+        err.print(f"[red]dataset not found: {dataset}[/red]")
+        raise typer.Exit(2)
+    for path in kb or []:
+        if not path.exists():
+            err.print(f"[red]--kb path not found: {path}[/red]")
+            raise typer.Exit(2)
+    previous = None
+    if compare_to is not None:
+        try:
+            previous = json.loads(compare_to.read_text())
+        except (OSError, ValueError) as exc:
+            err.print(f"[red]cannot read --compare {compare_to}: {exc}[/red]")
+            raise typer.Exit(2) from exc
+    data = load_dataset(dataset)
+    for error in data.errors:
+        err.print(f"[yellow]{dataset}: {error}[/yellow]")
+    if not data.cases:
+        err.print("[red]no valid case to run[/red]")
+        raise typer.Exit(2)
+
+    async def main() -> dict[str, Any]:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=as_json,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(f"Evaluating {data.name}", total=None)
+
+            def report_progress(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            run = await run_dataset(
+                data,
+                settings,
+                kb=kb or [],
+                repeat=repeat,
+                concurrency=concurrency,
+                progress=report_progress,
+            )
+        return build_report(run, langsmith=await upload_run(run, settings))
+
+    report = _run(main)
+    out_dir = out or Path("eval-results") / f"{data.name}-{report['run']['id']}"
+    paths = write_report(report, out_dir, charts=charts)
+    diff = compare(previous, report) if previous is not None else None
+    if as_json:
+        summary = {k: v for k, v in report.items() if k != "cases"}
+        summary["files"] = [str(p) for p in paths]
+        if diff is not None:
+            summary["comparison"] = diff
+        _print_json(summary)
+    else:
+        from rich.markdown import Markdown
+
+        markdown = (out_dir / "report.md").read_text()
+        console.print(Markdown(markdown.split("\n## Failed trials")[0]))
+        console.print(f"wrote {', '.join(str(p) for p in paths)}")
+        if diff is not None:
+            console.print(render_comparison(diff))
+    if diff is not None and fail_on_regression and diff["regressions"]:
+        raise typer.Exit(1)
+
+
+@app.command("eval-data")
+def eval_data(
+    source: Annotated[str, typer.Argument(help="tau2, clinc150 or banking77.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the dataset (and KB).")],
+    data: Annotated[Path, typer.Option("--data", help="The shared datasets folder.")] = Path(
+        "../shared/data"
+    ),
+    sample: Annotated[
+        int, typer.Option("--sample", min=1, help="In-scope queries (clinc150, banking77).")
+    ] = 500,
+    oos: Annotated[
+        int, typer.Option("--oos", min=0, help="Out-of-scope queries (clinc150).")
+    ] = 500,
+    variant: Annotated[
+        str, typer.Option("--variant", help="tau2: instructions | dialogue.")
+    ] = "instructions",
+    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 13,
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn a public dataset (../shared/data) into an evaluation dataset (and its KB)."""
+    from evaluations import adapters
+    from evaluations.dataset import write_dataset
+
+    if source not in adapters.SOURCES or variant not in ("instructions", "dialogue"):
+        err.print(
+            f"[red]source is one of {', '.join(adapters.SOURCES)}; variant "
+            "instructions or dialogue[/red]"
+        )
+        raise typer.Exit(2)
+    try:
+        if source == "tau2":
+            cases = adapters.tau2_cases(data, variant)  # type: ignore[arg-type]
+            kb_path = adapters.tau2_kb(data).resolve()
+            name = f"tau2-{variant}"
+        elif source == "clinc150":
+            cases, faq = adapters.clinc150_cases(data, in_scope=sample, out_of_scope=oos, seed=seed)
+            kb_path = adapters.write_kb(out / "clinc150-kb.jsonl", faq)
+            name = "clinc150"
+        else:
+            cases, faq = adapters.banking77_cases(data, sample=sample, seed=seed)
+            kb_path = adapters.write_kb(out / "banking77-kb.jsonl", faq)
+            name = "banking77"
+    except adapters.DataMissingError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    path = out / f"{name}.jsonl"
+    count = write_dataset(path, cases)
+    command = f"support-agent eval {path} --kb {kb_path}"
+    if as_json:
+        _print_json({"dataset": str(path), "cases": count, "kb": str(kb_path), "command": command})
+    else:
+        console.print(f"wrote {count} cases to {path}; run:\n  {command}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,214 @@
+"""Evaluation metrics: pure functions of plain values, each docstring gives the definition.
+
+Per-case functions return ``None`` when the case does not carry the label the
+metric needs (no gold documents, no expected memories): such cases are left out
+of the average rather than counted as zero, and aggregates report how many
+cases they cover (``n``). Undefined ratios (a precision with no positive
+prediction) are ``None`` too, never a silent 0 or 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+__all__ = [
+    "K_VALUES",
+    "citation_validity",
+    "confusion_matrix",
+    "escalation_scores",
+    "hit_at_k",
+    "mean",
+    "memory_recall",
+    "outcome_accuracy",
+    "pass_hat_k",
+    "percentile",
+    "recall_at_k",
+    "reciprocal_rank",
+    "retrieval_scores",
+]
+
+K_VALUES = (1, 5, 10)
+
+
+def hit_at_k(retrieved: Sequence[str], gold: Iterable[str], k: int) -> float | None:
+    """1.0 when any gold id is among the first ``k`` retrieved ids, else 0.0.
+
+    ``None`` when there is no gold id. ``k`` larger than the list looks at the whole list.
+
+    >>> hit_at_k(["a", "b", "c"], {"c"}, 2), hit_at_k(["a", "b", "c"], {"c"}, 10)
+    (0.0, 1.0)
+    """
+    gold = set(gold)
+    if not gold:
+        return None
+    return 1.0 if gold.intersection(retrieved[:k]) else 0.0
+
+
+def recall_at_k(retrieved: Sequence[str], gold: Iterable[str], k: int) -> float | None:
+    """Share of the distinct gold ids found among the first ``k`` retrieved ids.
+
+    ``None`` when there is no gold id.
+
+    >>> recall_at_k(["a", "x", "b"], ["a", "b", "c", "d"], 2)
+    0.25
+    """
+    gold = set(gold)
+    if not gold:
+        return None
+    return len(gold.intersection(retrieved[:k])) / len(gold)
+
+
+def reciprocal_rank(retrieved: Sequence[str], gold: Iterable[str], k: int = 10) -> float | None:
+    """1 / rank of the first gold id within the first ``k`` (0.0 if none); MRR is its mean.
+
+    ``None`` when there is no gold id.
+
+    >>> reciprocal_rank(["x", "y", "a"], {"a"}), reciprocal_rank(["x", "y", "a"], {"a"}, k=2)
+    (0.3333333333333333, 0.0)
+    """
+    gold = set(gold)
+    if not gold:
+        return None
+    for rank, doc_id in enumerate(retrieved[:k], start=1):
+        if doc_id in gold:
+            return 1.0 / rank
+    return 0.0
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    """Mean of the values that are not ``None``; ``None`` when there are none."""
+    kept = [v for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
+
+
+def retrieval_scores(
+    pairs: Iterable[tuple[Sequence[str], Sequence[str] | None]], ks: Sequence[int] = K_VALUES
+) -> dict[str, Any]:
+    """hit@k, recall@k and MRR@max(k) averaged over the (retrieved, gold) pairs with gold ids.
+
+    >>> retrieval_scores([(["a", "b"], ["b"]), (["c"], None)], ks=(1, 5))
+    {'n': 1, 'hit@1': 0.0, 'hit@5': 1.0, 'recall@1': 0.0, 'recall@5': 1.0, 'mrr': 0.5}
+    """
+    scored = [(list(r), list(g)) for r, g in pairs if g]
+    out: dict[str, Any] = {"n": len(scored)}
+    for k in ks:
+        out[f"hit@{k}"] = mean(hit_at_k(r, g, k) for r, g in scored)
+    for k in ks:
+        out[f"recall@{k}"] = mean(recall_at_k(r, g, k) for r, g in scored)
+    out["mrr"] = mean(reciprocal_rank(r, g, max(ks)) for r, g in scored)
+    return out
+
+
+def outcome_accuracy(pairs: Iterable[tuple[str | None, str]]) -> float | None:
+    """Share of (expected, actual) pairs where the outcome matches; unlabelled pairs skipped.
+
+    >>> outcome_accuracy([("answered", "answered"), ("abstained", "answered"), (None, "x")])
+    0.5
+    """
+    labelled = [(e, a) for e, a in pairs if e is not None]
+    if not labelled:
+        return None
+    return sum(e == a for e, a in labelled) / len(labelled)
+
+
+def confusion_matrix(
+    pairs: Iterable[tuple[str | None, str]], labels: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """Counts ``matrix[expected][actual]`` over labelled pairs; every label is a row and column.
+
+    An actual value outside ``labels`` (``error``) gets its own column.
+
+    >>> confusion_matrix([("answered", "abstained")], ["answered", "abstained"])
+    {'answered': {'answered': 0, 'abstained': 1}, 'abstained': {'answered': 0, 'abstained': 0}}
+    """
+    labelled = [(e, a) for e, a in pairs if e is not None]
+    columns = list(labels) + sorted({a for _, a in labelled} - set(labels))
+    matrix = {e: dict.fromkeys(columns, 0) for e in labels}
+    for expected, actual in labelled:
+        matrix.setdefault(expected, dict.fromkeys(columns, 0))[actual] += 1
+    return matrix
+
+
+def escalation_scores(
+    pairs: Iterable[tuple[str | None, str]], positive: str = "escalated"
+) -> dict[str, Any]:
+    """Precision, recall and F1 of ``positive`` (escalation) over labelled (expected, actual).
+
+    precision = TP / (TP + FP), recall = TP / (TP + FN), F1 = 2TP / (2TP + FP + FN); each is
+    ``None`` when its denominator is 0 (no escalation predicted, none expected, neither).
+
+    >>> escalation_scores([("escalated", "escalated"), ("answered", "escalated"),
+    ...                    ("escalated", "abstained"), ("answered", "answered")])["f1"]
+    0.5
+    """
+    labelled = [(e == positive, a == positive) for e, a in pairs if e is not None]
+    tp = sum(e and a for e, a in labelled)
+    fp = sum(a and not e for e, a in labelled)
+    fn = sum(e and not a for e, a in labelled)
+    tn = len(labelled) - tp - fp - fn
+    return {
+        "n": len(labelled),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "precision": tp / (tp + fp) if tp + fp else None,
+        "recall": tp / (tp + fn) if tp + fn else None,
+        "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else None,
+    }
+
+
+def citation_validity(cited: Sequence[str], retrieved: Sequence[str]) -> float | None:
+    """1.0 when every cited id is among the turn's retrieved ids, else 0.0; ``None`` if no citation.
+
+    >>> citation_validity(["a"], ["a", "b"]), citation_validity(["z"], ["a"]), citation_validity([], [])
+    (1.0, 0.0, None)
+    """  # noqa: E501
+    if not cited:
+        return None
+    return 1.0 if set(cited) <= set(retrieved) else 0.0
+
+
+def memory_recall(expected: Sequence[str] | None, memories: Sequence[str]) -> float | None:
+    """Share of expected strings found (case-insensitive substring) in any recalled memory.
+
+    ``None`` when the case expects no memory.
+
+    >>> memory_recall(["premium plan", "Spanish"], ["On the Premium plan"])
+    0.5
+    """
+    if not expected:
+        return None
+    lowered = [m.casefold() for m in memories]
+    return sum(any(e.casefold() in m for m in lowered) for e in expected) / len(expected)
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (0..100), linear between closest ranks (numpy's default).
+
+    >>> percentile([10, 20, 30, 40], 50), percentile([10, 20, 30, 40], 95), percentile([], 50)
+    (25.0, 38.5, None)
+    """
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+
+
+def pass_hat_k(trials: Iterable[tuple[int, int]], k: int) -> float | None:
+    """pass^k as defined by tau2-bench: mean over cases of C(c, k) / C(n, k).
+
+    Each case is ``(n, c)``: ``n`` trials of which ``c`` passed. It is the chance that
+    ``k`` trials drawn without replacement all pass, so it falls as ``k`` grows unless the
+    agent is consistent. Cases with fewer than ``k`` trials are left out; ``None`` if none.
+
+    >>> pass_hat_k([(4, 4), (4, 2), (4, 0)], 1), pass_hat_k([(4, 4), (4, 2), (4, 0)], 2)
+    (0.5, 0.3888888888888889)
+    """
+    ratios = [math.comb(c, k) / math.comb(n, k) for n, c in trials if n >= k and k >= 1]
+    return sum(ratios) / len(ratios) if ratios else None

@@ -1,0 +1,112 @@
+"""The dataset loader: valid cases load, each bad line is reported with its number."""
+
+import json
+
+import pytest
+
+from evaluations.adapters import faq_split, goal_sentence, utterances
+from evaluations.dataset import Case, Message, load_dataset, parse_case, write_dataset
+
+
+def test_loader_reports_bad_lines_and_loads_the_rest(tmp_path):
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
+    lines = [
+        json.dumps({"id": "ok-1", "messages": ["hello"], "expected_outcome": "answered"}),
+        "{not json",
+        json.dumps({"messages": ["no id"]}),
+        json.dumps({"id": "bad-outcome", "messages": ["x"], "expected_outcome": "maybe"}),
+        "",
+        json.dumps({"id": "ok-1", "messages": ["duplicate"]}),
+        json.dumps({"id": "both", "messages": ["x"], "threads": [["y"]]}),
+        json.dumps({"id": "typo", "messages": ["x"], "expected_docs": ["a"]}),
+        json.dumps({"id": "empty", "messages": []}),
+        json.dumps(
+            {"id": "missing-file", "messages": [{"text": "see", "attachments": ["nope.pdf"]}]}
+        ),
+        json.dumps({"id": "docs", "messages": ["x"], "expected_doc_ids": "a"}),
+        json.dumps(["a", "list"]),
+        json.dumps(
+            {
+                "id": "ok-2",
+                "threads": [["I'm on the Pro plan."], [{"text": "see", "attachments": ["a.pdf"]}]],
+                "expected_memories": ["Pro plan"],
+                "user_id": "u1",
+                "tenant_id": "t1",
+            }
+        ),
+    ]
+    path = tmp_path / "ds.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    ds = load_dataset(path)
+    assert [c.id for c in ds.cases] == ["ok-1", "ok-2"]
+    errors = {e.line: e.reason for e in ds.errors}
+    assert sorted(errors) == [2, 3, 4, 6, 7, 8, 9, 10, 11, 12]
+    assert errors[2].startswith("invalid JSON")
+    assert "'id' is required" in errors[3]
+    assert "expected_outcome" in errors[4] and "maybe" in errors[4]
+    assert "duplicate id 'ok-1'" in errors[6]
+    assert "either 'messages' or 'threads'" in errors[7]
+    assert "unknown keys ['expected_docs']" in errors[8]
+    assert "non-empty list" in errors[9]
+    assert "attachment not found: nope.pdf" in errors[10]
+    assert "list of strings" in errors[11]
+    assert "JSON object" in errors[12]
+    ok2 = ds.cases[1]
+    assert len(ok2.threads) == 2 and ok2.final_message.attachments == (
+        (tmp_path / "a.pdf").resolve(),
+    )
+    assert ok2.expected_memories == ("Pro plan",) and ok2.tenant_id == "t1"
+    assert str(ds.errors[0]) == f"line 2: {errors[2]}"
+
+
+def test_write_then_load_round_trips(tmp_path):
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files" / "x.txt").write_text("log")
+    case = Case(
+        id="c",
+        threads=((Message("hi"),), (Message("see", ((tmp_path / "files" / "x.txt"),)),)),
+        expected_doc_ids=("a",),
+        expected_outcome="answered",
+    )
+    write_dataset(tmp_path / "out.jsonl", [case])
+    raw = json.loads((tmp_path / "out.jsonl").read_text())
+    assert raw["threads"][1][0] == {"text": "see", "attachments": ["files/x.txt"]}
+    assert load_dataset(tmp_path / "out.jsonl").cases == [case]
+
+
+def test_parse_case_rejects_empty_message():
+    with pytest.raises(ValueError, match="empty message"):
+        parse_case({"id": "x", "messages": ["   "]})
+
+
+@pytest.mark.parametrize("name", ["sample_kb", "escalation", "memory", "attachments"])
+def test_shipped_datasets_load_cleanly(name):
+    from tests.conftest import ROOT
+
+    ds = load_dataset(ROOT / "evaluations" / "datasets" / f"{name}.jsonl")
+    assert ds.cases and not ds.errors
+
+
+def test_shipped_gold_documents_exist_in_the_sample_kb():
+    from tests.conftest import ROOT, SAMPLE_KB
+
+    for name in ("sample_kb", "escalation", "memory", "attachments"):
+        for case in load_dataset(ROOT / "evaluations" / "datasets" / f"{name}.jsonl").cases:
+            for doc_id in case.expected_doc_ids or ():
+                assert (SAMPLE_KB / doc_id).is_file(), (name, case.id, doc_id)
+
+
+def test_tau2_helpers():
+    text = '**Your goal:** You want to raise your credit limit.\n- If refused, say "Unacceptable!"'
+    assert goal_sentence(text) == "You want to raise your credit limit."
+    lines = 'You are Ann.\n- If refused, say "Unacceptable!"\nWhen asked, give your name.'
+    assert utterances(lines) == ["Unacceptable!", 'say "Unacceptable!"', "give your name."]
+
+
+def test_faq_split_is_seeded_and_disjoint():
+    train = [(f"train {i} {c}", c) for c in "ab" for i in range(5)]
+    test = [(f"test {i} {c}", c) for c in "ab" for i in range(6)]
+    records, queries, held = faq_split(train, test, 3, 2, seed=1)
+    assert faq_split(train, test, 3, 2, seed=1) == (records, queries, held)
+    assert [r[0] for r in records] == ["a--0", "a--1", "a--2", "b--0", "b--1", "b--2"]
+    assert len(queries) == len(held) == 4 and not set(queries) & set(held)
