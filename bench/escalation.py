@@ -22,7 +22,6 @@ import argparse
 import csv
 import json
 import random
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -33,27 +32,13 @@ sys.path.insert(0, str(ROOT))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from evaluations.adapters import utterances  # noqa: E402
 from graph.escalation_policy import escalation_reasons  # noqa: E402
 from state import EscalationPolicy  # noqa: E402
 
 POLICY = EscalationPolicy(
     enabled_reasons=[r for r in EscalationPolicy().enabled_reasons if r != "repeated_failure"]
 )
-_CONDITION = re.compile(r"^(if|when|once|after|whenever|each time|as soon as)\b[^,]*,\s*", re.I)
-_QUOTED = re.compile(r"[\"“]([^\"”]{4,200})[\"”]")
-
-
-def utterances(instructions: str) -> list[str]:
-    """What the simulated customer would say, from the stage directions."""
-    said: list[str] = []
-    for raw in instructions.splitlines():
-        line = raw.strip().lstrip("-•*0123456789. ").strip()
-        if not line:
-            continue
-        said.extend(_QUOTED.findall(line))
-        if raw.strip().startswith(("-", "•", "*")) or _CONDITION.match(line):
-            said.append(_CONDITION.sub("", line))
-    return said
 
 
 BANK_WITH_DISPUTE_TOOLS = EscalationPolicy(

@@ -48,12 +48,10 @@ import math
 import os
 import platform
 import random
-import re
 import shutil
 import statistics
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,6 +67,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 import tools.knowledge_base as kb_module  # noqa: E402
+from evaluations.adapters import faq_split as shared_faq_split  # noqa: E402
+from evaluations.adapters import goal_sentence  # noqa: E402
 from state import Settings  # noqa: E402
 from tools.fusion import bm25_weight as shipped_bm25_weight  # noqa: E402
 from tools.lexical import LexicalIndex, tokenize  # noqa: E402
@@ -190,24 +190,6 @@ def auroc(pos: Sequence[float], neg: Sequence[float]) -> float:
 # -- data --------------------------------------------------------------------------------------
 
 
-_GOAL = re.compile(
-    r"\b(you(?:'re| are) (?:looking|calling|trying|seeking|interested|contacting|reaching)"
-    r"|you want|you need|you would like|you'd like|your goal|you wish|you(?:'ve)? noticed"
-    r"|you have noticed)",
-    re.IGNORECASE,
-)
-
-
-def goal_sentence(instructions: str) -> str | None:
-    """First sentence stating what the customer wants (heuristic), markdown labels removed."""
-    for sentence in re.split(r"(?<=[.!?])\s+|\n+", instructions):
-        if _GOAL.search(sentence) and "playing the role" not in sentence:
-            text = re.sub(r"\*\*[^*]+:\*\*\s*", "", sentence).strip()
-            if len(text.split()) >= 4:
-                return text
-    return None
-
-
 def tau2_queries(variant: str = "full") -> list[Query]:
     """variant: "full" instructions, "300" (first 300 chars), "goal" (goal sentence, if any)."""
     out = []
@@ -238,22 +220,8 @@ def faq_split(
     seed: int,
 ) -> tuple[list[tuple[str, str]], list[Query], list[Query]]:
     """(KB records (id, question), test queries, disjoint held-out queries) per intent."""
-    rng = random.Random(seed)
-    by_train: dict[str, list[str]] = defaultdict(list)
-    by_test: dict[str, list[str]] = defaultdict(list)
-    for text, cat in rows_train:
-        by_train[cat].append(_clean(text))
-    for text, cat in rows_test:
-        by_test[cat].append(_clean(text))
-    records, test, held = [], [], []
-    for cat in sorted(by_train):
-        picked = rng.sample(sorted(set(by_train[cat])), min(n_train, len(set(by_train[cat]))))
-        records += [(f"{cat}--{i}", q) for i, q in enumerate(picked)]
-        pool = sorted(set(by_test[cat]))
-        rng.shuffle(pool)
-        test += [Query(q, cat) for q in pool[:n_test]]
-        held += [Query(q, cat) for q in pool[n_test : 2 * n_test]]
-    return records, test, held
+    records, test, held = shared_faq_split(rows_train, rows_test, n_train, n_test, seed)
+    return records, [Query(q, c) for q, c in test], [Query(q, c) for q, c in held]
 
 
 def write_jsonl(path: Path, records: list[tuple[str, str]], heading: bool) -> None:
