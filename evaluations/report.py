@@ -115,7 +115,6 @@ def build_report(run: EvalRun, *, langsmith: Any = "not configured") -> dict[str
             "max": max(latencies, default=None),
         },
         "consistency": {
-            "pass_rate": _r(mean(float(r["passed"]) for r in records)),
             **{f"pass^{k}": _r(pass_hat_k(trials, k)) for k in range(1, run.repeat + 1)},
         },
         "judge": judge,
@@ -287,7 +286,11 @@ def write_charts(report: dict[str, Any], out_dir: Path) -> list[Path]:
     latencies = [ms for c in report["cases"] for ms in c["turn_latency_ms"]]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     if latencies:
-        ax.hist(latencies, bins=min(40, max(5, len(latencies) // 5)), color="#4c72b0")
+        # Log bins: one cold first turn must not squash the distribution into one bar.
+        low, high = max(min(latencies), 0.1), max(max(latencies), 0.2)
+        bins = [low * (high / low) ** (i / 40) for i in range(41)] if high > low else 10
+        ax.hist(latencies, bins=bins, color="#4c72b0")
+        ax.set_xscale("log")
         for q, style in (("p50", "--"), ("p95", ":")):
             value = report["latency_ms"][q]
             ax.axvline(value, color="black", linestyle=style, label=f"{q} {value:.0f} ms")

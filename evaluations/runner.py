@@ -38,7 +38,7 @@ from evaluations.metrics import (
     reciprocal_rank,
 )
 from graph.agent import SupportAgent, open_agent
-from state import Settings
+from state import Settings, validate_identifier
 from tools.services import create_services
 
 __all__ = ["EvalRun", "case_passed", "kb_store_dir", "run_dataset", "score_turn"]
@@ -185,6 +185,16 @@ async def _run_case(
     return record
 
 
+def _tenants(dataset: Dataset, settings: Settings) -> list[str]:
+    """The valid tenants the cases name (an invalid one fails its own case, not the run)."""
+    names = {c.tenant_id or settings.default_tenant for c in dataset.cases}
+    valid = []
+    for name in sorted(names):
+        with contextlib.suppress(ValueError):
+            valid.append(validate_identifier(name, "tenant"))
+    return valid
+
+
 def _isolated(settings: Settings, store: Path) -> Settings:
     """The settings pointed at a local store of its own (no shared database or server)."""
     return settings.model_copy(
@@ -230,8 +240,8 @@ async def run_dataset(
         judge, skipped = create_judge(settings)
     services = await create_services(settings, embeddings=embeddings)
     try:
+        tenants = _tenants(dataset, settings)
         if kb:
-            tenants = sorted({c.tenant_id or settings.default_tenant for c in dataset.cases})
             kb_info["ingest"] = {}
             for tenant in tenants:
                 report = await services.kb.ingest(list(kb), tenant)
@@ -244,6 +254,8 @@ async def run_dataset(
                     "chunks_embedded": report.chunks_embedded,
                     "seconds": round(report.seconds, 2),
                 }
+        for tenant in tenants:  # model loading and index building are not turn latency
+            await services.kb.warm_up(tenant)
         async with open_agent(services=services) as agent:
             jobs = [(case, trial) for trial in range(repeat) for case in dataset.cases]
             records: list[dict[str, Any] | None] = [None] * len(jobs)

@@ -195,3 +195,36 @@ def test_eval_command_writes_reports_and_compare_flags_a_regression(tmp_path, sa
     )
     assert second.returncode == 1, second.stdout + second.stderr
     assert "Regressions: 1" in second.stdout and "retrieval.hit@1" in second.stdout
+
+
+async def test_with_a_model_the_judge_scores_correctness_and_groundedness(
+    sample_kb_data, tmp_path, embeddings, fake_openai
+):
+    from tests.fake_openai import model_settings
+
+    data = tmp_path / "data"
+    shutil.copytree(sample_kb_data, data)
+    fake_openai.structured = {"reasoning": "matches the reference", "score": True}
+    dataset = load_dataset(
+        [
+            json.dumps(
+                {
+                    "id": "refund",
+                    "messages": ["How long does a refund to PayPal take?"],
+                    "reference_answer": "3-5 business days.",
+                    "expected_outcome": "answered",
+                }
+            )
+        ]
+    )
+    run = await run_dataset(dataset, model_settings(data, fake_openai), embeddings=embeddings)
+    report = build_report(run)
+    case = report["cases"][0]
+    assert case["outcome"] == "answered", case
+    assert case["judge"]["correctness"] == 1.0 and case["judge"]["groundedness"] == 1.0
+    assert report["judge"]["correctness"] == {"n": 1, "value": 1.0}
+    assert report["judge"]["model"] == "test-model" and report["run"]["mode"] == "llm"
+    judged = [r for r in fake_openai.requests if "response_format" in r]
+    prompts = " ".join(json.dumps(r["messages"]) for r in judged)
+    assert "3-5 business days." in prompts  # the reference reached the correctness judge
+    assert "FROM-THE-MODEL" in prompts  # the agent's answer was judged
