@@ -109,7 +109,10 @@ class SupportAgent:
             text = [{"type": "text", "text": message}] if isinstance(message, str) else message
             content = [*text, *blocks] if message else blocks
         state = await self.graph.ainvoke(
-            {"messages": [HumanMessage(content)]}, config=config, context=context
+            {"messages": [HumanMessage(content)]},
+            config=config,
+            context=context,
+            durability=settings.checkpoint_durability,
         )
         return self._result(thread_id, state, (time.perf_counter() - started) * 1000)
 
@@ -130,7 +133,10 @@ class SupportAgent:
         started = time.perf_counter()
         if snapshot.interrupts:
             state = await self.graph.ainvoke(
-                Command(resume={"reply": reply, "resolve": resolve}), config=config, context=context
+                Command(resume={"reply": reply, "resolve": resolve}),
+                config=config,
+                context=context,
+                durability=self.services.settings.checkpoint_durability,
             )
         else:
             await self.services.tickets.set_status(

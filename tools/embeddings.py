@@ -3,12 +3,20 @@
 Never downloads anything: the model is read from the installed package (or a
 configured directory) with the Hugging Face hub switched offline. The methods
 are synchronous and CPU-bound; callers in async code run them through the
-``BlockingExecutor``. Query embeddings are cached (bounded LRU) because
-support traffic repeats itself.
+``BlockingExecutor``. Query embeddings are cached (bounded LRU, keyed on the
+text as the tokenizer sees it: whitespace collapsed, lower-cased for an uncased
+model) because support traffic repeats itself; a cached vector is returned
+without a trip to the executor.
+
+``QueryBatcher`` puts the query embeddings of concurrent turns into one
+``model.encode`` call: while one batch is being encoded, new requests queue and
+go together in the next (a lone request goes at once, so a quiet server waits
+for nothing). ``bench/concurrency.py`` measures it with and without.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections import OrderedDict
@@ -21,7 +29,9 @@ from langchain_core.embeddings import Embeddings
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-__all__ = ["SentenceEmbeddings", "packaged_model_path"]
+    from tools.executor import BlockingExecutor
+
+__all__ = ["QueryBatcher", "SentenceEmbeddings", "packaged_model_path"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -46,6 +56,11 @@ class SentenceEmbeddings(Embeddings):
         self._cache_size = cache_size
         self._lock = threading.Lock()
         self._model: SentenceTransformer | None = None
+        self._lowercase = False
+        self.queries_embedded = 0
+        """Query texts sent to the model (cache misses) since start."""
+        self.encode_calls = 0
+        """``model.encode`` calls for queries since start (fewer than texts when batched)."""
         self.documents_embedded = 0
         """Texts embedded by ``embed_documents`` since start (tests use it to prove skips)."""
 
@@ -62,7 +77,9 @@ class SentenceEmbeddings(Embeddings):
 
                     hf_logging.set_verbosity_error()
                     hf_logging.disable_progress_bar()
-                    self._model = SentenceTransformer(str(self.model_path), device="cpu")
+                    model = SentenceTransformer(str(self.model_path), device="cpu")
+                    self._lowercase = bool(getattr(model.tokenizer, "do_lower_case", False))
+                    self._model = model
         return self._model
 
     @property
@@ -98,17 +115,35 @@ class SentenceEmbeddings(Embeddings):
         """Embed one query, served from the cache when it was seen recently (blocking)."""
         return self.embed_queries([text])[0]
 
+    def cache_key(self, text: str) -> str:
+        """The text as the model sees it: same key, same vector (whitespace, case if uncased)."""
+        key = " ".join(text.split())
+        return key.lower() if self._lowercase else key
+
+    def cached(self, text: str) -> list[float] | None:
+        """The cached vector of a query, or None (never blocks on the model)."""
+        if self._model is None or not self._cache_size:
+            return None
+        key = self.cache_key(text)
+        with self._lock:
+            vector = self._cache.get(key)
+            if vector is not None:
+                self._cache.move_to_end(key)
+            return vector
+
     def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed several queries in one batch, skipping cached ones (blocking)."""
+        model = self.model  # loads the model, and with it whether keys are lower-cased
+        keys = [self.cache_key(t) for t in texts]
         found: dict[str, list[float]] = {}
         with self._lock:
-            for text in texts:
-                if text in self._cache:
-                    self._cache.move_to_end(text)
-                    found[text] = self._cache[text]
-        missing = list(dict.fromkeys(t for t in texts if t not in found))
+            for key in keys:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    found[key] = self._cache[key]
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
-            vectors = self.model.encode(
+            vectors = model.encode(
                 missing,
                 batch_size=self.batch_size,
                 normalize_embeddings=True,
@@ -116,10 +151,89 @@ class SentenceEmbeddings(Embeddings):
                 convert_to_numpy=True,
             )
             with self._lock:
-                for text, vector in zip(missing, vectors, strict=True):
-                    found[text] = vector.tolist()
+                self.queries_embedded += len(missing)
+                self.encode_calls += 1
+                for key, vector in zip(missing, vectors, strict=True):
+                    found[key] = vector.tolist()
                     if self._cache_size:
-                        self._cache[text] = found[text]
+                        self._cache[key] = found[key]
                         while len(self._cache) > self._cache_size:
                             self._cache.popitem(last=False)
-        return [found[t] for t in texts]
+        return [found[k] for k in keys]
+
+
+class QueryBatcher:
+    """Embeds queries from concurrent coroutines together, in the executor.
+
+    Cached queries return at once, on the event loop. The others queue; one drain task
+    per event loop sends everything queued so far as one batch (at most ``max_batch``)
+    and repeats until the queue is empty. A caller that gives up (timeout, cancel) does
+    not disturb the others' batch. With ``enabled=False`` every query goes alone.
+    """
+
+    def __init__(
+        self,
+        embeddings: SentenceEmbeddings,
+        executor: BlockingExecutor,
+        *,
+        enabled: bool = True,
+        max_batch: int = 64,
+    ) -> None:
+        self.embeddings = embeddings
+        self.executor = executor
+        self.enabled = enabled
+        self.max_batch = max_batch
+        self._queue: list[tuple[str, asyncio.Future[list[float]]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def embed(self, text: str) -> list[float]:
+        """The normalised embedding of one query."""
+        vector = self.embeddings.cached(text)
+        if vector is not None:
+            return vector
+        if not self.enabled:
+            return (await self.executor.run(self.embeddings.embed_queries, [text]))[0]
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (tests): forget the old one's queue
+            self._loop, self._queue, self._draining = loop, [], False
+        future: asyncio.Future[list[float]] = loop.create_future()
+        self._queue.append((text, future))
+        if not self._draining:
+            self._draining = True
+            self._task = loop.create_task(self._drain())
+        return await future
+
+    async def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
+        """Several queries (one batch when none is cached)."""
+        if all(self.embeddings.cached(t) is not None for t in texts):
+            return [v for t in texts if (v := self.embeddings.cached(t)) is not None]
+        return await self.executor.run(self.embeddings.embed_queries, list(texts))
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[: self.max_batch]
+                del self._queue[: self.max_batch]
+                live = [(t, f) for t, f in batch if not f.done()]
+                if not live:
+                    continue
+                try:
+                    vectors = await self.executor.run(
+                        self.embeddings.embed_queries, [t for t, _ in live]
+                    )
+                except BaseException as error:  # each waiting caller gets the failure
+                    for _, future in live:
+                        if not future.done():
+                            future.set_exception(
+                                error if isinstance(error, Exception) else RuntimeError(error)
+                            )
+                    if not isinstance(error, Exception):
+                        raise
+                    continue
+                for (_, future), vector in zip(live, vectors, strict=True):
+                    if not future.done():
+                        future.set_result(vector)
+        finally:
+            self._draining = False

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from state import KbCollection, KbDocument, Passage, Settings
 from tools._probes import OFF_TOPIC_PROBES
 from tools.chunking import Chunk, chunk_markdown
-from tools.embeddings import SentenceEmbeddings
+from tools.embeddings import QueryBatcher, SentenceEmbeddings
 from tools.executor import BlockingExecutor
 from tools.fusion import bm25_weight, weighted_rrf
 from tools.lazy import LazyResource
@@ -58,6 +58,9 @@ _LEXICAL_COVERAGE = 0.5
 _CHUNKER_VERSION = "md-v1"
 _CHUNKS_PER_PASSAGE = 2
 """A passage shows a document's two best chunks: the answer is often in the second."""
+_STATE_TTL_S = 1.0
+"""How long search trusts the collection version it read: an ingest in this process is
+seen at once, one in another process within this time (one database read saved per turn)."""
 
 
 @dataclass
@@ -166,6 +169,8 @@ class KnowledgeBase:
         self._stores: dict[str, LazyResource[Any]] = {}
         self._lexical: dict[str, _LexicalCache] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._states: dict[str, tuple[float, int, dict[str, Any]]] = {}
+        self.queries = QueryBatcher(embeddings, executor, enabled=settings.embedding_batching)
 
     # -- Chroma -----------------------------------------------------------------------------
 
@@ -279,6 +284,7 @@ class KnowledgeBase:
                 await self.executor.run(store.delete, where={"doc_id": {"$in": removed}})
                 report.removed = removed
             await self._save_manifest(tenant_id, chunked, removed)
+            self._states.pop(tenant_id, None)
             _, calibration = await self.collection_state(tenant_id)
             if todo or removed or calibration.get("version") != _CALIBRATION_VERSION:
                 await self._recalibrate(tenant_id)
@@ -446,6 +452,7 @@ class KnowledgeBase:
                 session.add(KbCollection(tenant_id=tenant_id, version=1, calibration=calibration))
             else:
                 collection.calibration = calibration
+        self._states.pop(tenant_id, None)
 
     # -- search -----------------------------------------------------------------------------
 
@@ -454,6 +461,9 @@ class KnowledgeBase:
 
         Failures are left for the (resilient) search to report.
         """
+        lazy = self._stores.get(tenant_id)
+        if self.embeddings.loaded and tenant_id in self._lexical and lazy and lazy.ready:
+            return  # warm already; search itself checks the collection's version
         with contextlib.suppress(Exception):
             if not self.embeddings.loaded:  # once per process, not on every turn
                 await self.executor.run(lambda: self.embeddings.model)
@@ -468,6 +478,17 @@ class KnowledgeBase:
             row = await session.get(KbCollection, tenant_id)
             return (row.version, dict(row.calibration or {})) if row else (0, {})
 
+    async def _search_state(self, tenant_id: str) -> tuple[int, dict[str, Any]]:
+        """``collection_state``, trusted for ``_STATE_TTL_S`` (ingests here invalidate it)."""
+        now = asyncio.get_running_loop().time()
+        cached = self._states.get(tenant_id)
+        if cached is not None and cached[0] > now:
+            return cached[1], cached[2]
+        version, calibration = await self.collection_state(tenant_id)
+        if version:
+            self._states[tenant_id] = (now + _STATE_TTL_S, version, calibration)
+        return version, calibration
+
     async def search(
         self,
         query: str,
@@ -480,7 +501,7 @@ class KnowledgeBase:
         """The ``k`` best documents for ``query``, each shown by its best two chunks."""
         k = k or self.settings.retrieval_k
         mode = mode or self.settings.fusion
-        version, calibration = await self.collection_state(tenant_id)
+        version, calibration = await self._search_state(tenant_id)
         if threshold is None:
             threshold = self.settings.abstain_threshold
         if threshold is None:
@@ -491,7 +512,7 @@ class KnowledgeBase:
         lexical = await self._lexical_index(tenant_id, store, version)
         candidates = self.settings.candidate_k
         vector, bm25_hits = await asyncio.gather(
-            self.executor.run(self.embeddings.embed_query, query),
+            self.queries.embed(query),
             self.executor.run(lexical.index.search, query, candidates),
         )
         raw = await self.executor.run(
@@ -529,11 +550,14 @@ class KnowledgeBase:
             elif group is not None and len(group) < _CHUNKS_PER_PASSAGE:
                 group.append((hit, score))
         passages: list[Passage] = []
+        # Documents found by BM25 alone: their cosine, in one Chroma call for all of them.
+        unscored = [g[0][0].chunk_id for g in by_doc.values() if g[0][0].cosine is None]
+        cosines = await self._cosines(store, unscored, vector) if unscored else {}
         for group in by_doc.values():
             best, score = group[0]
             cosine = best.cosine
             if cosine is None:
-                cosine = await self._cosine(store, best.chunk_id, vector)
+                cosine = cosines.get(best.chunk_id, 0.0)
             passages.append(
                 Passage(
                     doc_id=best.doc_id,
@@ -609,14 +633,20 @@ class KnowledgeBase:
             return {"dense": 1.0, "bm25": bm25_weight(idf_mass)}
         raise ValueError(f"unknown fusion mode {mode!r}: use adaptive, rrf, dense or bm25")
 
-    async def _cosine(self, store: Any, chunk_id: str, vector: list[float]) -> float:
+    async def _cosines(
+        self, store: Any, chunk_ids: list[str], vector: list[float]
+    ) -> dict[str, float]:
+        """Cosine of each chunk to the query.
+
+        A chunk re-ingested away since the BM25 build (by another process) is missing.
+        """
         got = await self.executor.run(
-            lambda: store._collection.get(ids=[chunk_id], include=["embeddings"])
+            lambda: store._collection.get(ids=chunk_ids, include=["embeddings"])
         )
-        if not len(got["embeddings"]):  # re-ingested by another process since the BM25 build
-            return 0.0
-        embedding = got["embeddings"][0]
-        return float(sum(a * b for a, b in zip(embedding, vector, strict=True)))
+        return {
+            cid: float(sum(a * b for a, b in zip(embedding, vector, strict=True)))
+            for cid, embedding in zip(got["ids"], got["embeddings"], strict=True)
+        }
 
     async def _lexical_index(self, tenant_id: str, store: Any, version: int) -> _LexicalCache:
         """The tenant's BM25 index for ``version``, built once (concurrent callers share it)."""

@@ -9,6 +9,13 @@ threshold merges (paraphrases such as "likes apples" / "prefers apples"). Slot v
 close. For single-valued slots (plan, language, contact channel) a different value
 supersedes: the old memory is archived with a pointer to the new one (history kept).
 
+Recall cache: each (tenant, user)'s live memories (vectors included) stay in process,
+bounded by ``memory_cache_max_memories``. Every recall first reads a small fingerprint of
+that user's rows from the database (count, highest id, summed access counts, newest
+creation time): any write, here or in another process, changes it and the rows are read
+again. Writes in this process drop the entry at once. Entries are keyed by the
+(tenant, user) pair, never by a joined string, so no tenant is served another's rows.
+
 Encryption (optional): content is encrypted with MultiFernet (newest key first, so
 keys rotate) and the hash is an HMAC keyed from the newest key, so neither reveals
 the content. Embeddings stay in clear: similarity search needs them, and they cannot
@@ -21,17 +28,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from state import Memory, Settings, ThreadOwner
-from tools.embeddings import SentenceEmbeddings
+from tools.embeddings import QueryBatcher, SentenceEmbeddings
 from tools.executor import BlockingExecutor
 from tools.memory_extract import SINGLE_VALUED_SLOTS, MemoryCandidate
 from tools.redaction import redact
@@ -67,25 +75,67 @@ def same_values(a: str, b: str) -> bool:
     return set(_VALUE_TOKEN.findall(a.lower())) == set(_VALUE_TOKEN.findall(b.lower()))
 
 
+_INLINE_RANK = 2000
+"""Up to this many memories are ranked on the event loop (microseconds); more go to the
+executor."""
+
+
+@dataclass
+class _UserMemories:
+    """One user's live memories as arrays, with the fingerprint they were read at."""
+
+    fingerprint: tuple[Any, ...]
+    width: int
+    rows: list[Any]
+    """(id, kind, slot, content as stored, created_at) per memory."""
+    matrix: np.ndarray
+    importance: np.ndarray
+    last_accessed: np.ndarray
+    """Epoch seconds."""
+    expires: np.ndarray
+    """Epoch seconds; +inf for no expiry."""
+    profile: np.ndarray
+    """Whether the memory fills a single-valued slot (plan, language, channel)."""
+
+    @classmethod
+    def of(cls, fingerprint: tuple[Any, ...], rows: list[Any], width: int) -> _UserMemories:
+        rows = [r for r in rows if len(r.embedding) == width]  # other models' rows: skipped
+        matrix = np.frombuffer(b"".join(r.embedding for r in rows), dtype=np.float32)
+        return cls(
+            fingerprint,
+            width,
+            [(r.id, r.kind, r.slot, r.content, _aware(r.created_at)) for r in rows],
+            matrix.reshape(len(rows), width // 4),
+            np.array([r.importance for r in rows], dtype=np.float64),
+            np.array([_aware(r.last_accessed_at).timestamp() for r in rows], dtype=np.float64),
+            np.array(
+                [_aware(r.expires_at).timestamp() if r.expires_at else np.inf for r in rows],
+                dtype=np.float64,
+            ),
+            np.array([r.slot in SINGLE_VALUED_SLOTS for r in rows], dtype=bool),
+        )
+
+
 def _rank(
-    live: list[Any], query: np.ndarray, now: datetime, settings: Settings, k: int
+    memories: _UserMemories, query: np.ndarray, now: float, half_life_days: float, k: int
 ) -> tuple[list[int], np.ndarray]:
-    """Indexes of up to ``k`` memories to recall, and all scores (CPU work: the executor).
+    """Indexes of up to ``k`` live memories to recall, and all scores.
 
     Profile facts (plan, language, contact channel) always come along: they shape every
     answer. The rest must be at least loosely related to the query.
     """
-    matrix = np.frombuffer(b"".join(r.embedding for r in live), dtype=np.float32).reshape(
-        len(live), -1
-    )
-    relevance = np.clip(matrix @ query, 0.0, 1.0)
-    ages = np.array([(now - _aware(r.last_accessed_at)).total_seconds() / 86400 for r in live])
-    decay = np.power(0.5, ages / settings.memory_half_life_days)
-    importance = np.array([r.importance for r in live])
-    scores = relevance * (0.5 + importance) * decay
-    ranked = [int(i) for i in np.argsort(-scores)]
-    profile = [i for i in ranked if live[i].slot in SINGLE_VALUED_SLOTS][:k]
-    related = [i for i in ranked if i not in profile and relevance[i] > 0.1]
+    live = np.flatnonzero(memories.expires > now)
+    relevance = np.clip(memories.matrix[live] @ query, 0.0, 1.0)
+    ages = (now - memories.last_accessed[live]) / 86400
+    decay = np.power(0.5, ages / half_life_days)
+    scores = np.zeros(len(memories.rows))
+    scores[live] = relevance * (0.5 + memories.importance[live]) * decay
+    ranked = [int(live[i]) for i in np.argsort(-scores[live])]
+    profile = [i for i in ranked if memories.profile[i]][:k]
+    related_ok = np.zeros(len(memories.rows), dtype=bool)
+    related_ok[live] = relevance > 0.1
+    chosen = set(profile)
+    related = [i for i in ranked if i not in chosen and related_ok[i]]
     return (profile + related)[:k], scores
 
 
@@ -171,10 +221,92 @@ class MemoryStore:
         self.executor = executor
         key = settings.memory_encryption_key
         self.crypto = MemoryCrypto(key.get_secret_value() if key else None)
+        self.queries = QueryBatcher(embeddings, executor, enabled=settings.embedding_batching)
+        self._cache: OrderedDict[tuple[str, str], _UserMemories] = OrderedDict()
+        self._cached_memories = 0
+        self.cache_loads = 0
+        """Times a user's memories were read from the database for recall (tests, bench)."""
 
     async def _embed(self, texts: list[str]) -> np.ndarray:
-        vectors = await self.executor.run(self.embeddings.embed_queries, texts)
+        if len(texts) == 1:
+            vectors = [await self.queries.embed(texts[0])]
+        else:
+            vectors = await self.queries.embed_many(texts)
         return np.asarray(vectors, dtype=np.float32)
+
+    def invalidate(self, tenant_id: str | None = None, user_id: str | None = None) -> None:
+        """Drop cached memories: of one (tenant, user), or of everyone."""
+        if tenant_id is None or user_id is None:
+            self._cache.clear()
+            self._cached_memories = 0
+            return
+        entry = self._cache.pop((tenant_id, user_id), None)
+        if entry is not None:
+            self._cached_memories -= len(entry.rows)
+
+    def _remember_entry(self, owner: tuple[str, str], entry: _UserMemories) -> None:
+        self.invalidate(*owner)
+        limit = self.settings.memory_cache_max_memories
+        if len(entry.rows) > limit:
+            return
+        self._cache[owner] = entry
+        self._cached_memories += len(entry.rows)
+        while self._cached_memories > limit:
+            _, old = self._cache.popitem(last=False)
+            self._cached_memories -= len(old.rows)
+
+    @staticmethod
+    def _owner_filter(tenant_id: str, user_id: str) -> tuple[Any, ...]:
+        return (
+            Memory.tenant_id == tenant_id,
+            Memory.user_id == user_id,
+            Memory.archived_at.is_(None),
+        )
+
+    async def _user_memories(self, tenant_id: str, user_id: str, width: int) -> _UserMemories:
+        """The user's live memories: from the cache if the database fingerprint matches."""
+        owner = (tenant_id, user_id)
+        where = self._owner_filter(tenant_id, user_id)
+        async with self.sessions() as session:
+            fingerprint: tuple[Any, ...] = ()
+            if self.settings.memory_cache_max_memories:
+                # Read before the rows: a write in between makes the next recall reload.
+                fingerprint = tuple(
+                    (
+                        await session.execute(
+                            select(
+                                func.count(Memory.id),
+                                func.max(Memory.id),
+                                func.coalesce(func.sum(Memory.access_count), 0),
+                                func.max(Memory.created_at),
+                            ).where(*where)
+                        )
+                    ).one()
+                )
+                cached = self._cache.get(owner)
+                if cached and (cached.fingerprint, cached.width) == (fingerprint, width):
+                    self._cache.move_to_end(owner)
+                    return cached
+            rows = (
+                await session.execute(
+                    select(
+                        Memory.id,
+                        Memory.kind,
+                        Memory.slot,
+                        Memory.content,
+                        Memory.embedding,
+                        Memory.importance,
+                        Memory.created_at,
+                        Memory.last_accessed_at,
+                        Memory.expires_at,
+                    ).where(*where)
+                )
+            ).all()
+        self.cache_loads += 1
+        entry = _UserMemories.of(fingerprint, list(rows), width)
+        if self.settings.memory_cache_max_memories:
+            self._remember_entry(owner, entry)
+        return entry
 
     def _expiry(self, kind: str, now: datetime) -> datetime | None:
         days = self.settings.memory_ttl_days.get(kind)
@@ -198,6 +330,7 @@ class MemoryStore:
             for c in candidates
         ]
         vectors = await self._embed([c.content for c in cleaned])
+        self.invalidate(tenant_id, user_id)
         for candidate, vector in zip(cleaned, vectors, strict=True):
             if not candidate.content:
                 results.append(WriteResult("skipped", None, ""))
@@ -205,6 +338,7 @@ class MemoryStore:
             results.append(
                 await self._write_one(tenant_id, user_id, candidate, vector, thread_id, message_id)
             )
+        self.invalidate(tenant_id, user_id)  # a recall that ran meanwhile cached the old rows
         return results
 
     async def _write_one(
@@ -313,55 +447,40 @@ class MemoryStore:
         if k <= 0:
             return []
         now = _now()
-        async with self.sessions() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        Memory.id,
-                        Memory.kind,
-                        Memory.slot,
-                        Memory.content,
-                        Memory.embedding,
-                        Memory.importance,
-                        Memory.created_at,
-                        Memory.last_accessed_at,
-                        Memory.expires_at,
-                    ).where(
-                        Memory.tenant_id == tenant_id,
-                        Memory.user_id == user_id,
-                        Memory.archived_at.is_(None),
-                    )
-                )
-            ).all()
         query_vector = (await self._embed([query]))[0]
-        width = query_vector.nbytes  # rows written by another embedding model are skipped
-        live = [
-            r
-            for r in rows
-            if (r.expires_at is None or _aware(r.expires_at) > now) and len(r.embedding) == width
-        ]
-        if not live:
+        memories = await self._user_memories(tenant_id, user_id, query_vector.nbytes)
+        if not memories.rows:
             return []
-        order, scores = await self.executor.run(_rank, live, query_vector, now, self.settings, k)
-        chosen = [live[i] for i in order]
-        if chosen:
-            async with self.sessions() as session, session.begin():
-                await session.execute(
-                    update(Memory)
-                    .where(Memory.id.in_([r.id for r in chosen]))
-                    .values(last_accessed_at=now, access_count=Memory.access_count + 1)
-                )
-        by_id = {live[i].id: float(scores[i]) for i in order}
+        half_life = self.settings.memory_half_life_days
+        if len(memories.rows) <= _INLINE_RANK:
+            order, scores = _rank(memories, query_vector, now.timestamp(), half_life, k)
+        else:
+            order, scores = await self.executor.run(
+                _rank, memories, query_vector, now.timestamp(), half_life, k
+            )
+        if not order:
+            return []
+        chosen = [memories.rows[i] for i in order]
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(Memory)
+                .where(Memory.id.in_([row[0] for row in chosen]))
+                .values(last_accessed_at=now, access_count=Memory.access_count + 1)
+            )
+        if memories.fingerprint:  # what the database now holds, so the entry stays valid
+            count, top, accesses, newest = memories.fingerprint
+            memories.fingerprint = (count, top, accesses + len(chosen), newest)
+            memories.last_accessed[order] = now.timestamp()
         return [
             RecalledMemory(
-                r.id,
-                r.kind,
-                r.slot,
-                self.crypto.decrypt(r.content),
-                round(by_id[r.id], 4),
-                _aware(r.created_at),
+                memory_id,
+                kind,
+                slot,
+                self.crypto.decrypt(content),
+                round(float(scores[i]), 4),
+                created_at,
             )
-            for r in chosen
+            for i, (memory_id, kind, slot, content, created_at) in zip(order, chosen, strict=True)
         ]
 
     async def list_memories(
@@ -392,6 +511,7 @@ class MemoryStore:
 
     async def forget_memory(self, tenant_id: str, user_id: str, memory_id: int) -> bool:
         """Delete one of the user's memories; False if it is not theirs or does not exist."""
+        self.invalidate(tenant_id, user_id)
         async with self.sessions() as session, session.begin():
             result = await session.execute(
                 delete(Memory).where(
@@ -406,6 +526,7 @@ class MemoryStore:
         """Archive expired memories; delete those archived longer than the retention period."""
         now = now or _now()
         cutoff = now - timedelta(days=self.settings.memory_archive_retention_days)
+        self.invalidate()
         async with self.sessions() as session, session.begin():
             archived = await session.execute(
                 update(Memory)
@@ -432,6 +553,7 @@ class MemoryStore:
         """
         if not self.crypto.enabled:
             return 0
+        self.invalidate()
         async with self.sessions() as session, session.begin():
             rows = (
                 await session.scalars(select(Memory).order_by(Memory.last_accessed_at.desc()))

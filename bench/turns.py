@@ -1,0 +1,216 @@
+"""Turn latency against a floor measured in the same run: LLM-free, Postgres, tau2 KB.
+
+Run from the project root::
+
+    .venv/bin/python bench/turns.py              # 500+ turns
+    .venv/bin/python bench/turns.py --turns 100  # a quick look
+
+Setting: LLM-free mode, the tau2 banking KB ingested, the Postgres checkpointer and the
+application tables (long-term memory, thread owners, KB manifest) on a database of the
+benchmark's own (``bench_perf``, dropped and recreated per run). Conversations: varied
+questions (BANKING77 test questions, tau2 task goals, all distinct) in threads of 1-5
+turns, with follow-ups and stated facts (``bench/_common.workload``).
+
+The floor, measured in the same run, interleaved with the turns (one sample after each
+turn, on the query that turn searched): one bare query embedding (``model.encode``, no
+cache) plus one bare vector query on the same Chroma collection. Figures are reported as
+ratios to the floor's median, because absolute times on shared machines drift.
+
+A turn is ``SupportAgent.ask`` end to end (thread-owner check, graph, checkpoints). Per
+node, the node functions are timed by wrapping ``SupportNodes`` methods in this process;
+"outside nodes" is the rest of the turn: LangGraph's own work and the checkpoint writes
+it waits for.
+
+Writes ``bench/results/turns.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    ADMIN_URL,
+    TENANT,
+    WORK,
+    bench_database,
+    console,
+    floor_sample,
+    machine,
+    perf_services,
+    perf_settings,
+    summary,
+    table,
+    workload,
+    write_result,
+)
+
+from graph.agent import open_agent
+from graph.nodes import SupportNodes
+
+NODES = ("guard", "retrieve", "remember", "route", "answer", "abstain", "create_ticket", "handoff")
+_current: dict[str, float] = {}
+_last_query: list[str] = [""]
+
+
+def _timed(name: str, fn: Any) -> Any:
+    @functools.wraps(fn)
+    async def wrapper(self: Any, state: Any, runtime: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            out = await fn(self, state, runtime)
+        finally:
+            _current[name] = _current.get(name, 0.0) + (time.perf_counter() - started) * 1000
+        if name == "retrieve" and isinstance(out, dict):
+            _last_query[0] = out.get("query", "")
+        return out
+
+    return wrapper
+
+
+def instrument_nodes() -> None:
+    """Time every node function (this process only)."""
+    for name in NODES:
+        setattr(SupportNodes, name, _timed(name, getattr(SupportNodes, name)))
+
+
+async def measure(agent: Any, services: Any, conversations: list[Any], profile: str | None
+                  ) -> dict[str, Any]:
+    """Run the conversations turn by turn, a floor sample after each turn."""
+    turn_ms: list[float] = []
+    floor_ms: list[float] = []
+    per_node: dict[str, list[float]] = defaultdict(list)
+    outside: list[float] = []
+    outcomes: dict[str, int] = defaultdict(int)
+    memories_used = 0
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(async_mode="disabled", interval=0.0005)
+        profiler.start()
+    started = time.perf_counter()
+    for conv in conversations:
+        for message in conv.messages:
+            _current.clear()
+            t0 = time.perf_counter()
+            result = await agent.ask(
+                message, thread_id=conv.thread_id, user_id=conv.user_id, tenant_id=TENANT
+            )
+            total = (time.perf_counter() - t0) * 1000
+            turn_ms.append(total)
+            for name, ms in _current.items():
+                per_node[name].append(ms)
+            outside.append(total - sum(_current.values()))
+            outcomes[result.outcome] += 1
+            memories_used += bool(result.memories_used)
+            floor_ms.append(floor_sample(services, _last_query[0]))
+    wall = time.perf_counter() - started
+    if profiler is not None:
+        from pyinstrument.renderers import ConsoleRenderer
+
+        profiler.stop()
+        Path(profile).write_text(profiler.output_text(unicode=True, show_all=False))
+        flat = ConsoleRenderer(unicode=True, flat=True, show_all=True)
+        Path(profile).with_suffix(".flat.txt").write_text(profiler.output(renderer=flat))
+    turn = summary(turn_ms)
+    floor = summary(floor_ms)
+    nodes = {name: summary(v) for name, v in per_node.items()}
+    nodes["outside nodes (LangGraph + checkpoints + owner check)"] = summary(outside)
+    return {
+        "turns": len(turn_ms),
+        "threads": len(conversations),
+        "wall_s": round(wall, 1),
+        "outcomes": dict(outcomes),
+        "turns_with_memories": memories_used,
+        "turn_ms": turn,
+        "floor_ms": floor,
+        "ratios": {
+            "p50_over_floor_p50": round(turn["p50"] / floor["p50"], 2),
+            "p95_over_floor_p50": round(turn["p95"] / floor["p50"], 2),
+            "p99_over_floor_p50": round(turn["p99"] / floor["p50"], 2),
+            "p95_over_floor_p95": round(turn["p95"] / floor["p95"], 2),
+        },
+        "nodes_ms": nodes,
+    }
+
+
+def show(name: str, r: dict[str, Any]) -> None:
+    turn, floor, ratios = r["turn_ms"], r["floor_ms"], r["ratios"]
+    cols = ("p50", "p95", "p99", "mean")
+    rows = [
+        ["whole turn", *[turn[k] for k in cols], ratios["p50_over_floor_p50"]],
+        ["floor (embed + vector query)", *[floor[k] for k in cols], 1.0],
+    ]
+    for node, s in r["nodes_ms"].items():
+        rows.append([f"  {node}", *[s[k] for k in cols], round(s["p50"] / floor["p50"], 2)])
+    console.print(
+        table(
+            f"Turn latency, ms, durability={name} ({r['turns']} turns in {r['threads']} threads; "
+            "ratio = p50 / floor p50)",
+            ["", *cols, "ratio"],
+            rows,
+        )
+    )
+    console.print(
+        f"durability={name}: turn p50 / floor = {ratios['p50_over_floor_p50']} (target <= 1.5); "
+        f"turn p95 / floor = {ratios['p95_over_floor_p50']} (target <= 2.5); "
+        f"outcomes {r['outcomes']}"
+    )
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    instrument_nodes()
+    result: dict[str, Any] = {
+        "machine": machine(),
+        "setting": "LLM-free, tau2 KB, Postgres checkpointer + application tables, memory on",
+        "targets": {"p50_over_floor": 1.5, "p95_over_floor": 2.5},
+        "by_durability": {},
+    }
+    async with bench_database(args.postgres, "bench_perf") as db:
+        settings = perf_settings(db, WORK / "perf-turns")
+        services = await perf_services(settings)
+        async with open_agent(settings, checkpointer="postgres", services=services) as agent:
+            for durability in args.durability.split(","):
+                services.settings.checkpoint_durability = durability
+                # warm-up: pools, prepared caches, the BM25 index (not counted)
+                for conv in workload(20, seed=args.seed + 1, prefix=f"warm-{durability}"):
+                    for message in conv.messages:
+                        await agent.ask(
+                            message, thread_id=conv.thread_id, user_id=conv.user_id,
+                            tenant_id=TENANT
+                        )
+                        floor_sample(services, _last_query[0])
+                conversations = workload(args.turns, seed=args.seed, prefix=durability)
+                # Same questions for every mode: none may find its query embedding cached.
+                services.embeddings._cache.clear()
+                r = await measure(agent, services, conversations, args.profile)
+                result["by_durability"][durability] = r
+                show(durability, r)
+        await services.aclose()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=520)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--postgres", default=ADMIN_URL, help="admin URL (database bench_perf)")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--profile", help="write a pyinstrument profile (text) of the turns here")
+    parser.add_argument(
+        "--durability",
+        default="async,exit",
+        help="checkpoint durability modes to measure, comma-separated (async is the default)",
+    )
+    args = parser.parse_args()
+    write_result("turns", asyncio.run(run(args)), args.out)
+
+
+if __name__ == "__main__":
+    main()
