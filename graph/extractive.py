@@ -115,9 +115,12 @@ def extractive_answer(
     if not passages:
         return ExtractiveAnswer("", [])
     weights = {t: w for t, w in (term_weights or {}).items() if t not in _QUESTION_WORDS}
-    for term in tokenize(question):
-        if term not in _QUESTION_WORDS:
-            weights.setdefault(term, 1.0)
+    # A word the knowledge base never uses is as rare as words get (a customer's file
+    # may use it); the latest message's own words outweigh those its query borrowed
+    # from earlier turns ("and the subtotal?" after "the total on my receipt?").
+    rarest = max(weights.values(), default=1.0)
+    for term in set(tokenize(question)) - _QUESTION_WORDS:
+        weights[term] = 2 * (weights.get(term) or rarest)  # 0.0: not in the knowledge base
     total = sum(weights.values())
     shapes = [shape for asks, shape in _ANSWER_TYPES if asks.search(question)]
     scored: list[tuple[float, int, int]] = []

@@ -67,6 +67,17 @@ class FakeOpenAI:
                     return
                 system = str(body["messages"][0]["content"])
                 doc_ids = re.findall(r'doc_id="([^"]+)"', system)
+                if mode == "read_attachment" and body.get("tools"):
+                    tool_results = [m for m in body["messages"] if m.get("role") == "tool"]
+                    if not tool_results:
+                        wanted = re.findall(r'doc_id="(attachment:\d+)"', system)
+                        self._reply(
+                            body, None, tool_call=("ReadAttachment", {"attachment": wanted[0]})
+                        )
+                        return
+                    read = re.findall(r'doc_id="(attachment:\d+)"', tool_results[-1]["content"])
+                    self._reply(body, f"FROM-THE-MODEL: your file says so [{read[0]}].")
+                    return
                 if mode == "escalate" and body.get("tools"):
                     self._reply(body, None, tool_call=("EscalateToHuman", {"reason": "insists"}))
                     return

@@ -130,4 +130,6 @@ def _archive_problem(data: bytes, limits: AttachmentLimits) -> str | None:
 
 
 def _mb(size: int) -> str:
+    if size < 1_000_000:
+        return f"{size / 1000:.1f} KB"
     return f"{size / 1_000_000:.1f} MB"
