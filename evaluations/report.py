@@ -194,6 +194,22 @@ def _fmt(value: Any) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _why(record: dict[str, Any]) -> str:
+    """Which checks of ``case_passed`` a failed trial missed."""
+    if record["error"]:
+        return str(record["error"])
+    scores, reasons = record["scores"], []
+    if record["expected_outcome"] not in (None, record["outcome"]):
+        reasons.append(f"{record['outcome']}, expected {record['expected_outcome']}")
+    if scores.get("hit@5") == 0.0 and record["expected_outcome"] != "abstained":
+        reasons.append("no gold document in the top 5")
+    if scores.get("memory_recall") not in (None, 1.0):
+        reasons.append(f"memory recall {scores['memory_recall']:.2f}")
+    if scores.get("citation_validity") == 0.0:
+        reasons.append("cites a document it did not retrieve")
+    return "; ".join(reasons)
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """A human summary: headline tables, the confusion matrix, failures."""
     run = report["run"]
@@ -221,8 +237,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"| citation validity | {_fmt(report['citations']['validity'])} | "
         f"{report['citations']['n']} |",
         f"| memory recall | {_fmt(report['memory']['recall'])} | {report['memory']['n']} |",
-        f"| latency p50 (ms) | {_fmt(lat['p50'])} | {lat['n']} turns |",
-        f"| latency p95 (ms) | {_fmt(lat['p95'])} | {lat['n']} turns |",
+        f"| latency p50 (ms) | {lat['p50']} | {lat['n']} turns |",
+        f"| latency p95 (ms) | {lat['p95']} | {lat['n']} turns |",
     ]
     for name, value in report["consistency"].items():
         lines.append(f"| {name} | {_fmt(value)} | {run['cases']} cases |")
@@ -242,12 +258,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     failed = [c for c in report["cases"] if not c["passed"]]
     lines += ["", f"## Failed trials ({len(failed)})", ""]
     for c in failed[:50]:
-        why = c["error"] or (
-            f"outcome {c['outcome']} (expected {c['expected_outcome']}), "
-            f"hit@5 {_fmt(c['scores'].get('hit@5'))}, "
-            f"memory recall {_fmt(c['scores'].get('memory_recall'))}"
-        )
-        lines.append(f"- `{c['case_id']}` trial {c['trial']}: {why}")
+        lines.append(f"- `{c['case_id']}` trial {c['trial']}: {_why(c)}")
     if len(failed) > 50:
         lines.append(f"- … and {len(failed) - 50} more (see report.json)")
     lines += ["", f"LangSmith: {report['langsmith']}", ""]

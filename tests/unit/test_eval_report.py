@@ -96,7 +96,10 @@ def test_report_figures_match_the_records():
     assert report["latency_ms"]["p50"] == 10.0
     assert report["judge"] == {"skipped": "no model configured"}
     assert report["langsmith"] == "not configured"
-    assert "| hit@1 | 0.333 | 3 |" in render_markdown(report)
+    markdown = render_markdown(report)
+    assert "| hit@1 | 0.333 | 3 |" in markdown
+    assert "- `b` trial 0: abstained, expected answered; no gold document in the top 5" in markdown
+    assert "- `a` trial" not in markdown
 
 
 def test_compare_detects_a_planted_regression():
