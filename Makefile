@@ -43,6 +43,7 @@ bench: venv
 	$(PY) bench/resilience.py
 	$(PY) bench/memory.py
 	$(PY) bench/escalation.py
+	$(PY) bench/attachments.py
 
 # Refresh the pinned versions CI installs (after changing dependencies in pyproject.toml).
 lock: venv

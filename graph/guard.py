@@ -80,8 +80,8 @@ def check_message(content: Any, max_chars: int) -> GuardResult:
             return GuardResult(
                 "",
                 "unsupported_content",
-                "I received an attachment without a question, and I can't read attachments "
-                "yet. Please describe your problem in words.",
+                "I received content I can't read and no question. Please describe your "
+                "problem in words, or attach the file as a document.",
             )
         return GuardResult("", "empty", "Your message was empty. What can I help you with?")
     return GuardResult(cleaned)

@@ -150,3 +150,46 @@ async def test_escalated_thread_shows_the_interrupt_and_resumes_with_the_sdk(ser
     state = await client.threads.get_state(thread["thread_id"])
     assert state["values"]["messages"][-1]["content"] == "Hi, Sam here."
     assert state["values"]["escalation"] is None
+
+
+async def test_a_file_sent_as_a_content_block_is_read_and_cited(server, tmp_path):
+    """The shape agent-chat-ui sends; conversion runs off the event loop (no BlockingError)."""
+    import base64
+
+    from langgraph_sdk import get_client
+
+    url, log = server
+    client = get_client(url=url)
+    thread = await client.threads.create()
+    receipt = b"Lumora Home receipt\n\nOrder LH-5521\n\nTOTAL DUE: $74.50\n"
+    await client.runs.wait(
+        thread["thread_id"],
+        "support_agent",
+        input={
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "What is the total due on my receipt?"},
+                        {
+                            "type": "file",
+                            "source_type": "base64",
+                            "mime_type": "text/plain",
+                            "data": base64.b64encode(receipt).decode(),
+                            "metadata": {"filename": "receipt.txt"},
+                        },
+                    ],
+                }
+            ]
+        },
+        context={"tenant_id": "default", "user_id": "studio-files"},
+    )
+    values = (await client.threads.get_state(thread["thread_id"]))["values"]
+    assert values["outcome"] == "answered", values.get("route_reasons")
+    assert values["attachments"][0]["filename"] == "receipt.txt"
+    assert values["citations"][0]["doc_id"] == values["attachments"][0]["doc_id"]
+    assert "$74.50" in values["messages"][-1]["content"]
+    stored = values["messages"][0]
+    assert stored["content"] == "What is the total due on my receipt?"  # no base64 kept
+    log.seek(0)
+    assert "BlockingError" not in log.read()
