@@ -9,7 +9,11 @@ A pair is predicted "same" when cosine >= threshold and the pair names the same
 numbers and codes (``same_values``), exactly as ``MemoryStore`` decides.
 
 Latency: 10,000 memories for one user (plus 2,000 for another, to prove the filter),
-then ``MemoryStore.recall`` for 200 queries, on SQLite and on Postgres.
+then ``MemoryStore.recall`` for 200 queries, on SQLite and on Postgres, with the per-user
+recall cache off (``memory_cache_max_memories=0``: every recall reads and decodes all the
+user's rows, as before the cache existed) and on (a fingerprint query per recall; the rows
+are read once). "first" is the first recall of the run, which fills the cache. The
+Postgres database is created for the run and dropped after it.
 """
 
 from __future__ import annotations
@@ -73,11 +77,15 @@ def dedup(embeddings: SentenceEmbeddings) -> dict:
     return {str(k): v for k, v in rows.items()}
 
 
-async def latency(name: str, settings: Settings, embeddings: SentenceEmbeddings, n: int) -> dict:
+async def latency(
+    name: str, settings: Settings, embeddings: SentenceEmbeddings, n: int, cache: bool
+) -> dict:
+    settings = settings.model_copy(update={"memory_cache_max_memories": 100_000 if cache else 0})
     services = await create_services(settings, embeddings=embeddings)
     store = services.memory
     rng = np.random.default_rng(7)
     user = f"bench-{uuid.uuid4().hex[:6]}"
+    loads = store.cache_loads
     now = datetime.now(UTC)
     async with services.sessions() as session, session.begin():
         for owner, count in ((user, n), (f"{user}-other", 2000)):
@@ -107,12 +115,16 @@ async def latency(name: str, settings: Settings, embeddings: SentenceEmbeddings,
         got = await store.recall("bench", user, query, 5)
         samples.append((time.perf_counter() - start) * 1000)
         assert len(got) <= 5
+    loads = store.cache_loads - loads
     await services.aclose()
     return {
         "backend": name,
+        "cache": cache,
         "memories": n,
+        "first_ms": round(samples[0], 1),
         "median_ms": round(statistics.median(samples), 1),
         "p95_ms": round(sorted(samples)[int(0.95 * len(samples))], 1),
+        "row_loads": loads,
     }
 
 
@@ -125,7 +137,7 @@ async def main(args: argparse.Namespace) -> dict:
     if args.postgres:
         import psycopg
 
-        name = f"bench_memory_{uuid.uuid4().hex[:8]}"
+        name = database = f"bench_memory_{uuid.uuid4().hex[:8]}"
         with psycopg.connect(args.postgres, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         base = args.postgres.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
@@ -133,17 +145,27 @@ async def main(args: argparse.Namespace) -> dict:
             ("Postgres", Settings(_env_file=None, data_dir=data, database_url=f"{base}/{name}"))
         )
     for name, settings in backends:
-        result["recall_latency"].append(await latency(name, settings, embeddings, args.n))
+        for cache in (False, True):
+            result["recall_latency"].append(
+                await latency(name, settings, embeddings, args.n, cache)
+            )
     if database:
         import psycopg
 
         with psycopg.connect(args.postgres, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     table = Table(title=f"recall() latency, {args.n:,} memories for one user, 200 queries, k=5")
-    for column in ("backend", "median ms", "p95 ms"):
+    for column in ("backend", "recall cache", "first ms", "median ms", "p95 ms", "row loads"):
         table.add_column(column, justify="right")
     for row in result["recall_latency"]:
-        table.add_row(row["backend"], f"{row['median_ms']:.1f}", f"{row['p95_ms']:.1f}")
+        table.add_row(
+            row["backend"],
+            "on" if row["cache"] else "off",
+            f"{row['first_ms']:.1f}",
+            f"{row['median_ms']:.1f}",
+            f"{row['p95_ms']:.1f}",
+            str(row["row_loads"]),
+        )
     console.print(table)
     return result
 

@@ -79,8 +79,9 @@ def instrument_nodes() -> None:
         setattr(SupportNodes, name, _timed(name, getattr(SupportNodes, name)))
 
 
-async def measure(agent: Any, services: Any, conversations: list[Any], profile: str | None
-                  ) -> dict[str, Any]:
+async def measure(
+    agent: Any, services: Any, conversations: list[Any], profile: str | None
+) -> dict[str, Any]:
     """Run the conversations turn by turn, a floor sample after each turn."""
     turn_ms: list[float] = []
     floor_ms: list[float] = []
@@ -115,9 +116,12 @@ async def measure(agent: Any, services: Any, conversations: list[Any], profile: 
         from pyinstrument.renderers import ConsoleRenderer
 
         profiler.stop()
-        Path(profile).write_text(profiler.output_text(unicode=True, show_all=False))
         flat = ConsoleRenderer(unicode=True, flat=True, show_all=True)
-        Path(profile).with_suffix(".flat.txt").write_text(profiler.output(renderer=flat))
+        for path, text in (
+            (Path(profile), profiler.output_text(unicode=True, show_all=False)),
+            (Path(profile).with_suffix(".flat.txt"), profiler.output(renderer=flat)),
+        ):
+            path.write_text(text)
     turn = summary(turn_ms)
     floor = summary(floor_ms)
     nodes = {name: summary(v) for name, v in per_node.items()}
@@ -182,8 +186,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 for conv in workload(20, seed=args.seed + 1, prefix=f"warm-{durability}"):
                     for message in conv.messages:
                         await agent.ask(
-                            message, thread_id=conv.thread_id, user_id=conv.user_id,
-                            tenant_id=TENANT
+                            message,
+                            thread_id=conv.thread_id,
+                            user_id=conv.user_id,
+                            tenant_id=TENANT,
                         )
                         floor_sample(services, _last_query[0])
                 conversations = workload(args.turns, seed=args.seed, prefix=durability)

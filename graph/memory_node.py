@@ -133,4 +133,12 @@ async def remember_turn(
     recalled = outcome.data
     memories = [_as_state(m) for m in recalled]
     passages, terms = shape_by_memories(state.passages, state.query_terms, memories)
-    return {"memories": memories, "passages": passages, "query_terms": terms}
+    # Only what changed: every channel written is another blob in the checkpoint.
+    update: dict[str, Any] = {}
+    if memories != state.memories:
+        update["memories"] = memories
+    if passages != state.passages:
+        update["passages"] = passages
+    if terms != state.query_terms:
+        update["query_terms"] = terms
+    return update

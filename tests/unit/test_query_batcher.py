@@ -1,0 +1,105 @@
+"""QueryBatcher: concurrent queries share model calls, answers stay in order, failures reach
+every caller, a caller that gives up does not disturb the others (no model needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from tools.embeddings import QueryBatcher
+from tools.executor import BlockingExecutor
+
+
+class FakeEmbeddings:
+    """Vectors derived from the text; records each batch; can be made slow or failing."""
+
+    def __init__(self, delay: float = 0.05, fail: bool = False) -> None:
+        self.batches: list[list[str]] = []
+        self.cache: dict[str, list[float]] = {}
+        self.delay = delay
+        self.fail = fail
+        self.release = threading.Event()
+
+    def cached(self, text: str) -> list[float] | None:
+        return self.cache.get(text)
+
+    def embed_queries(self, texts: Sequence[str]) -> list[list[float]]:
+        self.batches.append(list(texts))
+        self.release.wait(self.delay)
+        if self.fail:
+            raise RuntimeError("model exploded")
+        return [[float(len(t)), float(sum(map(ord, t)))] for t in texts]
+
+
+def vector(text: str) -> list[float]:
+    return [float(len(text)), float(sum(map(ord, text)))]
+
+
+@pytest.fixture
+async def executor():
+    pool = BlockingExecutor(2)
+    yield pool
+    await pool.shutdown(1)
+
+
+async def test_concurrent_queries_are_batched_and_answered_in_order(executor):
+    fake = FakeEmbeddings()
+    batcher = QueryBatcher(fake, executor)  # type: ignore[arg-type]
+    texts = [f"question number {i}" for i in range(20)]
+    got = await asyncio.gather(*(batcher.embed(t) for t in texts))
+    assert got == [vector(t) for t in texts]
+    assert sum(len(b) for b in fake.batches) == 20
+    assert len(fake.batches) < 20  # the first goes alone, the rest wait and go together
+    assert max(len(b) for b in fake.batches) > 1
+
+
+async def test_without_batching_each_query_is_its_own_call(executor):
+    fake = FakeEmbeddings(delay=0.01)
+    batcher = QueryBatcher(fake, executor, enabled=False)  # type: ignore[arg-type]
+    texts = [f"q{i}" for i in range(6)]
+    assert await asyncio.gather(*(batcher.embed(t) for t in texts)) == [vector(t) for t in texts]
+    assert sorted(map(len, fake.batches)) == [1] * 6
+
+
+async def test_batches_are_capped(executor):
+    fake = FakeEmbeddings()
+    batcher = QueryBatcher(fake, executor, max_batch=4)  # type: ignore[arg-type]
+    await asyncio.gather(*(batcher.embed(f"q{i}") for i in range(13)))
+    assert max(len(b) for b in fake.batches) <= 4
+    assert sum(len(b) for b in fake.batches) == 13
+
+
+async def test_cached_queries_never_reach_the_model(executor):
+    fake = FakeEmbeddings()
+    fake.cache["known"] = [9.0, 9.0]
+    batcher = QueryBatcher(fake, executor)  # type: ignore[arg-type]
+    assert await batcher.embed("known") == [9.0, 9.0]
+    assert fake.batches == []
+
+
+async def test_a_failure_reaches_every_waiting_caller_and_the_next_batch_still_runs(executor):
+    fake = FakeEmbeddings(fail=True)
+    batcher = QueryBatcher(fake, executor)  # type: ignore[arg-type]
+    results = await asyncio.gather(
+        *(batcher.embed(f"q{i}") for i in range(5)), return_exceptions=True
+    )
+    assert all(isinstance(r, RuntimeError) for r in results)
+    fake.fail = False
+    assert await batcher.embed("after") == vector("after")
+
+
+async def test_a_caller_that_gives_up_does_not_disturb_the_others(executor):
+    fake = FakeEmbeddings(delay=0.2)
+    batcher = QueryBatcher(fake, executor)  # type: ignore[arg-type]
+    first = asyncio.ensure_future(batcher.embed("first"))
+    await asyncio.sleep(0.01)  # "first" is being encoded; these two queue together
+    quitter = asyncio.ensure_future(batcher.embed("quitter"))
+    stayer = asyncio.ensure_future(batcher.embed("stayer"))
+    await asyncio.sleep(0.01)
+    quitter.cancel()
+    assert await first == vector("first")
+    assert await stayer == vector("stayer")
+    assert quitter.cancelled()
