@@ -365,11 +365,14 @@ def memory_prune(as_json: JsonOpt = False) -> None:
 
 @memory_app.command("rotate-keys")
 def memory_rotate_keys() -> None:
-    """Re-encrypt memories with the newest SUPPORT_MEMORY_ENCRYPTION_KEY and rehash them."""
+    """Re-encrypt memories and attachments with the newest SUPPORT_MEMORY_ENCRYPTION_KEY."""
     settings = _settings()
 
-    rewritten = _with_services(settings, lambda s: s.memory.rotate_keys())
-    console.print(f"re-encrypted {rewritten} memories")
+    async def rotate(services: Services) -> tuple[int, int]:
+        return await services.memory.rotate_keys(), await services.attachments.rotate_keys()
+
+    memories, files = _with_services(settings, rotate)
+    console.print(f"re-encrypted {memories} memories and {files} attachments")
 
 
 @app.command("forget")

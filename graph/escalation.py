@@ -44,15 +44,22 @@ def ticket_summary(state: SupportState, reasons: list[str]) -> tuple[str, str]:
     tried = [a.splitlines()[0][:160] for a in answers[-2:] if a.strip()] or ["nothing yet"]
     articles = [f"{p['title']} ({p['doc_id']})" for p in state.passages[:3]] or ["none"]
     remembered = [m["content"] for m in state.memories] or ["nothing"]
-    summary = "\n".join(
-        [
-            f'Customer request (their words): "{human[-1] if human else ""}"',
-            "What the assistant tried: " + " | ".join(tried),
-            "Articles consulted: " + "; ".join(articles),
-            "Known about the customer: " + "; ".join(remembered),
-            "Escalated because: " + ", ".join(reasons),
+    lines = [
+        f'Customer request (their words): "{human[-1] if human else ""}"',
+        "What the assistant tried: " + " | ".join(tried),
+        "Articles consulted: " + "; ".join(articles),
+        "Known about the customer: " + "; ".join(remembered),
+        "Escalated because: " + ", ".join(reasons),
+    ]
+    if state.attachments:
+        files = [
+            f"{a['filename']} ({a['doc_id']}, "
+            + (a["status"] if a["status"] != "rejected" else f"refused: {a.get('error')}")
+            + ")"
+            for a in state.attachments
         ]
-    )
+        lines.append("Files the customer sent: " + "; ".join(files))
+    summary = "\n".join(lines)
     transcript = "\n".join(
         f"{'customer' if isinstance(m, HumanMessage) else (m.name or 'assistant')}: "
         f"{message_text(m.content)[0][:500]}"

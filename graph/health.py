@@ -131,6 +131,19 @@ async def run_checks(settings: Settings) -> list[Check]:
                 )
             return f"all tickets delivered to {url}"
 
+        async def attachments() -> str:
+            limits = settings.attachments
+            if not limits.enabled:
+                return "turned off (SUPPORT_ATTACHMENTS__ENABLED=false)"
+            converter = svc.attachments.converter
+            converted = await asyncio.to_thread(converter.convert, b"doctor", "txt")
+            if not converted.ok:
+                raise RuntimeError(f"isolated conversion failed: {converted.error}")
+            return (
+                f"isolated conversion works; up to {limits.max_bytes / 1e6:g} MB, "
+                f"{limits.timeout_s:g} s and {limits.memory_mb} MiB per file"
+            )
+
         for name, probe in (
             ("database", database),
             ("checkpointer", checkpointer),
@@ -139,6 +152,7 @@ async def run_checks(settings: Settings) -> list[Check]:
             ("chat model", model),
             ("circuit breakers", breakers),
             ("tickets", tickets),
+            ("attachments", attachments),
         ):
             checks.append(await _timed(name, probe))
     finally:

@@ -266,6 +266,19 @@ class AttachmentStore:
             )
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def rotate_keys(self) -> int:
+        """Re-encrypt stored text with the newest memory key; return how many files."""
+        if not self._crypto.enabled:
+            return 0
+        async with self._sessions() as session, session.begin():
+            rows = (
+                await session.scalars(select(Attachment).where(Attachment.markdown != ""))
+            ).all()
+            for row in rows:
+                row.markdown = self._crypto.rotate(row.markdown)
+                row.chunks = [self._crypto.rotate(c) for c in row.chunks]
+        return len(rows)
+
     async def aclose(self) -> None:
         """Stop the conversion processes and their threads."""
         await asyncio.to_thread(self.converter.close)

@@ -347,3 +347,46 @@ def test_incoming_file_type_is_what_the_bytes_say(shared_data):
     data = (shared_data / "attachments/markitdown/test.xlsx").read_bytes()
     incoming = IncomingFile("budget.pdf", "application/pdf", data)
     assert check_file(incoming.data, AttachmentLimits()).detected_type == "xlsx"
+
+
+async def test_attachment_text_is_encrypted_at_rest_and_survives_key_rotation(tmp_path, embeddings):
+    from cryptography.fernet import Fernet
+
+    from state import Settings
+    from tools.services import create_services
+
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    data = tmp_path / "data"
+    incoming = IncomingFile("card.txt", "text/plain", b"Order 7781 total 42.00 EUR, paid by card.")
+
+    def settings(key: str) -> Settings:
+        return Settings(_env_file=None, data_dir=data, memory_encryption_key=key)
+
+    first = await create_services(settings(old_key), embeddings=embeddings)
+    ref = await first.attachments.receive("t1", "u1", "thread-1", incoming)
+    async with first.sessions() as session:
+        row = await session.get(Attachment, ref.id)
+    assert row is not None and "7781" not in row.markdown and "7781" not in json.dumps(row.chunks)
+    await first.aclose()
+
+    rotated = await create_services(settings(f"{new_key},{old_key}"), embeddings=embeddings)
+    assert await rotated.attachments.rotate_keys() == 1
+    await rotated.aclose()
+    only_new = await create_services(settings(new_key), embeddings=embeddings)
+    stored = await only_new.attachments.read("t1", "thread-1", ref.id)
+    hits = await only_new.attachments.search("t1", "thread-1", "order total")
+    await only_new.aclose()
+    assert stored is not None and "Order 7781 total 42.00 EUR" in stored.markdown
+    assert "7781" in hits[0]["text"]
+
+
+async def test_the_ticket_tells_the_human_which_files_were_sent(sample_agent, tmp_path):
+    log = tmp_path / "crash.log"
+    log.write_text("FATAL lumora-hub 2.4.1: watchdog reset at 03:12\n")
+    result = await sample_agent.ask(
+        "I want to talk to a human about this crash", attachments=[log], user_id="ticketed"
+    )
+    assert result.outcome == "escalated"
+    tickets = await sample_agent.services.tickets.list("default")
+    ticket = next(t for t in tickets if t["thread_id"] == result.thread_id)
+    assert f"crash.log ({result.attachments[0]['doc_id']}, converted)" in ticket["summary"]

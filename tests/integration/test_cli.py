@@ -100,6 +100,8 @@ def test_doctor_reports_health_without_printing_secrets(cli_data):
     names = {c["name"] for c in report["checks"]}
     assert {"database", "checkpointer", "embedding model", "knowledge base"} <= names
     assert "OPENAI_API_KEY set" in report["checks"][0]["detail"]
+    files = next(c for c in report["checks"] if c["name"] == "attachments")
+    assert files["detail"].startswith("isolated conversion works")
 
 
 def test_doctor_fails_clearly_when_the_knowledge_base_is_empty(tmp_path):
