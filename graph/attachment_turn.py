@@ -11,14 +11,18 @@ routing rules or memory extraction, which read only what the customer typed.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from state import Context, Passage
 from tools.attachment_input import IncomingFile, split_content
 from tools.attachments import AttachmentRef
+from tools.errors import ToolError
 from tools.services import Services
 
 __all__ = [
@@ -35,6 +39,7 @@ _REFERS = re.compile(
     re.IGNORECASE,
 )
 _MAX_ATTACHMENT_PASSAGES = 2
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -73,9 +78,18 @@ async def receive_attachments(
         for f in files[limits.max_files_per_message :]
     ]
     for incoming in accepted:
-        ref = await services.attachments.receive(
-            context.tenant_id, context.user_id, thread_id, incoming
-        )
+        try:
+            ref = await services.attachments.receive(
+                context.tenant_id, context.user_id, thread_id, incoming
+            )
+        except (SQLAlchemyError, OSError, ToolError) as error:  # storage down: say so, go on
+            logger.warning("attachment %s not stored: %s", incoming.filename, type(error).__name__)
+            intake.notices.append(
+                _notice(
+                    incoming.filename, "I can't store files right now; please send it again later"
+                )
+            )
+            continue
         intake.received.append(ref)
         if ref.status == "rejected":
             intake.notices.append(_notice(ref.filename, ref.error or "it could not be read"))

@@ -13,6 +13,7 @@ from typing import Any, cast
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
+from sqlalchemy.exc import SQLAlchemyError
 
 from graph.attachment_turn import (
     acknowledge,
@@ -195,16 +196,22 @@ class SupportNodes:
             kb_error = searched.error_kind
             logger.warning("knowledge base search failed (%s); BM25 fallback", kb_error)
             result = await kb.search_lexical(query, context.tenant_id)
-        passages, attachment_passages = list(result.passages), 0
+        passages, attachment_passages, attachments_down = list(result.passages), 0, False
         if any(a["status"] == "converted" for a in state.attachments):
             thread_id = str((get_config().get("configurable") or {}).get("thread_id") or "")
-            found = await services.attachments.search(context.tenant_id, thread_id, query)
+            try:
+                found = await services.attachments.search(context.tenant_id, thread_id, query)
+            except (SQLAlchemyError, OSError) as error:  # the articles still answer
+                logger.warning("attachment search failed (%s)", type(error).__name__)
+                found, attachments_down = [], True
             passages, attachment_passages = merge_passages(
                 result.passages,
                 found,
                 threshold=services.settings.attachment_threshold,
                 refers=bool(state.received_attachments) or refers_to_attachment(user_texts[-1]),
             )
+        degraded = [f"kb_{kb_error}"] if kb_error else []
+        degraded += ["attachments_unavailable"] if attachments_down else []
         return {
             "query": query,
             "passages": passages,
@@ -214,7 +221,7 @@ class SupportNodes:
             "confidence": result.confidence,
             "query_terms": result.term_weights,
             "kb_error": kb_error,
-            "degraded": f"kb_{kb_error}" if kb_error else None,
+            "degraded": ",".join(degraded) or None,
         }
 
     async def remember(self, state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -174,3 +174,30 @@ async def test_memory_store_failure_never_fails_the_turn(sample_agent, monkeypat
     assert result.outcome == "answered"
     assert result.degraded == "memory_unavailable"
     assert result.citations[0]["doc_id"] == "accounts/reset-your-password.md"
+
+
+async def test_attachment_storage_down_never_fails_the_turn(sample_agent, tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    note = tmp_path / "order.txt"
+    note.write_text("Order 5521: Lumora Bulb x3")
+    stored = await sample_agent.ask("Where is this order?", attachments=[note], user_id="gina")
+    assert stored.attachments[0]["status"] == "converted"
+
+    async def broken(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(sample_agent.services.attachments, "receive", broken)
+    monkeypatch.setattr(sample_agent.services.attachments, "search", broken)
+    second = tmp_path / "receipt.txt"
+    second.write_text("Receipt 9")
+    result = await sample_agent.ask(
+        "How do I reset my password?",
+        attachments=[second],
+        thread_id=stored.thread_id,
+        user_id="gina",
+    )
+    assert result.outcome == "answered"
+    assert result.citations[0]["doc_id"] == "accounts/reset-your-password.md"
+    assert "I couldn't read “receipt.txt”: I can't store files right now" in result.answer
+    assert result.degraded == "attachments_unavailable"
