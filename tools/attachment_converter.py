@@ -3,15 +3,18 @@
 Conversions go to a small pool of fork servers (``python -m tools.attachment_worker``),
 each with the parsers preloaded; every file is converted by a fresh child of
 one of them, under an address-space and CPU limit, with file writes and the
-network disabled. This side enforces the wall-clock timeout: when it passes,
-the child is killed and its server carries on. A server that misbehaves is
-discarded and replaced. Blocking: call ``convert`` from the executor.
+network disabled. At the wall-clock timeout the fork server kills the child
+and carries on (the agent keeps a later
+deadline of its own, and discards a server that misses it). A server that
+misbehaves is discarded and replaced. The fork servers get no secrets from
+the agent's environment. Blocking: call ``convert`` from the executor.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import queue
 import select
@@ -28,9 +31,14 @@ from state.attachment_limits import IMAGE_TYPES, AttachmentLimits
 
 __all__ = ["Conversion", "IsolatedConverter"]
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_CONVERTER = "tools.attachment_worker:convert_markitdown"
 _PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _MAX_REPLY_BYTES = 64 * 1024 * 1024
+_SAFE_ENVIRONMENT = frozenset({"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ"})
+_SLACK_S = 10.0
+"""How long past the timeout the fork server may take to report a killed child."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,9 @@ class Conversion:
     details: dict[str, Any] = field(default_factory=dict)
     kind: str | None = None
     error: str | None = None
+    """For the customer."""
+    detail: str | None = None
+    """For logs and the stored record: the parser's own message, or how the child died."""
 
 
 class _ServerGone(Exception):
@@ -53,7 +64,9 @@ class _ForkServer:
     """One ``tools.attachment_worker`` process and its pipes."""
 
     def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(_PROJECT_ROOT), *sys.path])}
+        # Hostile files are parsed in its children: no secrets from the agent's environment.
+        env = {k: v for k, v in os.environ.items() if k in _SAFE_ENVIRONMENT}
+        env["PYTHONPATH"] = os.pathsep.join([str(_PROJECT_ROOT), *sys.path])
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tools.attachment_worker"],
             stdin=subprocess.PIPE,
@@ -85,9 +98,11 @@ class _ForkServer:
         if body is None:
             raise _ServerGone("reply cut short")
         try:
-            reply: dict[str, Any] = json.loads(body)
+            reply = json.loads(body)
         except ValueError as exc:
             raise _ServerGone("unreadable reply") from exc
+        if not isinstance(reply, dict):
+            raise _ServerGone("reply is not an object")
         return reply
 
     def _read(self, size: int, deadline: float | None) -> bytes | None:
@@ -123,27 +138,28 @@ class IsolatedConverter:
         self._slots = threading.BoundedSemaphore(limits.max_concurrent)
         self._closed = False
 
-    def warm_up(self) -> None:
-        """Start one fork server now, so the first customer file does not wait for it."""
-        with self._slots:
-            if self._idle.empty():
-                self._idle.put(_ForkServer())
-
     def convert(self, data: bytes, detected: str) -> Conversion:
         """Convert ``data`` read as ``detected``; never raises for a bad file."""
         if self._closed:
-            return Conversion(False, kind="unavailable", error="conversion is shut down")
+            return Conversion(False, kind="unavailable", error="file reading is shut down")
         with self._slots:
-            server = self._idle.get_nowait() if not self._idle.empty() else _ForkServer()
             try:
-                conversion = self._run(server, data, detected)
-            except (_ServerGone, OSError) as exc:
+                server = self._idle.get_nowait()
+            except queue.Empty:
+                server = _ForkServer()
+            try:
+                conversion, reusable = self._run(server, data, detected)
+            except Exception as exc:  # the server broke the protocol or died: replace it
+                logger.warning("attachment fork server discarded: %s", exc)
                 server.close()
-                return Conversion(False, kind="crashed", error=f"the converter failed ({exc})")
-            self._idle.put(server)
+                return Conversion(False, kind="crashed", error="reading it crashed the converter")
+            if reusable and not self._closed:
+                self._idle.put(server)
+            else:
+                server.close()
             return conversion
 
-    def _run(self, server: _ForkServer, data: bytes, detected: str) -> Conversion:
+    def _run(self, server: _ForkServer, data: bytes, detected: str) -> tuple[Conversion, bool]:
         header = {
             "detected": detected,
             "converter": self.converter,
@@ -155,39 +171,46 @@ class IsolatedConverter:
                 "image_types": list(IMAGE_TYPES),
             },
         }
+        timed_out = Conversion(
+            False, kind="timeout", error=f"reading it took longer than {self.limits.timeout_s:g} s"
+        )
         server.send(header, data)
-        started = server.receive(time.monotonic() + 30)  # the fork itself
-        if started is None or "pid" not in started:
+        if server.receive(time.monotonic() + 30) is None:  # {"pid"}: the fork itself
             raise _ServerGone("no child started")
-        pid = int(started["pid"])
-        reply = server.receive(time.monotonic() + self.limits.timeout_s)
-        if reply is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-            self._await_exit(server)
-            return Conversion(
-                False,
-                kind="timeout",
-                error=f"reading it took longer than {self.limits.timeout_s:g} s",
+        reply = server.receive(time.monotonic() + self.limits.timeout_s + _SLACK_S)
+        if reply is None:  # the server did not enforce the timeout: do not trust it again
+            return timed_out, False
+        if "exit" in reply:  # died before answering: timed out, killed by a limit, or crashed
+            if reply.get("timed_out"):
+                return timed_out, True
+            death = _describe(int(reply["exit"]))
+            logger.warning("attachment conversion died: %s", death)
+            crashed = Conversion(
+                False, kind="crashed", error="reading it crashed the converter", detail=death
             )
-        if "exit" in reply:  # died before answering: killed by a limit, or crashed
-            return Conversion(
-                False, kind="crashed", error=f"the converter stopped ({_describe(reply['exit'])})"
-            )
+            return crashed, True
         self._await_exit(server)
         if not reply.get("ok"):
-            return Conversion(False, kind=reply.get("kind"), error=reply.get("error"))
+            detail = str(reply["detail"]) if reply.get("detail") else None
+            if detail:
+                logger.info("attachment not converted: %s", detail)
+            failed = Conversion(
+                False,
+                kind=str(reply.get("kind") or "malformed"),
+                error=str(reply.get("error") or "it could not be read"),
+                detail=detail,
+            )
+            return failed, True
         markdown = str(reply.get("markdown") or "").strip()
         details = dict(reply.get("details") or {})
         if len(markdown) > self.limits.max_markdown_chars:
             details["truncated_from_chars"] = len(markdown)
             markdown = markdown[: self.limits.max_markdown_chars]
         title = reply.get("title")
-        return Conversion(True, markdown, str(title) if title else None, details)
+        return Conversion(True, markdown, str(title) if title else None, details), True
 
-    @staticmethod
-    def _await_exit(server: _ForkServer) -> None:
-        reply = server.receive(time.monotonic() + 10)
+    def _await_exit(self, server: _ForkServer) -> None:
+        reply = server.receive(time.monotonic() + self.limits.timeout_s + _SLACK_S)
         if reply is None or "exit" not in reply:
             raise _ServerGone("child did not exit")
 

@@ -11,17 +11,21 @@ Protocol on stdin/stdout: frames of a 4-byte big-endian length and a payload.
 A request is a JSON header frame then a frame of the file's bytes. Replies are
 JSON only (never pickle: a child that parsed a hostile file is not trusted):
 ``{"pid"}`` when the child starts, the child's ``{"ok", ...}`` result, then
-``{"exit"}`` with its wait status. Never import this module into the agent's
-own process except for its pure helpers.
+``{"exit", "timed_out"}`` with its wait status. The server enforces the
+timeout itself (it owns the child's pid, so the kill cannot hit a reused pid).
+Never import this module into the agent's own process except for its pure
+frame helpers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import sys
@@ -84,9 +88,19 @@ def _no_network(*_args: Any, **_kwargs: Any) -> Any:
     raise PermissionError("network access is disabled while converting attachments")
 
 
+def _address_space() -> int:
+    """Bytes of address space this process already maps (the preloaded parsers)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * resource.getpagesize()
+
+
 def _isolate(memory_mb: int, cpu_s: int) -> None:
-    """Limits of this process; applied before any byte of the file is parsed."""
-    memory = memory_mb * 1024 * 1024
+    """Limits of this process; applied before any byte of the file is parsed.
+
+    The memory budget is on top of what the preloaded parsers already map, so
+    ``memory_mb`` is what one conversion may add, whatever the baseline.
+    """
+    memory = _address_space() + memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails with an error, not a kill
@@ -203,6 +217,11 @@ def read_frame(fd: int) -> bytes:
 
 
 def _convert_in_child(data: bytes, request: dict[str, Any]) -> dict[str, Any]:
+    """Convert under limits; failures become ``{"ok": False, "kind", "error", "detail"}``.
+
+    ``error`` is written for the customer; ``detail`` (the parser's own message) is
+    for logs only, as it may name internal paths.
+    """
     limits = request["limits"]
     try:
         _isolate(limits["memory_mb"], int(limits["timeout_s"]) + 1)
@@ -211,20 +230,52 @@ def _convert_in_child(data: bytes, request: dict[str, Any]) -> dict[str, Any]:
     except ConversionRefused as refused:
         return {"ok": False, "kind": "limit", "error": str(refused)}
     except MemoryError:
-        return {"ok": False, "kind": "memory", "error": "it needs more memory than allowed"}
+        return {"ok": False, "kind": "memory", "error": "it needs more memory than a file may use"}
     except RecursionError:
         return {"ok": False, "kind": "malformed", "error": "it is nested too deeply to read"}
-    except BaseException as exc:  # the file's problem, reported in one line
-        return {"ok": False, "kind": "malformed", "error": f"{type(exc).__name__}: {exc}"[:300]}
+    except BaseException as exc:  # the file's problem: a fixed sentence, details in the log
+        return {
+            "ok": False,
+            "kind": "malformed",
+            "error": "it seems damaged, or is in a form I can't read",
+            "detail": f"{type(exc).__name__}: {exc}"[:300],
+        }
 
 
-def serve(stdin: int = 0, stdout: int = 1) -> None:
-    """Serve conversion requests until stdin closes (the agent exited)."""
+def _wait(pid: int, timeout_s: float) -> tuple[int, bool]:
+    """(Wait status, timed out): the child is killed at ``timeout_s``.
+
+    The server reaps the child itself, so the pid cannot be reused before the kill.
+    """
+    timed_out = False
+    with contextlib.suppress(OSError):  # no pidfd on this kernel: the agent's deadline applies
+        pidfd = os.pidfd_open(pid)
+        try:
+            ready, _, _ = select.select([pidfd], [], [], timeout_s)
+        finally:
+            os.close(pidfd)
+        if not ready:
+            timed_out = True
+            os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    return status, timed_out
+
+
+def serve() -> None:
+    """Serve conversion requests until stdin closes (the agent exited).
+
+    The protocol moves to private descriptors and fds 0 and 1 point at /dev/null, so a
+    parser that prints (or reads stdin) cannot corrupt the frames.
+    """
+    requests, replies = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
     _preload()
     while True:
         try:
-            request = json.loads(read_frame(stdin))
-            data = read_frame(stdin)
+            request = json.loads(read_frame(requests))
+            data = read_frame(requests)
         except EOFError:
             return
         go_read, go_write = os.pipe()
@@ -232,21 +283,22 @@ def serve(stdin: int = 0, stdout: int = 1) -> None:
         if pid == 0:  # the child: wait until the server has announced us, then convert
             try:
                 os.close(go_write)
+                os.close(requests)
                 os.read(go_read, 1)
                 result = _convert_in_child(data, request)
                 try:
                     payload = json.dumps(result, default=str).encode()
                 except (TypeError, ValueError):
                     payload = b'{"ok": false, "kind": "malformed", "error": "unreadable result"}'
-                write_frame(stdout, payload)
+                write_frame(replies, payload)
             finally:
                 os._exit(0)
         os.close(go_read)
-        write_frame(stdout, json.dumps({"pid": pid}).encode())
+        write_frame(replies, json.dumps({"pid": pid}).encode())
         os.write(go_write, b"1")
         os.close(go_write)
-        _, status = os.waitpid(pid, 0)
-        write_frame(stdout, json.dumps({"exit": status}).encode())
+        status, timed_out = _wait(pid, float(request["limits"]["timeout_s"]))
+        write_frame(replies, json.dumps({"exit": status, "timed_out": timed_out}).encode())
 
 
 if __name__ == "__main__":

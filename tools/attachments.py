@@ -134,7 +134,7 @@ class AttachmentStore:
     async def _fill(self, row: Attachment, conversion: Conversion, *, is_image: bool) -> None:
         if not conversion.ok:
             row.error = conversion.error or "it could not be read"
-            row.details = {**row.details, "failure": conversion.kind}
+            row.details = {**row.details, "failure": conversion.kind, "detail": conversion.detail}
             return
         if not conversion.markdown.strip():
             row.error = "no text could be read from it"
