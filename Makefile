@@ -44,6 +44,11 @@ bench: venv
 	$(PY) bench/memory.py
 	$(PY) bench/escalation.py
 	$(PY) bench/attachments.py
+	$(PY) bench/ingest.py
+	$(PY) bench/turns.py
+	$(PY) bench/concurrency.py
+	$(PY) bench/checkpoints.py
+	$(PY) bench/onnx_embed.py
 
 # Refresh the pinned versions CI installs (after changing dependencies in pyproject.toml).
 lock: venv

@@ -21,6 +21,11 @@ metadata). Per-turn fields must stay flat. Logical bytes are the serialized size
 At the end, the saver's own retention, ``aprune(keep_latest)``, is applied to the thread
 to show what it leaves.
 
+Mode ``exit+delta`` is an experiment, in this process only: the graph is built with
+``messages`` on LangGraph's ``DeltaChannel`` (beta in langgraph 1.2), which stores each
+checkpoint's new messages instead of the whole list; the conversation read back must
+be the same as in mode ``exit``.
+
 Writes ``bench/results/checkpoints.json``.
 """
 
@@ -28,8 +33,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from _common import (
@@ -45,8 +52,14 @@ from _common import (
     workload,
     write_result,
 )
+from langchain_core.messages import AnyMessage
+from langgraph.channels import DeltaChannel
+from langgraph.graph.message import add_messages
 
+import graph.builder
+import graph.nodes
 from graph.agent import open_agent
+from state import SupportState
 from state.policies import EscalationPolicy
 
 SIZES = """
@@ -64,6 +77,9 @@ SELECT 'writes', channel, count(*), coalesce(sum(octet_length(blob)), 0),
   FROM checkpoint_writes WHERE thread_id = %(t)s GROUP BY channel
 """
 PER_TURN_FIELDS = ("passages", "citations", "memories", "query_terms", "route_reasons")
+
+DB_NAME = "bench_perf_checkpoints"
+"""This benchmark's own database, dropped and recreated per run."""
 
 
 async def sizes(conn: Any, thread_id: str) -> dict[str, dict[str, int]]:
@@ -98,21 +114,21 @@ def slope(values: list[int]) -> float:
     return float(np.polyfit(x, np.asarray(values, dtype=float), 1)[0]) if len(values) > 1 else 0.0
 
 
-async def one_mode(agent: Any, conn: Any, messages: list[str], durability: str) -> dict[str, Any]:
+async def one_mode(
+    agent: Any, conn: Any, messages: list[str], durability: str, thread: str
+) -> dict[str, Any]:
     agent.services.settings.checkpoint_durability = durability
-    thread = f"growth-{durability}"
+    thread = f"growth-{thread}".replace("+", "-")
     previous = await sizes(conn, thread)
     turns: list[dict[str, int]] = []
     for message in messages:
-        await agent.ask(message, thread_id=thread, user_id="growth-customer", tenant_id=TENANT)
+        await agent.ask(message, thread_id=thread, user_id=f"{thread}-customer", tenant_id=TENANT)
         now = await sizes(conn, thread)
         turns.append(split(delta(now, previous)))
         previous = now
     n = len(turns)
     windows = {
-        f"turns {a + 1}-{b}": {
-            k: round(sum(t[k] for t in turns[a:b]) / (b - a)) for k in turns[0]
-        }
+        f"turns {a + 1}-{b}": {k: round(sum(t[k] for t in turns[a:b]) / (b - a)) for k in turns[0]}
         for a, b in ((0, 10), (n // 2 - 5, n // 2 + 5), (n - 10, n))
     }
     totals = {
@@ -120,9 +136,12 @@ async def one_mode(agent: Any, conn: Any, messages: list[str], durability: str) 
         "stored": sum(v["stored"] for v in previous.values()),
         "rows": sum(v["n"] for v in previous.values()),
     }
-    await agent.checkpointer.aprune([thread], strategy="keep_latest")
-    pruned = await sizes(conn, thread)
     history = await agent.history(thread)
+    pruned: dict[str, dict[str, int]] = {}
+    with contextlib.suppress(NotImplementedError):  # a DeltaChannel thread cannot be pruned
+        await agent.checkpointer.aprune([thread], strategy="keep_latest")
+        pruned = await sizes(conn, thread)
+        history = await agent.history(thread)
     return {
         "turns": n,
         "bytes_per_turn_windows": windows,
@@ -131,13 +150,29 @@ async def one_mode(agent: Any, conn: Any, messages: list[str], durability: str) 
         },
         "per_turn": turns,
         "thread_totals": totals,
+        "messages_readable": len(history),
         "after_aprune_keep_latest": {
             "logical": sum(v["logical"] for v in pruned.values()),
             "stored": sum(v["stored"] for v in pruned.values()),
             "rows": sum(v["n"] for v in pruned.values()),
-            "messages_still_readable": len(history),
-        },
+        }
+        if pruned
+        else "aprune(keep_latest) refuses DeltaChannel threads",
     }
+
+
+def _fold(messages: list[AnyMessage], writes: list[Any]) -> list[AnyMessage]:
+    """``add_messages`` over a batch of writes, as ``DeltaChannel`` replays them."""
+    for write in writes:
+        messages = add_messages(messages, write)
+    return messages
+
+
+@dataclass
+class DeltaMessagesState(SupportState):
+    """``SupportState`` with ``messages`` on a ``DeltaChannel`` (the same reducer)."""
+
+    messages: Annotated[list[AnyMessage], DeltaChannel(_fold)] = field(default_factory=list)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -150,7 +185,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "setting": "LLM-free, tau2 KB, Postgres checkpointer, one thread of one customer",
         "modes": {},
     }
-    async with bench_database(args.postgres, "bench_perf") as db:
+    async with bench_database(args.postgres, DB_NAME) as db:
         # No handover: a thread with a human skips retrieval, and this measures retrieval turns.
         settings = perf_settings(
             db,
@@ -158,33 +193,71 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             escalation_tenants={TENANT: EscalationPolicy(enabled_reasons=[])},
         )
         services = await perf_services(settings)
-        async with (
-            open_agent(settings, checkpointer="postgres", services=services) as agent,
-            await psycopg.AsyncConnection.connect(db.libpq, autocommit=True) as conn,
-        ):
-            for durability in args.durability.split(","):
-                r = await one_mode(agent, conn, messages, durability)
-                result["modes"][durability] = r
+        histories: dict[str, list[tuple[str, str]]] = {}
+        async with await psycopg.AsyncConnection.connect(db.libpq, autocommit=True) as conn:
+            for mode in args.durability.split(","):
+                durability, _, variant = mode.partition("+")
+                # Node annotations name SupportState too: LangGraph reads them for the schema.
+                modules = (graph.builder, graph.nodes)
+                originals = [m.SupportState for m in modules]
+                if variant == "delta":
+                    for module in modules:
+                        module.SupportState = DeltaMessagesState  # type: ignore[misc]
+                try:
+                    async with open_agent(
+                        settings, checkpointer="postgres", services=services
+                    ) as agent:
+                        r = await one_mode(agent, conn, messages, durability, thread=mode)
+                        histories[mode] = await agent.history(f"growth-{mode}".replace("+", "-"))
+                finally:
+                    for module, original in zip(modules, originals, strict=True):
+                        module.SupportState = original  # type: ignore[misc]
+                if "exit" in histories and mode != "exit":
+                    r["history_equals_exit_mode"] = histories[mode] == histories["exit"]
+                result["modes"][mode] = r
                 rows = [
                     [w, v["messages"], v["per_turn_fields"], v["other"], v["total"]]
                     for w, v in r["bytes_per_turn_windows"].items()
                 ]
                 s = r["slope_bytes_per_turn_per_turn"]
-                rows.append(["slope (bytes/turn per turn)", s["messages"], s["per_turn_fields"],
-                             s["other"], s["total"]])
-                console.print(table(
-                    f"Bytes written to Postgres per turn, durability={durability} "
-                    f"({r['turns']}-turn conversation, logical bytes)",
-                    ["", "messages", "passages/citations/memories/terms", "everything else",
-                     "total"],
-                    rows,
-                ))
+                rows.append(
+                    [
+                        "slope (bytes/turn per turn)",
+                        s["messages"],
+                        s["per_turn_fields"],
+                        s["other"],
+                        s["total"],
+                    ]
+                )
+                console.print(
+                    table(
+                        f"Bytes written to Postgres per turn, mode {mode} "
+                        f"({r['turns']}-turn conversation, logical bytes)",
+                        [
+                            "",
+                            "messages",
+                            "passages/citations/memories/terms",
+                            "everything else",
+                            "total",
+                        ],
+                        rows,
+                    )
+                )
                 t, p = r["thread_totals"], r["after_aprune_keep_latest"]
+                after = (
+                    f"{p['logical']:,} B / {p['stored']:,} B in {p['rows']} rows"
+                    if isinstance(p, dict)
+                    else p
+                )
                 console.print(
                     f"thread total {t['logical']:,} B logical / {t['stored']:,} B stored in "
-                    f"{t['rows']} rows; after aprune(keep_latest): {p['logical']:,} B / "
-                    f"{p['stored']:,} B in {p['rows']} rows, history still "
-                    f"{p['messages_still_readable']} messages"
+                    f"{t['rows']} rows; after aprune(keep_latest): {after}; history "
+                    f"{r['messages_readable']} messages"
+                    + (
+                        f"; same conversation as mode exit: {r['history_equals_exit_mode']}"
+                        if "history_equals_exit_mode" in r
+                        else ""
+                    )
                 )
         await services.aclose()
     return result
@@ -193,9 +266,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200)
-    parser.add_argument("--durability", default="async,exit")
+    parser.add_argument(
+        "--durability",
+        default="async,exit,exit+delta",
+        help="modes: async | sync | exit, '+delta' for messages on a DeltaChannel",
+    )
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--postgres", default=ADMIN_URL, help="admin URL (database bench_perf)")
+    parser.add_argument("--postgres", default=ADMIN_URL, help=f"admin URL (database {DB_NAME})")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     write_result("checkpoints", asyncio.run(run(args)), args.out)

@@ -49,6 +49,9 @@ from _common import (
 
 from graph.agent import open_agent
 
+DB_NAME = "bench_perf_concurrency"
+"""This benchmark's own database, dropped and recreated per run."""
+
 
 async def drive(agent: Any, conversations: list[Conversation], level: int) -> dict[str, Any]:
     """Run ``conversations`` with ``level`` of them in flight at any time."""
@@ -113,7 +116,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "target": "32 concurrent >= 3x the serial turns/s, no errors",
         "modes": {},
     }
-    async with bench_database(args.postgres, "bench_perf") as db:
+    async with bench_database(args.postgres, DB_NAME) as db:
         settings = perf_settings(db, WORK / "perf-concurrency")
         services = await perf_services(settings)
         embeddings = services.embeddings
@@ -230,7 +233,7 @@ def main() -> None:
     )
     parser.add_argument("--cache-level", type=int, default=8)
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--postgres", default=ADMIN_URL, help="admin URL (database bench_perf)")
+    parser.add_argument("--postgres", default=ADMIN_URL, help=f"admin URL (database {DB_NAME})")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     write_result("concurrency", asyncio.run(run(args)), args.out)

@@ -5,7 +5,7 @@ Run from the project root::
     .venv/bin/python bench/ingest.py
 
 The tau2 banking KB (698 documents) into an empty Chroma directory and a fresh
-Postgres database for the application tables (``bench_perf``): loading, chunking,
+Postgres database for the application tables (``bench_perf_ingest``): loading, chunking,
 embedding, writing to Chroma, the manifest and the abstention calibration, all timed.
 Then, in the same process, raw ``model.encode`` on exactly the chunk texts that were
 stored (same batch size, normalised): the ratio of the two is how much of the embedding
@@ -41,11 +41,14 @@ from tools.services import create_services
 
 TENANT = "bench-ingest"
 
+DB_NAME = "bench_perf_ingest"
+"""This benchmark's own database, dropped and recreated per run."""
+
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = WORK / "perf-ingest"
     shutil.rmtree(data_dir, ignore_errors=True)
-    async with bench_database(args.postgres, "bench_perf") as db:
+    async with bench_database(args.postgres, DB_NAME) as db:
         settings = perf_settings(db, data_dir)
         services = await create_services(settings)
         try:
@@ -101,12 +104,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             f"Ingesting the tau2 KB ({result['documents']} documents, {len(texts)} chunks)",
             ["", "seconds", "chunks/s", "ratio"],
             [
-                ["ingest (load, chunk, embed, Chroma, manifest, calibrate)",
-                 result["ingest_s"], result["ingest_chunks_per_s"], result["ingest_over_raw"]],
-                ["raw model.encode, same chunks", result["raw_encode_s"],
-                 result["raw_encode_chunks_per_s"], 1.0],
-                ["re-ingest unchanged (median of 3)", result["reingest_unchanged_median_s"],
-                 "", ""],
+                [
+                    "ingest (load, chunk, embed, Chroma, manifest, calibrate)",
+                    result["ingest_s"],
+                    result["ingest_chunks_per_s"],
+                    result["ingest_over_raw"],
+                ],
+                [
+                    "raw model.encode, same chunks",
+                    result["raw_encode_s"],
+                    result["raw_encode_chunks_per_s"],
+                    1.0,
+                ],
+                [
+                    "re-ingest unchanged (median of 3)",
+                    result["reingest_unchanged_median_s"],
+                    "",
+                    "",
+                ],
             ],
         )
     )
@@ -115,7 +130,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", default=ADMIN_URL, help="admin URL (database bench_perf)")
+    parser.add_argument("--postgres", default=ADMIN_URL, help=f"admin URL (database {DB_NAME})")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     write_result("ingest", asyncio.run(run(args)), args.out)

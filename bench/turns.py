@@ -7,7 +7,7 @@ Run from the project root::
 
 Setting: LLM-free mode, the tau2 banking KB ingested, the Postgres checkpointer and the
 application tables (long-term memory, thread owners, KB manifest) on a database of the
-benchmark's own (``bench_perf``, dropped and recreated per run). Conversations: varied
+benchmark's own (``bench_perf_turns``, dropped and recreated per run). Conversations: varied
 questions (BANKING77 test questions, tau2 task goals, all distinct) in threads of 1-5
 turns, with follow-ups and stated facts (``bench/_common.workload``).
 
@@ -56,6 +56,9 @@ from graph.nodes import SupportNodes
 NODES = ("guard", "retrieve", "remember", "route", "answer", "abstain", "create_ticket", "handoff")
 _current: dict[str, float] = {}
 _last_query: list[str] = [""]
+
+DB_NAME = "bench_perf_turns"
+"""This benchmark's own database, dropped and recreated per run."""
 
 
 def _timed(name: str, fn: Any) -> Any:
@@ -176,12 +179,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "targets": {"p50_over_floor": 1.5, "p95_over_floor": 2.5},
         "by_durability": {},
     }
-    async with bench_database(args.postgres, "bench_perf") as db:
+    async with bench_database(args.postgres, DB_NAME) as db:
         settings = perf_settings(db, WORK / "perf-turns")
         services = await perf_services(settings)
         async with open_agent(settings, checkpointer="postgres", services=services) as agent:
             for durability in args.durability.split(","):
-                services.settings.checkpoint_durability = durability
+                if "checkpoint_durability" in type(settings).model_fields:  # older code: async
+                    services.settings.checkpoint_durability = durability
                 # warm-up: pools, prepared caches, the BM25 index (not counted)
                 for conv in workload(20, seed=args.seed + 1, prefix=f"warm-{durability}"):
                     for message in conv.messages:
@@ -206,7 +210,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=520)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--postgres", default=ADMIN_URL, help="admin URL (database bench_perf)")
+    parser.add_argument("--postgres", default=ADMIN_URL, help=f"admin URL (database {DB_NAME})")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--profile", help="write a pyinstrument profile (text) of the turns here")
     parser.add_argument(

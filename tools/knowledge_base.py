@@ -142,6 +142,9 @@ class _LexicalCache:
     chunk_ids: list[str]
     metas: list[dict[str, Any]]
     texts: list[str]
+    vectors: Any = None
+    """The chunks' embeddings (rows in ``chunk_ids`` order): cosines of BM25-only hits."""
+    positions: dict[str, int] = field(default_factory=dict)
 
 
 def collection_name(tenant_id: str) -> str:
@@ -375,13 +378,40 @@ class KnowledgeBase:
                         "version": version,
                     }
                 )
+        # Longest first, so each model batch holds texts of similar length (less padding),
+        # and the next batch is embedded while the previous one is written to Chroma.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        ids, texts, metas = (
+            [ids[i] for i in order],
+            [texts[i] for i in order],
+            [metas[i] for i in order],
+        )
         batch = max(1, self.settings.embedding_batch_size * 4)
-        for start in range(0, len(texts), batch):
-            end = start + batch
-            await self.executor.run(
-                store.add_texts, texts[start:end], metadatas=metas[start:end], ids=ids[start:end]
-            )
-            yield min(end, len(texts))
+        writing: asyncio.Future[Any] | None = None
+        try:
+            for start in range(0, len(texts), batch):
+                end = min(start + batch, len(texts))
+                vectors = await self.executor.run(self.embeddings.embed_documents, texts[start:end])
+                if writing is not None:
+                    await writing
+                    yield start
+                writing = asyncio.ensure_future(
+                    self.executor.run(
+                        store._collection.upsert,
+                        ids=ids[start:end],
+                        embeddings=vectors,
+                        metadatas=metas[start:end],
+                        documents=texts[start:end],
+                    )
+                )
+            if writing is not None:
+                await writing
+                writing = None
+                yield len(texts)
+        finally:
+            if writing is not None and not writing.done():  # embedding failed mid-way
+                with contextlib.suppress(Exception):
+                    await writing
         for doc_id, version in replaced:
             await self.executor.run(
                 store.delete,
@@ -552,7 +582,10 @@ class KnowledgeBase:
         passages: list[Passage] = []
         # Documents found by BM25 alone: their cosine, in one Chroma call for all of them.
         unscored = [g[0][0].chunk_id for g in by_doc.values() if g[0][0].cosine is None]
-        cosines = await self._cosines(store, unscored, vector) if unscored else {}
+        cosines = _local_cosines(lexical, unscored, vector)
+        missing = [cid for cid in unscored if cid not in cosines]
+        if missing:
+            cosines.update(await self._cosines(store, missing, vector))
         for group in by_doc.values():
             best, score = group[0]
             cosine = best.cosine
@@ -663,13 +696,17 @@ class KnowledgeBase:
     async def _build_lexical(self, tenant_id: str, store: Any, version: int) -> _LexicalCache:
 
         def build() -> _LexicalCache:
-            data = store.get(include=["documents", "metadatas"])
+            import numpy as np
+
+            data = store.get(include=["documents", "metadatas", "embeddings"])
             return _LexicalCache(
                 version,
                 LexicalIndex(data["documents"]),
                 data["ids"],
                 data["metadatas"],
                 data["documents"],
+                np.asarray(data["embeddings"], dtype=np.float32),
+                {cid: i for i, cid in enumerate(data["ids"])},
             )
 
         built = await self.executor.run(build)
@@ -700,6 +737,22 @@ class KnowledgeBase:
             "calibration": calibration,
             "store": self.settings.chroma_url or str(self.settings.chroma_path),
         }
+
+
+def _local_cosines(
+    lexical: _LexicalCache, chunk_ids: list[str], vector: list[float]
+) -> dict[str, float]:
+    """Cosines from the embeddings kept with the BM25 index (no Chroma call)."""
+    if lexical.vectors is None or not len(lexical.vectors):
+        return {}
+    import numpy as np
+
+    query = np.asarray(vector, dtype=np.float32)
+    return {
+        cid: float(lexical.vectors[lexical.positions[cid]] @ query)
+        for cid in chunk_ids
+        if cid in lexical.positions
+    }
 
 
 def _passage_text(hits: list[_Hit]) -> str:

@@ -124,18 +124,16 @@ def _rank(
     Profile facts (plan, language, contact channel) always come along: they shape every
     answer. The rest must be at least loosely related to the query.
     """
-    live = np.flatnonzero(memories.expires > now)
-    relevance = np.clip(memories.matrix[live] @ query, 0.0, 1.0)
-    ages = (now - memories.last_accessed[live]) / 86400
-    decay = np.power(0.5, ages / half_life_days)
-    scores = np.zeros(len(memories.rows))
-    scores[live] = relevance * (0.5 + memories.importance[live]) * decay
-    ranked = [int(live[i]) for i in np.argsort(-scores[live])]
-    profile = [i for i in ranked if memories.profile[i]][:k]
-    related_ok = np.zeros(len(memories.rows), dtype=bool)
-    related_ok[live] = relevance > 0.1
+    alive = memories.expires > now
+    live = np.flatnonzero(alive)
+    relevance = np.where(alive, np.clip(memories.matrix @ query, 0.0, 1.0), 0.0)
+    decay = np.power(0.5, (now - memories.last_accessed) / 86400 / half_life_days)
+    scores = np.where(alive, relevance * (0.5 + memories.importance) * decay, 0.0)
+    ranked = live[np.argsort(-scores[live])]
+    profile = [int(i) for i in ranked[memories.profile[ranked]][:k]]
     chosen = set(profile)
-    related = [i for i in ranked if i not in chosen and related_ok[i]]
+    candidates = ranked[relevance[ranked] > 0.1][: k + len(profile)]
+    related = [int(i) for i in candidates if int(i) not in chosen]
     return (profile + related)[:k], scores
 
 
