@@ -80,6 +80,12 @@ def value_forms(value: Any) -> set[str]:
     return {_normalise(text)}
 
 
+def _appears(form: str, haystack: str) -> bool:
+    """``form`` as a whole token: "1939" must not match inside "219390" or "1939.50"."""
+    pattern = rf"(?<![\w.,]){re.escape(form)}(?![\w]|[.,]\d)"
+    return re.search(pattern, haystack) is not None
+
+
 def field_recall(
     markdown: str, gold: Mapping[str, Any], skip: Iterable[str] = _SKIPPED
 ) -> tuple[int, int, list[str]]:
@@ -91,7 +97,7 @@ def field_recall(
         if name in skipped or isinstance(value, list | dict) or value in (None, ""):
             continue
         scored += 1
-        if any(form and form in haystack for form in value_forms(value)):
+        if any(form and _appears(form, haystack) for form in value_forms(value)):
             found += 1
         else:
             missed.append(name)

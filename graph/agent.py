@@ -66,6 +66,12 @@ class TurnResult:
         return asdict(self)
 
 
+def _retrieved(state: dict[str, Any]) -> list[str]:
+    """Doc ids the turn retrieved, best first, then files the model read with its tool."""
+    ids = [p["doc_id"] for p in state.get("passages") or []]
+    return ids + [c["doc_id"] for c in state.get("citations") or [] if c["doc_id"] not in ids]
+
+
 class SupportAgent:
     """Runs conversation turns on the compiled graph."""
 
@@ -181,7 +187,7 @@ class SupportAgent:
             route_reasons=list(state.get("route_reasons") or []),
             degraded=state.get("degraded"),
             attachments=list(state.get("received_attachments") or []),
-            retrieved=[p["doc_id"] for p in state.get("passages") or []],
+            retrieved=_retrieved(state),
         )
 
     async def forget(self, user_id: str, tenant_id: str | None = None) -> dict[str, int]:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from langgraph.errors import GraphBubbleUp
 from sqlalchemy.exc import SQLAlchemyError
 
 from state import Context, Passage
@@ -33,12 +34,16 @@ __all__ = [
     "refers_to_attachment",
 ]
 
-_REFERS = re.compile(
-    r"\b(attach\w*|file|document|doc|pdf|invoice|receipt|bill|statement|spreadsheet|sheet|"
-    r"screenshot|log|upload\w*|sent|above|this|it|its)\b",
+_FILE_WORDS = re.compile(
+    r"\b(attach\w*|files?|documents?|pdfs?|invoices?|receipts?|spreadsheets?|screenshots?|"
+    r"uploads?|uploaded|log ?files?|csv|excel|statements? i sent|the one i sent)\b",
     re.IGNORECASE,
 )
+_PRONOUN = re.compile(r"\b(it|its|this|that|them|those|these)\b", re.IGNORECASE)
+_MIN_REFERRED_SCORE = 0.1
+"""Even a file the customer points at must share something with the question."""
 _MAX_ATTACHMENT_PASSAGES = 2
+_NOT_STORED = "I can't store files right now; please send it again later"
 logger = logging.getLogger(__name__)
 
 
@@ -65,12 +70,16 @@ async def receive_attachments(
     services: Services, content: Any, context: Context, thread_id: str
 ) -> AttachmentIntake:
     """Store the message's files for this thread; refused ones get a notice."""
-    text, files, refused = split_content(content)
-    intake = AttachmentIntake(text)
     limits = services.settings.attachments
+    text, files, refused = split_content(content, limits.max_bytes)
+    intake = AttachmentIntake(text)
     intake.notices += [_notice(block.filename, block.reason) for block in refused]
     if not limits.enabled and files:
         intake.notices += [_notice(f.filename, "attachments are turned off here") for f in files]
+        return intake
+    if not thread_id and files:  # files belong to a conversation; without one, none is safe
+        reason = "files can only be read in a conversation thread"
+        intake.notices += [_notice(f.filename, reason) for f in files]
         return intake
     accepted: Sequence[IncomingFile] = files[: limits.max_files_per_message]
     intake.notices += [
@@ -82,13 +91,15 @@ async def receive_attachments(
             ref = await services.attachments.receive(
                 context.tenant_id, context.user_id, thread_id, incoming
             )
+        except GraphBubbleUp:
+            raise
         except (SQLAlchemyError, OSError, ToolError) as error:  # storage down: say so, go on
             logger.warning("attachment %s not stored: %s", incoming.filename, type(error).__name__)
-            intake.notices.append(
-                _notice(
-                    incoming.filename, "I can't store files right now; please send it again later"
-                )
-            )
+            intake.notices.append(_notice(incoming.filename, _NOT_STORED))
+            continue
+        except Exception:  # one bad file never fails the turn
+            logger.exception("attachment %s could not be processed", incoming.filename)
+            intake.notices.append(_notice(incoming.filename, "it could not be processed"))
             continue
         intake.received.append(ref)
         if ref.status == "rejected":
@@ -117,15 +128,20 @@ def acknowledge(received: Sequence[AttachmentRef], notices: Sequence[str]) -> st
     return " ".join(lines)
 
 
-def refers_to_attachment(text: str) -> bool:
+def refers_to_attachment(text: str, *, file_in_focus: bool = False) -> bool:
     """Whether the customer's words point at a file they sent.
+
+    A pronoun ("what is the subtotal on it?") counts only while a file is in focus:
+    it arrived this turn, or the previous answer quoted one.
 
     >>> refers_to_attachment("What is the total on my invoice?")
     True
-    >>> refers_to_attachment("How do I reset my password?")
+    >>> refers_to_attachment("Is it possible to cancel my subscription?")
     False
+    >>> refers_to_attachment("And the subtotal on it?", file_in_focus=True)
+    True
     """
-    return bool(_REFERS.search(text))
+    return bool(_FILE_WORDS.search(text)) or (file_in_focus and bool(_PRONOUN.search(text)))
 
 
 def merge_passages(
@@ -135,21 +151,18 @@ def merge_passages(
     threshold: float,
     refers: bool,
 ) -> tuple[list[Passage], int]:
-    """Knowledge-base and attachment passages for this turn, and how many attachments count.
+    """The turn's passages, and how many of them come from the customer's files.
 
-    An attachment passage counts when it is similar enough to the question
-    (``threshold``), or, for the best one, when the customer refers to a file.
-    Counted attachment passages lead when the customer refers to a file or
-    they match better than the best article.
+    When the customer points at a file, its best passage leads (if it shares anything
+    with the question at all). Otherwise a file's passage joins only when it is above
+    ``threshold`` and matches the question better than every article: a file in the
+    thread must not take over questions about something else.
     """
+    best_kb = max((p["dense"] for p in kb_passages), default=-1.0)
     relevant = [
         p
         for i, p in enumerate(attachment_passages)
-        if p["dense"] >= threshold or (refers and i == 0)
+        if (refers and i == 0 and p["dense"] >= _MIN_REFERRED_SCORE)
+        or (p["dense"] >= threshold and p["dense"] > best_kb)
     ][:_MAX_ATTACHMENT_PASSAGES]
-    if not relevant:
-        return list(kb_passages), 0
-    best_kb = max((p["dense"] for p in kb_passages), default=-1.0)
-    if refers or relevant[0]["dense"] >= best_kb:
-        return [*relevant, *kb_passages], len(relevant)
-    return [*kb_passages, *relevant], len(relevant)
+    return [*relevant, *kb_passages], len(relevant)

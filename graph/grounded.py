@@ -122,6 +122,22 @@ def _is_attachment(passage: Passage) -> bool:
     return passage["doc_id"].startswith("attachment:")
 
 
+def _attachment_block(
+    template: str, doc_id: str, filename: str, text: str, **attributes: str
+) -> str:
+    """A customer's file as a tagged data block.
+
+    Its text is escaped whole, so no tag inside it (``</customer_attachments>``,
+    ``</ATTACHMENT >``...) can end the block.
+    """
+    return template.format(
+        doc_id=escape(doc_id, quote=True),
+        filename=escape(filename, quote=True),
+        text=escape(text, quote=False),
+        **{name: escape(value, quote=True) for name, value in attributes.items()},
+    )
+
+
 def format_attachments(
     attachments: Sequence[dict[str, object]], passages: Sequence[Passage]
 ) -> str:
@@ -139,11 +155,8 @@ def format_attachments(
         else:
             text = "(not shown: call ReadAttachment to read it)"
         blocks.append(
-            ATTACHMENT.format(
-                doc_id=escape(doc_id, quote=True),
-                filename=escape(str(item.get("filename", "")), quote=True),
-                status=escape(status, quote=True),
-                text=text.replace("</attachment>", "&lt;/attachment&gt;"),
+            _attachment_block(
+                ATTACHMENT, doc_id, str(item.get("filename", "")), text, status=status
             )
         )
     return "\n".join(blocks) or "(none)"
@@ -204,10 +217,8 @@ async def llm_answer(
                 citable.append(found)
             messages.append(
                 ToolMessage(
-                    ATTACHMENT_READ.format(
-                        doc_id=escape(found["doc_id"], quote=True),
-                        filename=escape(found["title"], quote=True),
-                        text=found["text"].replace("</attachment>", "&lt;/attachment&gt;"),
+                    _attachment_block(
+                        ATTACHMENT_READ, found["doc_id"], found["title"], found["text"]
                     )
                     if found
                     else f"No file {wanted!r} in this conversation.",

@@ -80,6 +80,12 @@ def _context(runtime: Runtime[Context]) -> Context:
     return Context()
 
 
+def _quoted_a_file(state: SupportState) -> bool:
+    """Whether the assistant's previous answer cited one of the customer's files."""
+    previous = next((m for m in reversed(state.messages) if isinstance(m, AIMessage)), None)
+    return previous is not None and "(attachment:" in previous.text
+
+
 def _with_notices(state: SupportState, text: str) -> str:
     """The reply, after a word about any attached file that could not be read."""
     if not state.attachment_notices:
@@ -208,7 +214,13 @@ class SupportNodes:
                 result.passages,
                 found,
                 threshold=services.settings.attachment_threshold,
-                refers=bool(state.received_attachments) or refers_to_attachment(user_texts[-1]),
+                refers=refers_to_attachment(
+                    user_texts[-1],
+                    # "and the subtotal on it?" after an answer from a file; but when the
+                    # articles answer confidently, an "it" is not about the file.
+                    file_in_focus=bool(state.received_attachments)
+                    or (_quoted_a_file(state) and result.top_score < result.threshold),
+                ),
             )
         degraded = [f"kb_{kb_error}"] if kb_error else []
         degraded += ["attachments_unavailable"] if attachments_down else []

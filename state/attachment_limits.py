@@ -42,9 +42,15 @@ class AttachmentLimits(BaseModel):
         DOCUMENT_TYPES + IMAGE_TYPES, description="Detected types accepted (JSON list)."
     )
     timeout_s: float = Field(30.0, gt=0, description="Wall-clock limit of one conversion.")
-    memory_mb: int = Field(1024, ge=128, description="Address-space limit of the converter.")
+    memory_mb: int = Field(
+        1024, ge=128, description="Address space one conversion may add to the preloaded parsers."
+    )
     max_pages: int = Field(200, ge=1, description="PDF pages / slides accepted.")
-    max_rows: int = Field(50_000, ge=1, description="Spreadsheet / CSV rows accepted.")
+    max_rows: int = Field(
+        20_000,
+        ge=1,
+        description="Spreadsheet / CSV rows accepted (XLSX converts at ~0.5 ms per row).",
+    )
     max_uncompressed_mb: int = Field(
         200, ge=1, description="Total uncompressed size of a ZIP-based file (DOCX, XLSX, ...)."
     )

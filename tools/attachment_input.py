@@ -39,8 +39,13 @@ class RefusedBlock:
     reason: str
 
 
-def split_content(content: Any) -> tuple[str, list[IncomingFile], list[RefusedBlock]]:
-    """The message's text, its decodable files, and the blocks refused."""
+def split_content(
+    content: Any, max_bytes: int = 10_000_000
+) -> tuple[str, list[IncomingFile], list[RefusedBlock]]:
+    """The message's text, its decodable files, and the blocks refused.
+
+    A file whose encoded size already exceeds ``max_bytes`` is refused undecoded.
+    """
     if isinstance(content, str):
         return content, [], []
     texts: list[str] = []
@@ -53,23 +58,24 @@ def split_content(content: Any) -> tuple[str, list[IncomingFile], list[RefusedBl
         elif isinstance(block, dict) and block.get("type") == "text":
             texts.append(str(block.get("text", "")))
         elif isinstance(block, dict) and block.get("type") in _FILE_TYPES:
-            decoded = _decode(block, number)
+            decoded = _decode(block, number, max_bytes)
             (files if isinstance(decoded, IncomingFile) else refused).append(decoded)  # type: ignore[arg-type]
         else:
             refused.append(RefusedBlock(f"part {number}", "it is not a file or text"))
     return "\n".join(texts), files, refused
 
 
-def _decode(block: dict[str, Any], number: int) -> IncomingFile | RefusedBlock:
+def _decode(block: dict[str, Any], number: int, max_bytes: int) -> IncomingFile | RefusedBlock:
     raw_nested = block.get("file")
     nested: dict[str, Any] = raw_nested if isinstance(raw_nested, dict) else {}
     image_url = block.get("image_url")
     url = image_url.get("url") if isinstance(image_url, dict) else image_url
     name = _filename(block, nested) or f"attachment-{number}"
-    mime = block.get("mime_type") or block.get("mimeType")
+    declared = block.get("mime_type") or block.get("mimeType")
+    mime = declared[:128] if isinstance(declared, str) else None  # client-controlled
     payload: Any = None
     if block.get("type") == "text-plain" and isinstance(block.get("text"), str):
-        return IncomingFile(name, mime or "text/plain", block["text"].encode("utf-8"))
+        return IncomingFile(name, mime or "text/plain", block["text"].encode("utf-8", "replace"))
     if isinstance(block.get("base64"), str):
         payload = block["base64"]
     elif block.get("source_type") == "base64" and isinstance(block.get("data"), str):
@@ -82,6 +88,8 @@ def _decode(block: dict[str, Any], number: int) -> IncomingFile | RefusedBlock:
         return RefusedBlock(name, "files given by link or file id are not fetched; attach it")
     if payload is None:
         return RefusedBlock(name, "it carries no file data")
+    if len(payload) * 3 // 4 > max_bytes:  # refused before decoding megabytes for nothing
+        return RefusedBlock(name, f"it is over the {max_bytes / 1_000_000:.1f} MB limit")
     match = _DATA_URL.match(payload) if payload.startswith("data:") else None
     if match:
         mime = mime or match.group("mime") or None

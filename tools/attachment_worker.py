@@ -123,15 +123,23 @@ def _count_pages(data: bytes, detected: str) -> tuple[str, int] | None:
     return None
 
 
-def _count_rows(data: bytes, detected: str) -> int | None:
+def _count_rows(data: bytes, detected: str, limit: int) -> int | None:
     if detected == "csv":
         return data.count(b"\n") + 1
     if detected == "xlsx":
         from openpyxl import load_workbook  # type: ignore[import-untyped]
 
+        # Counted by reading, never from the optional <dimension> a hostile file can omit;
+        # stops one past the limit, so a million-row sheet costs no more than the limit.
         workbook = load_workbook(io.BytesIO(data), read_only=True)
+        rows = 0
         try:
-            return sum(sheet.max_row or 0 for sheet in workbook.worksheets)
+            for sheet in workbook.worksheets:
+                for _ in sheet.iter_rows(values_only=True):
+                    rows += 1
+                    if rows > limit:
+                        return rows
+            return rows
         finally:
             workbook.close()
     if detected == "xls":
@@ -172,11 +180,11 @@ def convert_markitdown(data: bytes, detected: str, limits: dict[str, Any]) -> di
             raise ConversionRefused(
                 f"it has {count:,} {unit}, over the {limits['max_pages']:,} limit"
             )
-    rows = _count_rows(data, detected)
+    rows = _count_rows(data, detected, limits["max_rows"])
     if rows is not None:
         details["rows"] = rows
         if rows > limits["max_rows"]:
-            raise ConversionRefused(f"it has {rows:,} rows, over the {limits['max_rows']:,} limit")
+            raise ConversionRefused(f"it has more rows than the {limits['max_rows']:,} I can read")
     from markitdown import MarkItDown, StreamInfo
 
     converter = _MARKITDOWN or MarkItDown(enable_plugins=False)
@@ -302,4 +310,8 @@ def serve() -> None:
 
 
 if __name__ == "__main__":
-    serve()
+    # Run the imported module's ``serve``, not this ``__main__`` copy, so converters named
+    # by module path share its globals and exception classes.
+    from tools.attachment_worker import serve as serve_imported
+
+    serve_imported()

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import load_only
 
 from state import Attachment, Passage, Settings
 from tools.attachment_checks import check_file
@@ -33,6 +34,8 @@ from tools.redaction import redact
 __all__ = ["AttachmentRef", "AttachmentStore", "StoredAttachment", "attachment_doc_id"]
 
 _PREFIX = "attachment:"
+_TRANSIENT_FAILURES = frozenset({"timeout", "crashed", "unavailable"})
+"""Failures that may pass (a loaded machine, a restart): the same file is tried again."""
 
 
 def attachment_doc_id(attachment_id: int) -> str:
@@ -103,10 +106,12 @@ class AttachmentStore:
     ) -> AttachmentRef:
         """Check, convert and store one file; refused files are stored with the reason."""
         data = incoming.data
-        digest = hashlib.sha256(data).hexdigest()
+        digest = await self._executor.run(lambda: hashlib.sha256(data).hexdigest())
         existing = await self._find(tenant_id, thread_id, digest)
         if existing is not None:
-            return _ref(existing, duplicate=True)
+            if (existing.details or {}).get("failure") not in _TRANSIENT_FAILURES:
+                return _ref(existing, duplicate=True)
+            await self._delete(existing.id)  # it failed for a passing reason: try again
         check = await self._executor.run(check_file, data, self.limits)
         row = Attachment(
             tenant_id=tenant_id,
@@ -175,6 +180,10 @@ class AttachmentStore:
                 raise
             return _ref(existing, duplicate=True)
 
+    async def _delete(self, attachment_id: int) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(delete(Attachment).where(Attachment.id == attachment_id))
+
     async def _find(self, tenant_id: str, thread_id: str, digest: str) -> Attachment | None:
         async with self._sessions() as session:
             found: Attachment | None = await session.scalar(
@@ -191,7 +200,16 @@ class AttachmentStore:
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
-                    select(Attachment).where(
+                    select(Attachment)
+                    .options(
+                        load_only(
+                            Attachment.id,
+                            Attachment.filename,
+                            Attachment.chunks,
+                            Attachment.embedding,
+                        )
+                    )
+                    .where(
                         Attachment.tenant_id == tenant_id,
                         Attachment.thread_id == thread_id,
                         Attachment.status == "converted",

@@ -31,9 +31,16 @@ def test_an_unrelated_file_stays_out_of_an_unrelated_question():
     assert passages == KB and counted == 0
 
 
-def test_a_relevant_file_that_matches_less_than_the_articles_follows_them():
-    passages, counted = merge_passages(KB, [_p("attachment:1", 0.3)], threshold=0.2, refers=False)
-    assert [p["doc_id"] for p in passages][-1] == "attachment:1" and counted == 1
+def test_a_file_joins_unprompted_only_when_it_beats_every_article():
+    weaker, counted = merge_passages(KB, [_p("attachment:1", 0.5)], threshold=0.2, refers=False)
+    assert weaker == KB and counted == 0
+    stronger, counted = merge_passages(KB, [_p("attachment:1", 0.7)], threshold=0.2, refers=False)
+    assert stronger[0]["doc_id"] == "attachment:1" and counted == 1
+
+
+def test_even_a_file_the_customer_points_at_must_share_something_with_the_question():
+    passages, counted = merge_passages(KB, [_p("attachment:1", 0.02)], threshold=0.2, refers=True)
+    assert passages == KB and counted == 0
 
 
 def test_references_to_files_are_recognised():
