@@ -235,6 +235,9 @@ async def run_dataset(
         store = kb_store_dir(kb, settings, cache_dir or settings.data_dir / "eval-cache")
         settings = _isolated(settings, store)
         kb_info["store"] = str(store)
+    # An evaluation never reaches production side effects: no helpdesk webhook (its
+    # escalations would become real tickets) and no shared circuit-breaker state.
+    settings = settings.model_copy(update={"escalation_webhook_url": None, "redis_url": None})
     skipped: str | None = None
     if judge == "auto":
         judge, skipped = create_judge(settings)

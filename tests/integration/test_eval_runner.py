@@ -228,3 +228,33 @@ async def test_with_a_model_the_judge_scores_correctness_and_groundedness(
     prompts = " ".join(json.dumps(r["messages"]) for r in judged)
     assert "3-5 business days." in prompts  # the reference reached the correctness judge
     assert "FROM-THE-MODEL" in prompts  # the agent's answer was judged
+
+
+async def test_an_evaluation_never_posts_tickets_to_the_helpdesk(settings, embeddings):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[str] = []
+
+    class Helpdesk(BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Helpdesk)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    live = settings.model_copy(
+        update={"escalation_webhook_url": f"http://127.0.0.1:{server.server_address[1]}/tickets"}
+    )
+    dataset = load_dataset([json.dumps({"id": "h", "messages": ["I want to talk to a human now"]})])
+    try:
+        run = await run_dataset(dataset, live, embeddings=embeddings, judge=None)
+    finally:
+        server.shutdown()
+    report = build_report(run)
+    assert report["cases"][0]["outcome"] == "escalated"
+    assert received == []
