@@ -204,6 +204,14 @@ def kb_stats(tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
     console.print(table)
 
 
+def _too_large(path: Path, settings: Settings) -> str | None:
+    """Why a file will not be sent (it would be refused after reading it whole), if so."""
+    size, limit = path.stat().st_size, settings.attachments.max_bytes
+    if size <= limit:
+        return None
+    return f"{path.name} is {size / 1e6:.1f} MB; attachments are limited to {limit / 1e6:.1f} MB"
+
+
 def _print_turn(result: Any) -> None:
     style = {"answered": "green", "abstained": "yellow", "escalated": "magenta"}[result.outcome]
     for item in result.attachments:
@@ -240,6 +248,11 @@ def ask(
     settings = _settings()
     tenant_id = _tenant(settings, tenant)
     user_id = validate_identifier(user, "user") if user else None
+    for path in attach or []:
+        problem = _too_large(path, settings)
+        if problem:
+            err.print(f"[red]{problem}[/red]")
+            raise typer.Exit(2)
 
     async def main() -> Any:
         from graph.agent import open_agent
@@ -305,6 +318,10 @@ def chat(
                     files = [await asyncio.to_thread(Path(name).expanduser)]
                     if not await asyncio.to_thread(files[0].is_file):
                         console.print(f"[red]no such file: {name}[/red]")
+                        continue
+                    problem = await asyncio.to_thread(_too_large, files[0], settings)
+                    if problem:
+                        console.print(f"[red]{problem}[/red]")
                         continue
                 result = await agent.ask(
                     line.strip(),

@@ -130,3 +130,27 @@ def test_memory_list_and_forget_from_the_command_line(cli_data):
     assert json.loads(run(["memory", "list", "--user", "mo", "--json"], cli_data).stdout) == []
     pruned = run(["memory", "prune", "--json"], cli_data)
     assert json.loads(pruned.stdout) == {"archived": 0, "deleted": 0}
+
+
+def test_ask_attach_reads_the_file_and_refuses_oversized_ones_before_sending(cli_data, tmp_path):
+    receipt = tmp_path / "receipt.txt"
+    receipt.write_text("Lumora Home receipt 7731\n\nTOTAL DUE: $18.20\n")
+    asked = run(
+        ["ask", "What is the total due on my receipt?", "--attach", str(receipt), "--json"],
+        cli_data,
+    )
+    assert asked.returncode == 0, asked.stderr
+    result = json.loads(asked.stdout)
+    assert result["attachments"][0]["filename"] == "receipt.txt"
+    assert result["citations"][0]["doc_id"] == result["attachments"][0]["doc_id"]
+    assert "$18.20" in result["answer"]
+
+    big = tmp_path / "dump.bin"
+    big.write_bytes(b"\0" * 2_000_000)
+    refused = run(
+        ["ask", "see attached", "--attach", str(big)],
+        cli_data,
+        SUPPORT_ATTACHMENTS__MAX_BYTES="1000000",
+    )
+    assert refused.returncode == 2
+    assert "dump.bin is 2.0 MB; attachments are limited to 1.0 MB" in refused.stderr
