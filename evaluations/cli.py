@@ -14,7 +14,16 @@ from typing import Annotated, Any
 
 import typer
 
-from graph.cli import JsonOpt, _print_json, _run, _settings, app, console, err
+from graph.cli import (
+    JsonOpt,
+    app,
+    console,
+    err,
+    load_settings,
+    print_json,
+    progress_bar,
+    run_command,
+)
 
 __all__ = ["app"]
 
@@ -54,7 +63,7 @@ def eval_command(
     from evaluations.report import build_report, compare, render_comparison, write_report
     from evaluations.runner import run_dataset
 
-    settings = _settings()
+    settings = load_settings()
     if retrieval_k is not None:
         settings = settings.model_copy(update={"retrieval_k": retrieval_k})
     if not dataset.is_file():
@@ -79,17 +88,7 @@ def eval_command(
         raise typer.Exit(2)
 
     async def main() -> dict[str, Any]:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            disable=as_json,
-            transient=True,
-        ) as progress:
+        with progress_bar(as_json) as progress:
             task = progress.add_task(f"Evaluating {data.name}", total=None)
 
             def report_progress(done: int, total: int) -> None:
@@ -105,7 +104,7 @@ def eval_command(
             )
         return build_report(run, langsmith=await upload_run(run, settings))
 
-    report = _run(main)
+    report = run_command(main)
     out_dir = out or Path("eval-results") / f"{data.name}-{report['run']['id']}"
     paths = write_report(report, out_dir, charts=charts)
     diff = compare(previous, report) if previous is not None else None
@@ -114,7 +113,7 @@ def eval_command(
         summary["files"] = [str(p) for p in paths]
         if diff is not None:
             summary["comparison"] = diff
-        _print_json(summary)
+        print_json(summary)
     else:
         from rich.markdown import Markdown
 
@@ -176,7 +175,7 @@ def eval_data(
     count = write_dataset(path, cases)
     command = f"support-agent eval {path} --kb {kb_path}"
     if as_json:
-        _print_json({"dataset": str(path), "cases": count, "kb": str(kb_path), "command": command})
+        print_json({"dataset": str(path), "cases": count, "kb": str(kb_path), "command": command})
     else:
         console.print(f"wrote {count} cases to {path}; run:\n  {command}")
 

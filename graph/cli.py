@@ -46,7 +46,8 @@ TenantOpt = Annotated[str | None, typer.Option("--tenant", help="Tenant id (defa
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _settings() -> Settings:
+def load_settings() -> Settings:
+    """The settings, or a clear configuration error and exit code 2."""
     try:
         settings = get_settings()
     except Exception as exc:
@@ -66,7 +67,8 @@ def _tenant(settings: Settings, tenant: str | None) -> str:
         raise typer.Exit(2) from exc
 
 
-def _run(coro: Callable[[], Awaitable[T]]) -> T:
+def run_command(coro: Callable[[], Awaitable[T]]) -> T:
+    """Run a command's coroutine; Ctrl-C and refused threads exit cleanly."""
     from tools.errors import ThreadAccessError
 
     try:
@@ -76,6 +78,21 @@ def _run(coro: Callable[[], Awaitable[T]]) -> T:
     except ThreadAccessError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+
+
+def progress_bar(hidden: bool) -> Any:
+    """The progress bar long commands draw on stderr (hidden for ``--json``)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=hidden,
+        transient=True,
+    )
 
 
 def _with_services(settings: Settings, use: Callable[[Services], Awaitable[T]]) -> T:
@@ -90,10 +107,11 @@ def _with_services(settings: Settings, use: Callable[[Services], Awaitable[T]]) 
         finally:
             await services.aclose()
 
-    return _run(main)
+    return run_command(main)
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
+    """``--json`` output: one document on stdout."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
@@ -104,21 +122,11 @@ def kb_ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest files and folders (Markdown, HTML, PDF, DOCX, ... and .json/.jsonl records)."""
-    settings = _settings()
+    settings = load_settings()
     tenant_id = _tenant(settings, tenant)
 
     async def ingest(services: Services) -> dict[str, Any]:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            disable=as_json,
-            transient=True,
-        ) as progress:
+        with progress_bar(as_json) as progress:
             task = progress.add_task("Embedding chunks", total=None)
 
             def report(done: int, total: int) -> None:
@@ -129,7 +137,7 @@ def kb_ingest(
 
     summary = _with_services(settings, ingest)
     if as_json:
-        _print_json(summary)
+        print_json(summary)
     else:
         console.print(
             f"[bold]Ingested[/bold] into tenant [cyan]{tenant_id}[/cyan] "
@@ -153,7 +161,7 @@ def kb_search(
     as_json: JsonOpt = False,
 ) -> None:
     """Search the knowledge base (dense + BM25, fused) and show the best documents."""
-    settings = _settings()
+    settings = load_settings()
     tenant_id = _tenant(settings, tenant)
 
     result = _with_services(settings, lambda s: s.kb.search(query, tenant_id, k))
@@ -168,7 +176,7 @@ def kb_search(
         for p in result.passages
     ]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     if not rows:
         console.print("No results (is the knowledge base empty? see `support-agent kb stats`).")
@@ -191,12 +199,12 @@ def kb_search(
 @kb_app.command("stats")
 def kb_stats(tenant: TenantOpt = None, as_json: JsonOpt = False) -> None:
     """Documents, chunks and calibration of the knowledge base."""
-    settings = _settings()
+    settings = load_settings()
     tenant_id = _tenant(settings, tenant)
 
     stats = _with_services(settings, lambda s: s.kb.stats(tenant_id))
     if as_json:
-        _print_json(stats)
+        print_json(stats)
         return
     table = Table(title="Knowledge base", show_header=False)
     for key, value in stats.items():
@@ -245,7 +253,7 @@ def ask(
     as_json: JsonOpt = False,
 ) -> None:
     """Ask one question; the answer cites the help centre (or your file), or says it can't."""
-    settings = _settings()
+    settings = load_settings()
     tenant_id = _tenant(settings, tenant)
     user_id = validate_identifier(user, "user") if user else None
     for path in attach or []:
@@ -266,9 +274,9 @@ def ask(
                 attachments=attach or (),
             )
 
-    result = _run(main)
+    result = run_command(main)
     if as_json:
-        _print_json(result.as_dict())
+        print_json(result.as_dict())
     else:
         _print_turn(result)
 
@@ -280,7 +288,7 @@ def chat(
     tenant: TenantOpt = None,
 ) -> None:
     """Chat interactively: empty line or Ctrl-D quits, /new starts a thread, /attach FILE [text]."""
-    settings = _settings()
+    settings = load_settings()
     tenant_id = _tenant(settings, tenant)
     user_id = validate_identifier(user, "user") if user else None
 
@@ -332,7 +340,7 @@ def chat(
                 )
                 _print_turn(result)
 
-    _run(main)
+    run_command(main)
 
 
 @memory_app.command("list")
@@ -343,7 +351,7 @@ def memory_list(
     as_json: JsonOpt = False,
 ) -> None:
     """What the agent remembers about a customer."""
-    settings = _settings()
+    settings = load_settings()
     tenant_id = _tenant(settings, tenant)
     user_id = validate_identifier(user, "user")
 
@@ -351,7 +359,7 @@ def memory_list(
         settings, lambda s: s.memory.list_memories(tenant_id, user_id, include_archived=archived)
     )
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table(title=f"memories of {user_id} ({tenant_id})")
     for column in ("id", "kind", "slot", "content", "last used", "archived"):
@@ -371,11 +379,11 @@ def memory_list(
 @memory_app.command("prune")
 def memory_prune(as_json: JsonOpt = False) -> None:
     """Archive expired memories and delete long-archived ones (run it daily)."""
-    settings = _settings()
+    settings = load_settings()
 
     counts = _with_services(settings, lambda s: s.memory.prune())
     if as_json:
-        _print_json(counts)
+        print_json(counts)
     else:
         console.print(f"archived {counts['archived']}, deleted {counts['deleted']}")
 
@@ -383,7 +391,7 @@ def memory_prune(as_json: JsonOpt = False) -> None:
 @memory_app.command("rotate-keys")
 def memory_rotate_keys() -> None:
     """Re-encrypt memories and attachments with the newest SUPPORT_MEMORY_ENCRYPTION_KEY."""
-    settings = _settings()
+    settings = load_settings()
 
     async def rotate(services: Services) -> tuple[int, int]:
         return await services.memory.rotate_keys(), await services.attachments.rotate_keys()
@@ -399,7 +407,7 @@ def forget(
     as_json: JsonOpt = False,
 ) -> None:
     """Delete everything stored about a customer: memories, conversations, checkpoints."""
-    settings = _settings()
+    settings = load_settings()
     tenant_id = _tenant(settings, tenant)
     user_id = validate_identifier(user, "user")
 
@@ -409,9 +417,9 @@ def forget(
         async with open_agent(settings) as agent:
             return await agent.forget(user_id, tenant_id)
 
-    counts = _run(main)
+    counts = run_command(main)
     if as_json:
-        _print_json(counts)
+        print_json(counts)
     else:
         console.print(
             f"forgot {user_id}: {counts['memories']} memories, {counts['threads']} conversations, "
@@ -429,7 +437,7 @@ def resume(
     as_json: JsonOpt = False,
 ) -> None:
     """A human agent answers an escalated thread (and with --resolve closes the ticket)."""
-    settings = _settings()
+    settings = load_settings()
 
     async def main() -> Any:
         from graph.agent import open_agent
@@ -437,9 +445,9 @@ def resume(
         async with open_agent(settings) as agent:
             return await agent.resume(thread, reply, resolve=resolve)
 
-    result = _run(main)
+    result = run_command(main)
     if as_json:
-        _print_json(result.as_dict())
+        print_json(result.as_dict())
     else:
         state = "resolved: the assistant answers again" if resolve else "still with a human"
         console.print(f"reply added to thread {thread} ({state})")
@@ -452,12 +460,12 @@ def tickets_list(
     as_json: JsonOpt = False,
 ) -> None:
     """The tenant's tickets, newest first."""
-    settings = _settings()
+    settings = load_settings()
     tenant_id = _tenant(settings, tenant)
 
     rows = _with_services(settings, lambda s: s.tickets.list(tenant_id, status))
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     table = Table(title=f"tickets ({tenant_id})")
     for column in ("#", "status", "priority", "reasons", "user", "thread", "summary"):
@@ -478,11 +486,11 @@ def tickets_list(
 @tickets_app.command("deliver")
 def tickets_deliver(as_json: JsonOpt = False) -> None:
     """Post undelivered tickets to SUPPORT_ESCALATION_WEBHOOK_URL now."""
-    settings = _settings()
+    settings = load_settings()
 
     counts = _with_services(settings, lambda s: s.tickets.deliver_pending())
     if as_json:
-        _print_json(counts)
+        print_json(counts)
     else:
         console.print(
             f"delivered {counts['delivered']}, failed {counts['failed']}, "
@@ -495,17 +503,17 @@ def tickets_deliver(as_json: JsonOpt = False) -> None:
 @app.command("doctor")
 def doctor(as_json: JsonOpt = False) -> None:
     """Check every dependency: configuration, database, checkpointer, Chroma, model."""
-    settings = _settings()
+    settings = load_settings()
 
     async def main() -> list[dict[str, Any]]:
         from graph.health import run_checks
 
         return await run_checks(settings)
 
-    checks = _run(main)
+    checks = run_command(main)
     ok = all(c["ok"] for c in checks)
     if as_json:
-        _print_json({"ok": ok, "checks": checks})
+        print_json({"ok": ok, "checks": checks})
     else:
         table = Table(title="support-agent doctor")
         table.add_column("check")

@@ -126,7 +126,12 @@ def test_memory_list_and_forget_from_the_command_line(cli_data):
     listed = run(["memory", "list", "--user", "mo", "--json"], cli_data)
     assert [m["content"] for m in json.loads(listed.stdout)] == ["On the Plus plan"]
     forgot = run(["forget", "--user", "mo", "--json"], cli_data)
-    assert json.loads(forgot.stdout) == {"memories": 1, "threads": 1, "tickets": 0}
+    assert json.loads(forgot.stdout) == {
+        "memories": 1,
+        "threads": 1,
+        "tickets": 0,
+        "attachments": 0,
+    }
     assert json.loads(run(["memory", "list", "--user", "mo", "--json"], cli_data).stdout) == []
     pruned = run(["memory", "prune", "--json"], cli_data)
     assert json.loads(pruned.stdout) == {"archived": 0, "deleted": 0}
