@@ -212,8 +212,10 @@ async def perf_services(settings: Settings, *, fresh_chroma: bool = True) -> Ser
     """Services on ``settings`` with the tau2 KB ingested into ``TENANT``, model warm."""
     import shutil
 
-    if fresh_chroma and settings.chroma_path.exists():
-        shutil.rmtree(settings.chroma_path)
+    if fresh_chroma:  # with its manifest: an old manifest would skip every document
+        shutil.rmtree(settings.chroma_path, ignore_errors=True)
+        if settings.database_url is None:
+            (settings.data_dir / "support.db").unlink(missing_ok=True)
     embeddings = _ReusedChunkVectors(
         WORK / "tau2-chunk-vectors.npz",
         model_path=settings.embedding_model_path,
