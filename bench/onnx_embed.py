@@ -93,6 +93,9 @@ class OrtEncoder:
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
+        # ORT's idle threads spin by default and would slow the PyTorch calls interleaved
+        # with them; production would not interleave, so measure without spinning.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
