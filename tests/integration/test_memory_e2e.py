@@ -63,19 +63,24 @@ async def test_a_secret_typed_in_chat_never_becomes_a_memory(agent):
     assert all("4111" not in r["content"] for r in rows)
 
 
-async def test_forget_leaves_no_row_and_no_checkpoint(agent):
-    one = await agent.ask("I'm on the Basic plan and my order LH-20391 is late", user_id="dave")
+async def test_forget_leaves_no_row_and_no_checkpoint(agent, tmp_path):
+    receipt = tmp_path / "order.txt"
+    receipt.write_text("Order LH-20391, shipped 2024-11-02, Lumora Cam")
+    one = await agent.ask(
+        "I'm on the Basic plan and my order LH-20391 is late", user_id="dave", attachments=[receipt]
+    )
+    assert one.attachments[0]["status"] == "converted"
     two = await agent.ask("Please reply in Spanish. Let me talk to a person", user_id="dave")
     assert two.outcome == "escalated"
     kept = await agent.ask("I'm on the Plus plan", user_id="erin")
     counts = await agent.forget("dave")
-    assert counts == {"memories": 4, "threads": 2, "tickets": 1}
+    assert counts == {"memories": 4, "threads": 2, "tickets": 1, "attachments": 1}
 
     for thread in (one.thread_id, two.thread_id):
         snapshot = await agent.graph.aget_state({"configurable": {"thread_id": thread}})
         assert not snapshot.values, "checkpoint survived forget"
     async with agent.services.engine.connect() as conn:
-        for table in ("memories", "thread_owners", "tickets"):
+        for table in ("memories", "thread_owners", "tickets", "attachments"):
             rows = (
                 await conn.execute(text(f"SELECT count(*) FROM {table} WHERE user_id = 'dave'"))
             ).scalar_one()
