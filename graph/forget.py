@@ -37,6 +37,7 @@ async def forget_user(
     attachments = await services.attachments.forget_user(tenant_id, user_id)
     for thread_id in threads:
         await checkpointer.adelete_thread(thread_id)
+    services.memory.forget_threads(threads)
     async with services.sessions() as session, session.begin():
         memories = await session.execute(
             delete(Memory).where(Memory.tenant_id == tenant_id, Memory.user_id == user_id)

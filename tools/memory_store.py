@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import re
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -137,6 +138,10 @@ def _rank(
     return (profile + related)[:k], scores
 
 
+_OWNER_CACHE_SIZE = 100_000
+"""Threads whose owner is kept in memory (about 150 bytes each)."""
+
+
 class MemoryCrypto:
     """Encrypts content and keys hashes when keys are configured; plain SHA-256 otherwise."""
 
@@ -221,6 +226,7 @@ class MemoryStore:
         self.crypto = MemoryCrypto(key.get_secret_value() if key else None)
         self.queries = QueryBatcher(embeddings, executor, enabled=settings.embedding_batching)
         self._cache: OrderedDict[tuple[str, str], _UserMemories] = OrderedDict()
+        self._owners: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._cached_memories = 0
         self.cache_loads = 0
         """Times a user's memories were read from the database for recall (tests, bench)."""
@@ -574,20 +580,51 @@ class MemoryStore:
                     row.content_hash = self.crypto.digest(self.crypto.decrypt(row.content))
         return rewritten
 
+    def _known_owner(self, thread_id: str, owner: tuple[str, str] | None = None) -> Any:
+        """The cached owner of a thread (and cache ``owner`` when given).
+
+        A thread's owner never changes once claimed; only ``forget`` removes it (and
+        clears this cache in its process). Caching it saves two database round trips
+        per turn.
+        """
+        if owner is not None:
+            self._owners[thread_id] = owner
+            self._owners.move_to_end(thread_id)
+            while len(self._owners) > _OWNER_CACHE_SIZE:
+                self._owners.popitem(last=False)
+        return self._owners.get(thread_id)
+
+    def forget_threads(self, thread_ids: Iterable[str]) -> None:
+        """Drop forgotten threads from the owner cache."""
+        for thread_id in thread_ids:
+            self._owners.pop(thread_id, None)
+
     async def thread_owner(self, thread_id: str) -> tuple[str, str] | None:
         """(tenant, user) that owns ``thread_id``, or None for a new thread."""
+        known: tuple[str, str] | None = self._known_owner(thread_id)
+        if known is not None:
+            return known
         async with self.sessions() as session:
             row = await session.get(ThreadOwner, thread_id)
-            return (row.tenant_id, row.user_id) if row else None
+        if row is None:
+            return None
+        owner: tuple[str, str] = self._known_owner(thread_id, (row.tenant_id, row.user_id))
+        return owner
 
     async def claim_thread(self, tenant_id: str, user_id: str, thread_id: str) -> bool:
         """Record the owner of a new thread; False if another customer owns it."""
+        known = self._known_owner(thread_id)
+        if known is not None:
+            return bool(known == (tenant_id, user_id))
         async with self.sessions() as session, session.begin():
             row = await session.get(ThreadOwner, thread_id)
             if row is None:
                 session.add(ThreadOwner(thread_id=thread_id, tenant_id=tenant_id, user_id=user_id))
-                return True
-            return (row.tenant_id, row.user_id) == (tenant_id, user_id)
+                owner = (tenant_id, user_id)
+            else:
+                owner = (row.tenant_id, row.user_id)
+        self._known_owner(thread_id, owner)
+        return owner == (tenant_id, user_id)
 
     async def threads_of(self, tenant_id: str, user_id: str) -> list[str]:
         """The user's thread ids."""

@@ -120,3 +120,15 @@ async def test_another_customer_cannot_continue_or_read_a_thread(agent):
     assert "another customer" in state["messages"][-1].content
     assert state["passages"] == [] and state["memories"] == []
     assert "Summarise" not in str(state["messages"])
+
+    # Owners are cached per process; another process reads them from the database.
+    from tools.services import create_services
+
+    other = await create_services(agent.services.settings, embeddings=agent.services.embeddings)
+    try:
+        assert not await other.memory.claim_thread("default", "mallory", mine.thread_id)
+        assert await other.memory.claim_thread("default", "alice", mine.thread_id)
+    finally:
+        await other.aclose()
+    await agent.forget("alice")
+    assert await agent.services.memory.thread_owner(mine.thread_id) is None
