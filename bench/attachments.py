@@ -84,7 +84,7 @@ def main() -> None:
             result = converter.convert(data, kind)
             isolated = time.perf_counter() - t0
             if not result.ok:
-                failures.append(f"{path.name}: {result.error}")
+                failures.append(f"{path.name}: {result.error} ({result.detail or result.kind})")
                 break
             t0 = time.perf_counter()
             in_process.convert_stream(
