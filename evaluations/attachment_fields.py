@@ -45,6 +45,7 @@ def _date_forms(day: date) -> set[str]:
         f"{d:02d}.{m:02d}.{y}",
         f"{d}.{m}.{y}",
         f"{d:02d}-{m:02d}-{y}",
+        f"{d}-{m}-{y}",
         f"{y}/{m:02d}/{d:02d}",
         f"{d:02d}.{m:02d}.{y % 100:02d}",
         f"{d:02d}/{m:02d}/{y % 100:02d}",
