@@ -45,8 +45,6 @@ import asyncio
 import csv
 import json
 import math
-import os
-import platform
 import random
 import shutil
 import statistics
@@ -405,26 +403,6 @@ def prepare_data_dir(data_dir: Path, fresh: bool) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
 
 
-def machine() -> dict[str, Any]:
-    model = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import torch
-
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": model,
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-
-
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
     t = Table(title=title, title_justify="left")
     for i, c in enumerate(columns):
@@ -501,6 +479,8 @@ async def main() -> None:
             sys.exit(f"missing benchmark data: {p} (see ../shared/data/README.md)")
 
     started = time.perf_counter()
+    from _common import machine  # the same machine description as the other benchmarks
+
     info = machine()
     command = " ".join([Path(sys.executable).name, *sys.argv])
     console.print(f"[bold]command[/]: {command}")

@@ -56,11 +56,6 @@ class AttachmentIntake:
     notices: list[str] = field(default_factory=list)
     """One sentence per file that could not be read, for the customer."""
 
-    @property
-    def had_files(self) -> bool:
-        """Whether the message carried any non-text part."""
-        return bool(self.received or self.notices)
-
 
 def _notice(name: str, reason: str) -> str:
     return f"I couldn't read “{name}”: {reason}."
