@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import platform
 import statistics
 import sys
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _common import machine  # noqa: E402
 
 from evaluations.attachment_fields import field_recall  # noqa: E402
 from state import AttachmentLimits  # noqa: E402
@@ -138,10 +139,7 @@ def main() -> None:
     out.write_text(
         json.dumps(
             {
-                "machine": {
-                    "python": platform.python_version(),
-                    "cpus": __import__("os").cpu_count(),
-                },
+                "machine": machine(),
                 "repeat": args.repeat,
                 "per_type": rows,
                 "isolation_overhead_ms": overhead,
