@@ -36,6 +36,26 @@ INJECTION = (
 )
 
 
+@pytest.fixture
+async def agent(sample_kb_data, tmp_path, embeddings):
+    """An agent over a copy of the sample KB's data: these tests store files, tickets and
+    forget records that other test modules must not see."""
+    import shutil
+
+    from graph.agent import open_agent
+    from state import Settings
+    from tools.services import create_services
+
+    data = tmp_path / "agent-data"
+    shutil.copytree(sample_kb_data, data)
+    services = await create_services(Settings(_env_file=None, data_dir=data), embeddings=embeddings)
+    try:
+        async with open_agent(services=services) as opened:
+            yield opened
+    finally:
+        await services.aclose()
+
+
 @pytest.fixture(scope="module")
 def converter():
     converter = IsolatedConverter(AttachmentLimits())
@@ -169,12 +189,12 @@ def _hostile_files(shared_data: Path) -> dict[str, tuple[bytes, str]]:
 
 
 async def test_hostile_files_get_a_clear_reply_and_the_agent_keeps_answering(
-    sample_agent, shared_data, tmp_path
+    agent, shared_data, tmp_path
 ):
     for name, (data, told) in _hostile_files(shared_data).items():
         path = tmp_path / name
         path.write_bytes(data)
-        result = await sample_agent.ask(
+        result = await agent.ask(
             "How do I reset my password?", attachments=[path], user_id="hostile"
         )
         assert told in result.answer, (name, result.answer)
@@ -184,37 +204,33 @@ async def test_hostile_files_get_a_clear_reply_and_the_agent_keeps_answering(
             assert result.attachments == []
         else:
             assert result.attachments[0]["status"] == "rejected"
-        follow_up = await sample_agent.ask(
+        follow_up = await agent.ask(
             "How do I request a refund?", thread_id=result.thread_id, user_id="hostile"
         )
         assert follow_up.outcome == "answered" and "couldn't read" not in follow_up.answer
 
 
-async def test_a_pdf_named_docx_and_deeply_nested_html_are_handled(
-    sample_agent, shared_data, tmp_path
-):
+async def test_a_pdf_named_docx_and_deeply_nested_html_are_handled(agent, shared_data, tmp_path):
     renamed = tmp_path / "notes.docx"
     renamed.write_bytes((shared_data / "attachments/markitdown/test.pdf").read_bytes())
     nested = tmp_path / "page.html"
     nested.write_text("<html><body>" + "<div>" * 60_000 + "deep" + "</div>" * 60_000)
-    result = await sample_agent.ask(
+    result = await agent.ask(
         "What is in these files?", attachments=[renamed, nested], user_id="nested"
     )
     by_name = {a["filename"]: a for a in result.attachments}
     assert by_name["notes.docx"]["type"] == "pdf" and by_name["notes.docx"]["status"] == "converted"
     assert by_name["page.html"]["status"] == "converted"  # within the limits, not a crash
-    stored = await sample_agent.services.attachments.read(
+    stored = await agent.services.attachments.read(
         "default", result.thread_id, by_name["page.html"]["doc_id"]
     )
     assert stored is not None and "deep" in stored.markdown
     assert result.outcome == "answered"
 
 
-async def test_a_customer_asks_about_their_invoice_and_the_answer_cites_it(
-    sample_agent, shared_data
-):
+async def test_a_customer_asks_about_their_invoice_and_the_answer_cites_it(agent, shared_data):
     receipt = shared_data / "attachments/markitdown/RECEIPT-2024-TXN-98765_retail_purchase.pdf"
-    result = await sample_agent.ask(
+    result = await agent.ask(
         "What is the total on my receipt?", attachments=[receipt], user_id="buyer"
     )
     assert result.outcome == "answered"
@@ -222,24 +238,24 @@ async def test_a_customer_asks_about_their_invoice_and_the_answer_cites_it(
     assert "$821.14" in result.answer
     assert "grounded_attachment" in result.route_reasons
     # A follow-up in the same thread still finds the file; another thread does not.
-    again = await sample_agent.ask(
+    again = await agent.ask(
         "And what was the subtotal on it?", thread_id=result.thread_id, user_id="buyer"
     )
     assert again.citations[0]["doc_id"] == result.attachments[0]["doc_id"]
     assert "$863.91" in again.answer
-    other = await sample_agent.ask("What is the total on my receipt?", user_id="buyer")
+    other = await agent.ask("What is the total on my receipt?", user_id="buyer")
     assert all(not c["doc_id"].startswith("attachment:") for c in other.citations)
 
 
-async def test_the_same_file_twice_in_a_thread_is_stored_once(sample_agent, tmp_path):
+async def test_the_same_file_twice_in_a_thread_is_stored_once(agent, tmp_path):
     note = tmp_path / "error.log"
     note.write_text("ERROR 0x80070005 access denied while syncing the Lumora Cam\n")
-    first = await sample_agent.ask("I get this error", attachments=[note], user_id="dup")
-    second = await sample_agent.ask(
+    first = await agent.ask("I get this error", attachments=[note], user_id="dup")
+    second = await agent.ask(
         "Same error again", attachments=[note], thread_id=first.thread_id, user_id="dup"
     )
     assert first.attachments[0]["id"] == second.attachments[0]["id"]
-    async with sample_agent.services.sessions() as session:
+    async with agent.services.sessions() as session:
         count = await session.scalar(
             select(func.count())
             .select_from(Attachment)
@@ -248,22 +264,22 @@ async def test_the_same_file_twice_in_a_thread_is_stored_once(sample_agent, tmp_
     assert count == 1
 
 
-async def test_a_file_without_a_question_is_acknowledged(sample_agent, tmp_path):
+async def test_a_file_without_a_question_is_acknowledged(agent, tmp_path):
     note = tmp_path / "order.txt"
     note.write_text("Order 5521, Lumora Bulb x3, shipped to Lyon.")
-    result = await sample_agent.ask("", attachments=[note], user_id="quiet")
+    result = await agent.ask("", attachments=[note], user_id="quiet")
     assert result.outcome == "abstained"
     assert result.answer.startswith("I've received “order.txt”.")
-    history = await sample_agent.history(result.thread_id)
+    history = await agent.history(result.thread_id)
     assert history[0] == ("human", "[attached: order.txt]")  # the bytes are not in the thread
 
 
-async def test_instructions_inside_a_document_change_nothing(sample_agent, tmp_path):
-    told = await sample_agent.ask("I'm on the Premium plan.", user_id="alice")
+async def test_instructions_inside_a_document_change_nothing(agent, tmp_path):
+    told = await agent.ask("I'm on the Premium plan.", user_id="alice")
     assert told.outcome in {"answered", "abstained"}
     document = tmp_path / "invoice.md"
     document.write_text(INJECTION)
-    result = await sample_agent.ask(
+    result = await agent.ask(
         "What is the total due on my invoice?", attachments=[document], user_id="mallory"
     )
     # Routing reads what the customer typed: the document's "human", "fraud" and
@@ -272,29 +288,29 @@ async def test_instructions_inside_a_document_change_nothing(sample_agent, tmp_p
     assert result.route_reasons == ["grounded_attachment"]
     assert "$129.00" in result.answer
     assert "Premium" not in result.answer
-    assert await sample_agent.services.memory.list_memories("default", "mallory") == []
-    tickets = await sample_agent.services.tickets.list("default")
+    assert await agent.services.memory.list_memories("default", "mallory") == []
+    tickets = await agent.services.tickets.list("default")
     assert all(t["user_id"] != "mallory" for t in tickets)
 
 
-async def test_forget_user_removes_their_attachments(sample_agent, tmp_path):
+async def test_forget_user_removes_their_attachments(agent, tmp_path):
     note = tmp_path / "statement.csv"
     note.write_text("date,amount\n2024-01-02,19.99\n")
-    result = await sample_agent.ask("Is this charge right?", attachments=[note], user_id="leaver")
+    result = await agent.ask("Is this charge right?", attachments=[note], user_id="leaver")
     assert result.attachments[0]["status"] == "converted"
-    counts = await sample_agent.forget("leaver")
+    counts = await agent.forget("leaver")
     assert counts["attachments"] == 1
-    found = await sample_agent.services.attachments.read(
+    found = await agent.services.attachments.read(
         "default", result.thread_id, result.attachments[0]["doc_id"]
     )
     assert found is None
 
 
-async def test_another_tenant_or_thread_cannot_read_a_file(sample_agent, tmp_path):
+async def test_another_tenant_or_thread_cannot_read_a_file(agent, tmp_path):
     note = tmp_path / "secret.txt"
     note.write_text("Account 889900, balance 12,000.")
-    result = await sample_agent.ask("What is my balance?", attachments=[note], user_id="owner")
-    store = sample_agent.services.attachments
+    result = await agent.ask("What is my balance?", attachments=[note], user_id="owner")
+    store = agent.services.attachments
     doc_id = result.attachments[0]["doc_id"]
     assert await store.read("default", result.thread_id, doc_id) is not None
     assert await store.read("other-tenant", result.thread_id, doc_id) is None
@@ -389,29 +405,29 @@ async def test_attachment_text_is_encrypted_at_rest_and_survives_key_rotation(tm
     assert "7781" in hits[0]["text"]
 
 
-async def test_the_ticket_tells_the_human_which_files_were_sent(sample_agent, tmp_path):
+async def test_the_ticket_tells_the_human_which_files_were_sent(agent, tmp_path):
     log = tmp_path / "crash.log"
     log.write_text("FATAL lumora-hub 2.4.1: watchdog reset at 03:12\n")
-    result = await sample_agent.ask(
+    result = await agent.ask(
         "I want to talk to a human about this crash", attachments=[log], user_id="ticketed"
     )
     try:
         assert result.outcome == "escalated"
-        tickets = await sample_agent.services.tickets.list("default")
+        tickets = await agent.services.tickets.list("default")
         ticket = next(t for t in tickets if t["thread_id"] == result.thread_id)
         assert f"crash.log ({result.attachments[0]['doc_id']}, converted)" in ticket["summary"]
-    finally:  # the sample KB's database is shared by the session's tests: leave no ticket
-        await sample_agent.forget("ticketed")
+    finally:
+        await agent.forget("ticketed")
 
 
-async def test_a_file_in_the_thread_does_not_answer_unrelated_questions(sample_agent, tmp_path):
+async def test_a_file_in_the_thread_does_not_answer_unrelated_questions(agent, tmp_path):
     invoice = tmp_path / "invoice.md"
     invoice.write_text("# Invoice 8812\n\nLumora Cam x1, total due $59.00 by 2024-12-01.\n")
-    first = await sample_agent.ask(
+    first = await agent.ask(
         "What is the total due on my invoice?", attachments=[invoice], user_id="focus"
     )
     assert first.citations[0]["doc_id"].startswith("attachment:")
-    later = await sample_agent.ask(
+    later = await agent.ask(
         "Is it possible to reset my password from the app?",
         thread_id=first.thread_id,
         user_id="focus",
@@ -510,7 +526,7 @@ async def test_a_file_that_timed_out_is_tried_again_when_resent(sample_kb_data, 
     assert third.duplicate and third.id == second.id
 
 
-async def test_odd_client_blocks_never_fail_the_turn(sample_agent):
+async def test_odd_client_blocks_never_fail_the_turn(agent):
     from langchain_core.messages import HumanMessage
 
     content = [
@@ -519,7 +535,7 @@ async def test_odd_client_blocks_never_fail_the_turn(sample_agent):
         {"type": "file", "url": "http://169.254.169.254/latest"},
         {"type": "video", "base64": "%%%"},
     ]
-    state = await sample_agent.graph.ainvoke(
+    state = await agent.graph.ainvoke(
         {"messages": [HumanMessage(content)]},
         config={"configurable": {"thread_id": "odd-blocks"}},
         context={"tenant_id": "default", "user_id": "odd"},
@@ -530,14 +546,14 @@ async def test_odd_client_blocks_never_fail_the_turn(sample_agent):
     assert [a["filename"] for a in state["attachments"]] == ["attachment-2"]
 
 
-async def test_a_run_without_a_thread_stores_no_files(sample_agent):
+async def test_a_run_without_a_thread_stores_no_files(agent):
     from langchain_core.messages import HumanMessage
 
     from graph.builder import build_graph
     from tools.services import LazyServices
 
     lazy = LazyServices()
-    lazy.set(sample_agent.services)
+    lazy.set(agent.services)
     graph = build_graph(lazy).compile()  # as a library user might: no checkpointer, no thread
     block = {"type": "file", "base64": base64.b64encode(b"secret").decode(), "filename": "s.txt"}
     state = await graph.ainvoke(
