@@ -132,7 +132,16 @@ async def remember_turn(
         return {"degraded": ",".join(filter(None, [state.degraded, "memory_unavailable"]))}
     recalled = outcome.data
     memories = [_as_state(m) for m in recalled]
-    passages, terms = shape_by_memories(state.passages, state.query_terms, memories)
+    # The customer's own files that lead this turn stay in front: the question is about them.
+    # Nor are their words re-weighted by what we remember: a plan or product named in
+    # memory says nothing about which line of an invoice answers.
+    files = state.passages[: state.attachment_passages]
+    articles, terms = shape_by_memories(
+        state.passages[state.attachment_passages :], state.query_terms, memories
+    )
+    passages = [*files, *articles]
+    if files:
+        terms = state.query_terms
     # Only what changed: every channel written is another blob in the checkpoint.
     update: dict[str, Any] = {}
     if memories != state.memories:

@@ -347,8 +347,12 @@ class SupportNodes:
         else:
             degraded = state.degraded
         question = message_text(state.messages[-1].content)[0] if state.messages else ""
+        about_a_file = state.attachment_passages > 0  # memories do not frame a file's content
         extracted = extractive_answer(
-            question, state.passages, state.query_terms, focus=memory_focus(state.memories)
+            question,
+            state.passages,
+            state.query_terms,
+            focus=None if about_a_file else memory_focus(state.memories),
         )
         if not extracted.citations:
             return {

@@ -25,6 +25,8 @@ SCRIPT = [
 ]
 NEW_THREAD = "How long is my clip history kept?"
 ESCALATE = "There are charges on my card that I didn't make. I need a person, please."
+INVOICE = ROOT / "evaluations" / "datasets" / "files" / "invoice-LM-20931.pdf"
+ABOUT_INVOICE = "What is the total I was charged on this invoice?"
 
 
 async def main() -> int:
@@ -52,6 +54,18 @@ async def main() -> int:
             )
             cited = ", ".join(c["doc_id"] for c in result.citations) or "none"
             console.print(f"[dim]citations: {cited} · {result.latency_ms:.0f} ms[/dim]")
+        console.rule("A file the customer attaches (checked, converted in isolation, cited)")
+        console.print(
+            Panel(f"{ABOUT_INVOICE}\n📎 {INVOICE.name}", title="customer", border_style="cyan")
+        )
+        read = await agent.ask(
+            ABOUT_INVOICE, thread_id=thread_id, user_id="demo-user", attachments=[INVOICE]
+        )
+        console.print(
+            Panel(Markdown(read.answer), title=f"agent · {read.outcome}", border_style="green")
+        )
+        cited = ", ".join(c["doc_id"] for c in read.citations) or "none"
+        console.print(f"[dim]citations: {cited} · {read.latency_ms:.0f} ms[/dim]")
         console.rule("A new conversation: the agent remembers this customer")
         console.print(Panel(NEW_THREAD, title="customer (new thread)", border_style="cyan"))
         later = await agent.ask(NEW_THREAD, user_id="demo-user")

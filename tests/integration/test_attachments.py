@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from evaluations.attachment_fields import field_recall
 from state import Attachment, AttachmentLimits
+from tests.conftest import ROOT
 from tests.fake_openai import model_settings
 from tools.attachment_checks import check_file
 from tools.attachment_converter import DEFAULT_CONVERTER, IsolatedConverter
@@ -562,3 +563,20 @@ async def test_a_run_without_a_thread_stores_no_files(agent):
     )
     assert state["attachments"] == []
     assert "files can only be read in a conversation thread" in state["messages"][-1].text
+
+
+async def test_the_file_leads_even_when_memories_reorder_the_articles(agent):
+    invoice = ROOT / "evaluations" / "datasets" / "files" / "invoice-LM-20931.pdf"
+    first = await agent.ask(
+        "I'm on the Pro plan and my Lumora Cam shows offline in the app. What should I try?",
+        user_id="pro-customer",
+    )
+    result = await agent.ask(
+        "What is the total I was charged on this invoice?",
+        thread_id=first.thread_id,
+        user_id="pro-customer",
+        attachments=[invoice],
+    )
+    assert result.answer.startswith("Here is what your file “invoice-LM-20931.pdf” says:")
+    assert "$145.37" in result.answer
+    assert result.citations[0]["doc_id"] == result.attachments[0]["doc_id"]
