@@ -26,7 +26,7 @@ from tools.attachment_checks import check_file
 from tools.attachment_converter import Conversion, IsolatedConverter
 from tools.attachment_input import IncomingFile
 from tools.chunking import chunk_markdown
-from tools.embeddings import SentenceEmbeddings
+from tools.embeddings import QueryBatcher, SentenceEmbeddings
 from tools.executor import BlockingExecutor
 from tools.memory_store import MemoryCrypto
 from tools.redaction import redact
@@ -88,6 +88,7 @@ class AttachmentStore:
         embeddings: SentenceEmbeddings,
         executor: BlockingExecutor,
         crypto: MemoryCrypto,
+        queries: QueryBatcher,
         converter: IsolatedConverter | None = None,
     ) -> None:
         self.settings = settings
@@ -96,6 +97,7 @@ class AttachmentStore:
         self._embeddings = embeddings
         self._executor = executor
         self._crypto = crypto
+        self._queries = queries
         self.converter = converter or IsolatedConverter(self.limits)
         # Conversions wait on a child process for up to the timeout: their own threads,
         # so a slow file never holds the executor that embeds every turn's query.
@@ -218,7 +220,9 @@ class AttachmentStore:
             ).all()
         if not rows or not query.strip():
             return []
-        vector = np.asarray(await self._executor.run(self._embeddings.embed_query, query))
+        # The knowledge base embedded this query a moment ago: the shared batcher's cache
+        # answers on the event loop, without a second model call or executor hop.
+        vector = np.asarray(await self._queries.embed(query))
         passages: list[Passage] = []
         for row in rows:
             matrix = np.frombuffer(row.embedding, dtype=np.float32).reshape(len(row.chunks), -1)

@@ -85,7 +85,9 @@ async def create_services(
     resilience = Resilience(settings.policies, breakers)
     memory = MemoryStore(settings, sessions, embeddings, executor)
     tickets = TicketStore(settings, sessions, resilience)
-    attachments = AttachmentStore(settings, sessions, embeddings, executor, memory.crypto)
+    attachments = AttachmentStore(
+        settings, sessions, embeddings, executor, memory.crypto, kb.queries
+    )
     return Services(
         settings,
         executor,
