@@ -43,7 +43,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from state import Settings  # noqa: E402
-from tools.embeddings import SentenceEmbeddings  # noqa: E402
+from tools.embeddings.sentence import SentenceEmbeddings  # noqa: E402
 from tools.services import Services, create_services  # noqa: E402
 
 DATA = (ROOT / ".." / "shared" / "data").resolve()

@@ -32,9 +32,9 @@ from _common import machine  # noqa: E402
 
 from evaluations.attachment_fields import field_recall  # noqa: E402
 from state import AttachmentLimits  # noqa: E402
-from tools.attachment_checks import check_file  # noqa: E402
-from tools.attachment_converter import IsolatedConverter  # noqa: E402
-from tools.attachment_worker import _EXTENSIONS  # noqa: E402
+from tools.attachments.checks import check_file  # noqa: E402
+from tools.attachments.converter import IsolatedConverter  # noqa: E402
+from tools.attachments.worker import _EXTENSIONS  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "attachments"
 

@@ -57,8 +57,8 @@ from langgraph.channels import DeltaChannel
 from langgraph.graph.message import add_messages
 
 import graph.builder
-import graph.nodes
-from graph.agent import open_agent
+import graph.nodes.support
+from graph.embedded import open_agent
 from state import SupportState
 from state.policies import EscalationPolicy
 
@@ -198,7 +198,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for mode in args.durability.split(","):
                 durability, _, variant = mode.partition("+")
                 # Node annotations name SupportState too: LangGraph reads them for the schema.
-                modules = (graph.builder, graph.nodes)
+                modules = (graph.builder, graph.nodes.support)
                 originals = [m.SupportState for m in modules]
                 if variant == "delta":
                     for module in modules:

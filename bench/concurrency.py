@@ -47,7 +47,7 @@ from _common import (
     write_result,
 )
 
-from graph.agent import open_agent
+from graph.embedded import open_agent
 
 DB_NAME = "bench_perf_concurrency"
 """This benchmark's own database, dropped and recreated per run."""

@@ -33,8 +33,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from evaluations.adapters import utterances  # noqa: E402
-from graph.escalation_policy import escalation_reasons  # noqa: E402
 from state import EscalationPolicy  # noqa: E402
+from tools.escalation.policy import escalation_reasons  # noqa: E402
 
 POLICY = EscalationPolicy(
     enabled_reasons=[r for r in EscalationPolicy().enabled_reasons if r != "repeated_failure"]

@@ -36,8 +36,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from state import Memory, Settings  # noqa: E402
-from tools.embeddings import SentenceEmbeddings  # noqa: E402
-from tools.memory_store import same_values  # noqa: E402
+from tools.embeddings.sentence import SentenceEmbeddings  # noqa: E402
+from tools.memory.store import same_values  # noqa: E402
 from tools.services import create_services  # noqa: E402
 
 console = Console()

@@ -34,8 +34,8 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from state import PoliciesSettings, ResiliencePolicy  # noqa: E402
-from tools.breakers import BreakerRegistry  # noqa: E402
-from tools.resilience import Resilience  # noqa: E402
+from tools.resilience.breakers import BreakerRegistry  # noqa: E402
+from tools.resilience.layer import Resilience  # noqa: E402
 
 POLICY = ResiliencePolicy(timeout_s=5, max_attempts=3, breaker_fail_max=5, breaker_reset_s=30)
 

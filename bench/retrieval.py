@@ -23,7 +23,7 @@ What it measures (data from ``../shared/data``, see its README):
    per query and the fusion is replayed offline for a grid of BM25-weight functions; the
    replay is checked to reproduce ``search`` exactly for every mode. The recommended
    function (``RECOMMENDED``) is then re-run through the real ``search``
-   (``tools.knowledge_base.bm25_weight`` monkeypatched, in this process only) and checked on
+   (``tools.knowledge_base.service.bm25_weight`` monkeypatched, in this process only) and checked on
    the held-out FAQ queries; ``ALTERNATIVE`` is shown by replay.
 5. Out-of-scope separation on the tau2 KB: ``top_score`` of CLINC150 ``oos_test`` queries vs
    tau2 task instructions and BANKING77 questions; AUROC, share above the calibrated
@@ -64,12 +64,12 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-import tools.knowledge_base as kb_module  # noqa: E402
+import tools.knowledge_base.service as kb_module  # noqa: E402
 from evaluations.adapters import faq_split as shared_faq_split  # noqa: E402
 from evaluations.adapters import goal_sentence  # noqa: E402
 from state import Settings  # noqa: E402
-from tools.fusion import bm25_weight as shipped_bm25_weight  # noqa: E402
-from tools.lexical import LexicalIndex, tokenize  # noqa: E402
+from tools.knowledge_base.fusion import bm25_weight as shipped_bm25_weight  # noqa: E402
+from tools.knowledge_base.lexical import LexicalIndex, tokenize  # noqa: E402
 from tools.services import Services, create_services  # noqa: E402
 
 DATA = (ROOT / ".." / "shared" / "data").resolve()
@@ -310,7 +310,7 @@ class Candidate:
     family: str
     fn: Callable[[Captured], float]
     idf_only: Callable[[float], float] | None = None
-    """The same function of idf_mass alone (drop-in for ``tools.fusion.bm25_weight``)."""
+    """The same function of idf_mass alone (drop-in for ``tools.knowledge_base.fusion.bm25_weight``)."""
 
 
 def _sat(scale: float, sat: float) -> Callable[[float], float]:

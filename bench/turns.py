@@ -50,8 +50,8 @@ from _common import (
     write_result,
 )
 
-from graph.agent import open_agent
-from graph.nodes import SupportNodes
+from graph.embedded import open_agent
+from graph.nodes.support import SupportNodes
 
 NODES = ("guard", "retrieve", "remember", "route", "answer", "abstain", "create_ticket", "handoff")
 _current: dict[str, float] = {}

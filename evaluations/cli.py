@@ -1,9 +1,9 @@
 """``support-agent eval`` and ``support-agent eval-data``: the evaluation commands.
 
 The ``support-agent`` console script points here: this module takes the
-command line of ``graph.cli`` and adds the evaluation commands to it, because
+command line of ``graph.cli.app`` and adds the evaluation commands to it, because
 imports go one way (``graph`` must not import ``evaluations``). Everything
-else about the command line (settings, ``--json``, exit codes) is graph.cli's.
+else about the command line (settings, ``--json``, exit codes) is graph.cli.app's.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from graph.cli import (
+from graph.cli.app import (
     JsonOpt,
     app,
     console,

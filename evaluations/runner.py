@@ -37,7 +37,7 @@ from evaluations.metrics import (
     recall_at_k,
     reciprocal_rank,
 )
-from graph.agent import SupportAgent, open_agent
+from graph.embedded import SupportAgent, open_agent
 from state import Settings, validate_identifier
 from tools.services import create_services
 

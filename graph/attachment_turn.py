@@ -21,9 +21,9 @@ from langgraph.errors import GraphBubbleUp
 from sqlalchemy.exc import SQLAlchemyError
 
 from state import Context, Passage
-from tools.attachment_input import IncomingFile, split_content
-from tools.attachments import AttachmentRef
-from tools.errors import ToolError
+from tools.attachments.input import IncomingFile, split_content
+from tools.attachments.store import AttachmentRef
+from tools.resilience.errors import ToolError
 from tools.services import Services
 
 __all__ = [

@@ -13,9 +13,9 @@ from typing import Literal
 
 from langgraph.graph import END, START, StateGraph
 
-from graph.nodes import SupportNodes
+from graph.nodes.support import SupportNodes
 from state import Context, SupportState
-from tools.redaction import install_log_redaction
+from tools.redaction.secrets import install_log_redaction
 from tools.services import LazyServices
 
 __all__ = ["build_graph", "graph"]

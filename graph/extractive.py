@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from state import Citation, Passage
-from tools.lexical import tokenize
+from tools.knowledge_base.lexical import tokenize
 
 __all__ = ["ExtractiveAnswer", "extractive_answer", "render_sources"]
 

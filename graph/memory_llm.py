@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from graph.prompts import MEMORY_EXTRACTION
-from tools.memory_extract import MemoryCandidate, extract_memories
+from tools.memory.rules import MemoryCandidate, extract_memories
 from tools.services import Services
 
 __all__ = ["ExtractedMemories", "llm_extract_memories"]

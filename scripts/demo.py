@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.panel import Panel
 
-from graph.agent import open_agent
+from graph.embedded import open_agent
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = [

@@ -57,7 +57,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def embeddings():
-    from tools.embeddings import SentenceEmbeddings
+    from tools.embeddings.sentence import SentenceEmbeddings
 
     return SentenceEmbeddings()
 
@@ -100,7 +100,7 @@ def sample_kb_data(tmp_path_factory: pytest.TempPathFactory, embeddings) -> Path
 @pytest.fixture
 async def sample_agent(sample_kb_data: Path, embeddings) -> AsyncIterator:
     """An embedded agent over the ingested sample KB, with the SQLite checkpointer."""
-    from graph.agent import open_agent
+    from graph.embedded import open_agent
     from state import Settings
     from tools.services import create_services
 

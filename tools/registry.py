@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from langchain_core.tools import BaseTool
 
-from tools.kb_tool import create_kb_search_tool
-from tools.memory_tools import create_memory_tools
-from tools.resilience import with_resilience
+from tools.knowledge_base.tool import create_kb_search_tool
+from tools.memory.tools import create_memory_tools
+from tools.resilience.layer import with_resilience
 from tools.services import Services
 
 __all__ = ["build_tools"]

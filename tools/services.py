@@ -17,15 +17,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from state import Settings, create_engine, get_settings, init_db, session_factory
-from tools.attachments import AttachmentStore
-from tools.breakers import BreakerRegistry
-from tools.embeddings import SentenceEmbeddings
-from tools.executor import BlockingExecutor
-from tools.knowledge_base import KnowledgeBase
-from tools.lazy import LazyResource
-from tools.memory_store import MemoryStore
-from tools.resilience import Resilience
-from tools.tickets import TicketStore
+from tools.attachments.store import AttachmentStore
+from tools.embeddings.sentence import SentenceEmbeddings
+from tools.escalation.tickets import TicketStore
+from tools.knowledge_base.service import KnowledgeBase
+from tools.memory.store import MemoryStore
+from tools.resilience.breakers import BreakerRegistry
+from tools.resilience.executor import BlockingExecutor
+from tools.resilience.layer import Resilience
+from tools.resilience.lazy import LazyResource
 
 __all__ = ["LazyServices", "Services", "create_services"]
 

@@ -16,9 +16,9 @@ from evaluations.attachment_fields import field_recall
 from state import Attachment, AttachmentLimits
 from tests.conftest import ROOT
 from tests.fake_openai import model_settings
-from tools.attachment_checks import check_file
-from tools.attachment_converter import DEFAULT_CONVERTER, IsolatedConverter
-from tools.attachment_input import IncomingFile
+from tools.attachments.checks import check_file
+from tools.attachments.converter import DEFAULT_CONVERTER, IsolatedConverter
+from tools.attachments.input import IncomingFile
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ async def agent(sample_kb_data, tmp_path, embeddings):
     forget records that other test modules must not see."""
     import shutil
 
-    from graph.agent import open_agent
+    from graph.embedded import open_agent
     from state import Settings
     from tools.services import create_services
 
@@ -322,7 +322,7 @@ async def test_another_tenant_or_thread_cannot_read_a_file(agent, tmp_path):
 async def test_llm_reads_the_file_with_its_tool_and_cites_it(
     sample_kb_data, embeddings, fake_openai, tmp_path
 ):
-    from graph.agent import open_agent
+    from graph.embedded import open_agent
     from tools.services import create_services
 
     services = await create_services(
@@ -360,7 +360,7 @@ async def test_llm_reads_the_file_with_its_tool_and_cites_it(
 
 
 def test_file_block_encodes_what_the_server_api_receives(tmp_path):
-    from graph.agent import file_block
+    from graph.embedded import file_block
 
     path = tmp_path / "a.csv"
     path.write_text("a,b\n1,2\n")
@@ -441,7 +441,7 @@ async def test_a_file_in_the_thread_does_not_answer_unrelated_questions(agent, t
 async def test_limits_per_message_and_a_switch_to_turn_files_off(
     sample_kb_data, embeddings, tmp_path
 ):
-    from graph.agent import open_agent
+    from graph.embedded import open_agent
     from state import Settings
     from tools.services import create_services
 

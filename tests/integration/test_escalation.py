@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from graph.agent import open_agent
-from graph.escalation import create_ticket
+from graph.embedded import open_agent
+from graph.nodes.escalation import create_ticket
 from state import Context, Settings
 from tools.services import create_services
 
@@ -144,7 +144,7 @@ async def test_human_reply_then_resolve_hands_the_thread_back(agent):
 
 async def test_webhook_down_then_back_delivers_each_ticket_once(agent, receiver):
     await agent.ask(FRAUD, user_id="cat")
-    from graph.escalation import _background
+    from graph.nodes.escalation import _background
 
     await asyncio.gather(*_background)  # the turn's own delivery attempt (webhook down)
     tickets = agent.services.tickets

@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from graph.agent import open_agent
+from graph.embedded import open_agent
 from state import Settings
 from tests.conftest import SAMPLE_KB
 from tests.fake_openai import model_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graph.agent import open_agent
+from graph.embedded import open_agent
 from tests.fake_openai import model_settings
 from tools.services import create_services
 

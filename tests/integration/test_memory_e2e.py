@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from graph.agent import open_agent
+from graph.embedded import open_agent
 from state import Settings
 from tools.services import create_services
 
@@ -105,7 +105,7 @@ async def test_another_customer_cannot_continue_or_read_a_thread(agent):
     from langchain_core.messages import HumanMessage
 
     from state import Context
-    from tools.errors import ThreadAccessError
+    from tools.resilience.errors import ThreadAccessError
 
     mine = await agent.ask("I'm on the Pro plan and my order LH-55555 is late", user_id="alice")
     with pytest.raises(ThreadAccessError):

@@ -9,7 +9,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select, text, update
 
 from state import Memory, Settings
-from tools.memory_extract import MemoryCandidate, extract_memories
+from tools.memory.rules import MemoryCandidate, extract_memories
 from tools.services import create_services
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import delete
 
 from state import Memory, Settings
-from tools.embeddings import SentenceEmbeddings
-from tools.memory_extract import MemoryCandidate
+from tools.embeddings.sentence import SentenceEmbeddings
+from tools.memory.rules import MemoryCandidate
 from tools.services import create_services
 
 pytestmark = pytest.mark.integration

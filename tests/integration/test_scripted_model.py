@@ -6,7 +6,7 @@ import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from graph.agent import open_agent
+from graph.embedded import open_agent
 from state import Settings
 from tools.services import create_services
 

@@ -11,9 +11,9 @@ import uuid
 import pytest
 
 from state import PoliciesSettings, ResiliencePolicy
-from tools.breakers import BreakerRegistry
-from tools.errors import DependencyUnavailableError
-from tools.resilience import Resilience
+from tools.resilience.breakers import BreakerRegistry
+from tools.resilience.errors import DependencyUnavailableError
+from tools.resilience.layer import Resilience
 
 pytestmark = pytest.mark.integration
 
@@ -23,9 +23,9 @@ OTHER_PROCESS = textwrap.dedent(
     """
     import asyncio, sys
     from state import PoliciesSettings, ResiliencePolicy
-    from tools.breakers import BreakerRegistry
-    from tools.errors import DependencyUnavailableError
-    from tools.resilience import Resilience
+    from tools.resilience.breakers import BreakerRegistry
+    from tools.resilience.errors import DependencyUnavailableError
+    from tools.resilience.layer import Resilience
 
     async def main(url, namespace):
         registry = BreakerRegistry(url, 0.05, namespace=namespace)
@@ -108,7 +108,7 @@ async def test_redis_down_falls_back_to_in_process_breakers_with_a_warning(caplo
     async def down():
         raise DependencyUnavailableError("down")
 
-    with caplog.at_level(logging.WARNING, logger="tools.breakers"):
+    with caplog.at_level(logging.WARNING, logger="tools.resilience.breakers"):
         results = [await resilience.run("model", down, policy=POLICY) for _ in range(4)]
         await registry.mirror.sync_now()
     assert [r.error_kind for r in results][-1] == "circuit_open"

@@ -6,7 +6,7 @@ import io
 import zipfile
 
 from state import AttachmentLimits
-from tools.attachment_checks import check_file
+from tools.attachments.checks import check_file
 
 LIMITS = AttachmentLimits()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from tools.attachment_input import split_content
+from tools.attachments.input import split_content
 
 PDF = b"%PDF-1.4 tiny"
 B64 = base64.b64encode(PDF).decode()

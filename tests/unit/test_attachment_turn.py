@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph.attachment_turn import acknowledge, merge_passages, refers_to_attachment
-from tools.attachments import AttachmentRef
+from tools.attachments.store import AttachmentRef
 
 
 def _p(doc_id: str, dense: float) -> dict:

@@ -1,4 +1,4 @@
-from tools.chunking import chunk_markdown, word_count
+from tools.knowledge_base.chunking import chunk_markdown, word_count
 
 DOC = """# Refunds
 

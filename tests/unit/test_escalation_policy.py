@@ -1,7 +1,7 @@
 import pytest
 
-from graph.escalation_policy import escalation_reasons, priority
 from state import EscalationPolicy
+from tools.escalation.policy import escalation_reasons, priority
 
 POLICY = EscalationPolicy()
 

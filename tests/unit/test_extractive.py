@@ -1,5 +1,5 @@
 from graph.extractive import extractive_answer
-from tools.lexical import tokenize
+from tools.knowledge_base.lexical import tokenize
 
 
 def passage(doc_id, text, title="T", score=0.03):

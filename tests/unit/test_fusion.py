@@ -1,4 +1,4 @@
-from tools.fusion import bm25_weight, weighted_rrf
+from tools.knowledge_base.fusion import bm25_weight, weighted_rrf
 
 
 def test_document_found_by_both_retrievers_wins():

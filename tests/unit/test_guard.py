@@ -1,4 +1,4 @@
-from graph.guard import check_message
+from graph.message_checks import check_message
 
 
 def test_plain_question_passes_cleaned():

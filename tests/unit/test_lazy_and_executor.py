@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from tools.errors import InitializationError
-from tools.executor import BlockingExecutor, ExecutorClosedError
-from tools.lazy import LazyResource
+from tools.resilience.errors import InitializationError
+from tools.resilience.executor import BlockingExecutor, ExecutorClosedError
+from tools.resilience.lazy import LazyResource
 
 
 async def test_concurrent_first_calls_initialise_once():

@@ -1,6 +1,6 @@
 import json
 
-from tools.loaders import LoadFailure, SourceDocument, iter_documents
+from tools.knowledge_base.loaders import LoadFailure, SourceDocument, iter_documents
 
 
 def test_json_records_keep_their_ids(tmp_path):

@@ -1,6 +1,6 @@
-from tools.memory_extract import extract_memories
-from tools.memory_store import MemoryCrypto, normalise, same_values
-from tools.redaction import RedactingFilter, contains_secret, redact
+from tools.memory.rules import extract_memories
+from tools.memory.store import MemoryCrypto, normalise, same_values
+from tools.redaction.secrets import RedactingFilter, contains_secret, redact
 
 
 def contents(text):

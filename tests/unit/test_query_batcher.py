@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from tools.embeddings import QueryBatcher
-from tools.executor import BlockingExecutor
+from tools.embeddings.sentence import QueryBatcher
+from tools.resilience.executor import BlockingExecutor
 
 
 class FakeEmbeddings:

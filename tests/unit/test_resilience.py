@@ -11,13 +11,13 @@ from langchain_core.tools import tool
 from langgraph.errors import GraphInterrupt
 
 from state import PoliciesSettings, ResiliencePolicy
-from tools.breakers import BreakerRegistry
-from tools.errors import (
+from tools.resilience.breakers import BreakerRegistry
+from tools.resilience.errors import (
     DependencyUnavailableError,
     InvalidRequestError,
     RateLimitedError,
 )
-from tools.resilience import Resilience, with_resilience
+from tools.resilience.layer import Resilience, with_resilience
 
 
 def layer(**policy) -> tuple[Resilience, ResiliencePolicy]:
@@ -84,7 +84,7 @@ async def test_unknown_exception_is_translated_not_leaked():
 async def test_rate_limit_waits_for_retry_after(caplog):
     resilience, policy = layer(backoff_max_s=5.0)
     dependency = Script(RateLimitedError("slow down", retry_after=0.25), "ok")
-    with caplog.at_level(logging.WARNING, logger="tools.resilience"):
+    with caplog.at_level(logging.WARNING, logger="tools.resilience.layer"):
         result = await resilience.run("dep", dependency, policy=policy)
     assert result.data == "ok" and dependency.calls == 2
     assert "rate_limited, attempt 1); retrying in 0.25 s" in caplog.text
@@ -93,7 +93,7 @@ async def test_rate_limit_waits_for_retry_after(caplog):
 async def test_retry_after_is_capped_by_the_policy(caplog):
     resilience, policy = layer(backoff_max_s=0.1)
     dependency = Script(RateLimitedError("slow down", retry_after=3600), "ok")
-    with caplog.at_level(logging.WARNING, logger="tools.resilience"):
+    with caplog.at_level(logging.WARNING, logger="tools.resilience.layer"):
         await resilience.run("dep", dependency, policy=policy)
     assert "retrying in 0.10 s" in caplog.text
 

@@ -25,7 +25,7 @@ from langgraph.types import Command
 from graph.builder import build_graph
 from graph.forget import forget_user
 from state import CheckpointerKind, Citation, Context, Settings, open_checkpointer
-from tools.errors import ThreadAccessError
+from tools.resilience.errors import ThreadAccessError
 from tools.services import LazyServices, Services, create_services
 
 __all__ = ["SupportAgent", "TurnResult", "file_block", "open_agent"]

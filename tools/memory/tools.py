@@ -12,8 +12,8 @@ from langchain_core.tools import BaseTool, tool
 from langgraph.prebuilt import ToolRuntime
 
 from state import ANONYMOUS_USER, Context
-from tools.memory_extract import MemoryCandidate
-from tools.memory_store import MemoryStore
+from tools.memory.rules import MemoryCandidate
+from tools.memory.store import MemoryStore
 
 __all__ = ["create_memory_tools"]
 

@@ -24,7 +24,7 @@ from aiobreaker.storage.base import CircuitBreakerStorage
 from aiobreaker.storage.memory import CircuitMemoryStorage
 
 from state import ResiliencePolicy
-from tools.errors import InvalidRequestError, MalformedResponseError
+from tools.resilience.errors import InvalidRequestError, MalformedResponseError
 
 __all__ = ["BreakerRegistry", "SharedBreakerStorage"]
 

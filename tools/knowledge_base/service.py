@@ -8,7 +8,7 @@ Each tenant has its own collection, manifest rows and calibration. All
 blocking work (loading, chunking, embedding, Chroma calls) runs in the
 executor, never on the event loop.
 
-Search fuses dense and BM25 rankings (see ``tools.fusion``) and reports the
+Search fuses dense and BM25 rankings (see ``tools.knowledge_base.fusion``) and reports the
 nearest-neighbour cosine with the abstention threshold calibrated for this
 collection from off-topic probe questions, because a fixed threshold does not
 transfer between knowledge bases.
@@ -32,14 +32,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from state import KbCollection, KbDocument, Passage, Settings
-from tools._probes import OFF_TOPIC_PROBES
-from tools.chunking import Chunk, chunk_markdown
-from tools.embeddings import QueryBatcher, SentenceEmbeddings
-from tools.executor import BlockingExecutor
-from tools.fusion import bm25_weight, weighted_rrf
-from tools.lazy import LazyResource
-from tools.lexical import LexicalIndex, tokenize
-from tools.loaders import LoadFailure, SourceDocument, iter_documents
+from tools.embeddings.sentence import QueryBatcher, SentenceEmbeddings
+from tools.knowledge_base._probes import OFF_TOPIC_PROBES
+from tools.knowledge_base.chunking import Chunk, chunk_markdown
+from tools.knowledge_base.fusion import bm25_weight, weighted_rrf
+from tools.knowledge_base.lexical import LexicalIndex, tokenize
+from tools.knowledge_base.loaders import LoadFailure, SourceDocument, iter_documents
+from tools.resilience.executor import BlockingExecutor
+from tools.resilience.lazy import LazyResource
 
 __all__ = ["IngestReport", "KnowledgeBase", "SearchResult"]
 

@@ -22,14 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import load_only
 
 from state import Attachment, Passage, Settings
-from tools.attachment_checks import check_file
-from tools.attachment_converter import Conversion, IsolatedConverter
-from tools.attachment_input import IncomingFile
-from tools.chunking import chunk_markdown
-from tools.embeddings import QueryBatcher, SentenceEmbeddings
-from tools.executor import BlockingExecutor
-from tools.memory_store import MemoryCrypto
-from tools.redaction import redact
+from tools.attachments.checks import check_file
+from tools.attachments.converter import Conversion, IsolatedConverter
+from tools.attachments.input import IncomingFile
+from tools.embeddings.sentence import QueryBatcher, SentenceEmbeddings
+from tools.knowledge_base.chunking import chunk_markdown
+from tools.memory.store import MemoryCrypto
+from tools.redaction.secrets import redact
+from tools.resilience.executor import BlockingExecutor
 
 __all__ = ["AttachmentRef", "AttachmentStore", "StoredAttachment", "attachment_doc_id"]
 

@@ -40,10 +40,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from state import Memory, Settings, ThreadOwner
-from tools.embeddings import QueryBatcher, SentenceEmbeddings
-from tools.executor import BlockingExecutor
-from tools.memory_extract import SINGLE_VALUED_SLOTS, MemoryCandidate
-from tools.redaction import redact
+from tools.embeddings.sentence import QueryBatcher, SentenceEmbeddings
+from tools.memory.rules import SINGLE_VALUED_SLOTS, MemoryCandidate
+from tools.redaction.secrets import redact
+from tools.resilience.executor import BlockingExecutor
 
 __all__ = ["MemoryCrypto", "MemoryStore", "RecalledMemory", "WriteResult"]
 

@@ -16,12 +16,12 @@ from typing import Any
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 
-from graph.guard import message_text
 from graph.memory_llm import llm_extract_memories
+from graph.message_checks import message_text
 from state import ANONYMOUS_USER, Context, Passage, RecalledMemoryState, SupportState
-from tools.lexical import tokenize
-from tools.memory_store import RecalledMemory
-from tools.redaction import redact
+from tools.knowledge_base.lexical import tokenize
+from tools.memory.store import RecalledMemory
+from tools.redaction.secrets import redact
 from tools.services import Services
 
 __all__ = ["memory_focus", "remember_turn", "shape_by_memories"]

@@ -12,7 +12,7 @@ from langchain_core.tools import BaseTool, tool
 from langgraph.prebuilt import ToolRuntime
 
 from state import Context
-from tools.knowledge_base import KnowledgeBase
+from tools.knowledge_base.service import KnowledgeBase
 
 __all__ = ["create_kb_search_tool"]
 

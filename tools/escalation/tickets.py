@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from state import OutboxMessage, Settings, Ticket
-from tools.resilience import Resilience
+from tools.resilience.layer import Resilience
 
 __all__ = ["TicketStore", "idempotency_key", "sign"]
 

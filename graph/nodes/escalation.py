@@ -19,12 +19,12 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.types import interrupt
 
-from graph.escalation_policy import priority
-from graph.guard import message_text
+from graph.message_checks import message_text
 from graph.prompts import TICKET_SUMMARY
 from state import Context, SupportState
+from tools.escalation.policy import priority
+from tools.escalation.tickets import idempotency_key
 from tools.services import Services
-from tools.tickets import idempotency_key
 
 __all__ = ["create_ticket", "deliver_in_background", "handoff", "ticket_summary"]
 

@@ -69,7 +69,7 @@ def _tenant(settings: Settings, tenant: str | None) -> str:
 
 def run_command(coro: Callable[[], Awaitable[T]]) -> T:
     """Run a command's coroutine; Ctrl-C and refused threads exit cleanly."""
-    from tools.errors import ThreadAccessError
+    from tools.resilience.errors import ThreadAccessError
 
     try:
         return asyncio.run(coro())  # type: ignore[arg-type]
@@ -263,7 +263,7 @@ def ask(
             raise typer.Exit(2)
 
     async def main() -> Any:
-        from graph.agent import open_agent
+        from graph.embedded import open_agent
 
         async with open_agent(settings) as agent:
             return await agent.ask(
@@ -295,8 +295,8 @@ def chat(
     async def main() -> None:
         import uuid
 
-        from graph.agent import open_agent
-        from tools.errors import ThreadAccessError
+        from graph.embedded import open_agent
+        from tools.resilience.errors import ThreadAccessError
 
         thread_id = thread or str(uuid.uuid4())
         async with open_agent(settings) as agent:
@@ -412,7 +412,7 @@ def forget(
     user_id = validate_identifier(user, "user")
 
     async def main() -> dict[str, int]:
-        from graph.agent import open_agent
+        from graph.embedded import open_agent
 
         async with open_agent(settings) as agent:
             return await agent.forget(user_id, tenant_id)
@@ -440,7 +440,7 @@ def resume(
     settings = load_settings()
 
     async def main() -> Any:
-        from graph.agent import open_agent
+        from graph.embedded import open_agent
 
         async with open_agent(settings) as agent:
             return await agent.resume(thread, reply, resolve=resolve)

@@ -1,4 +1,4 @@
-"""The conversion fork server (``python -m tools.attachment_worker``) and what its children do.
+"""The conversion fork server (``python -m tools.attachments.worker``) and what its children do.
 
 The server imports the parsers once, then reads requests from stdin and forks
 one child per file, so each conversion starts in a fresh process with
@@ -312,6 +312,6 @@ def serve() -> None:
 if __name__ == "__main__":
     # Run the imported module's ``serve``, not this ``__main__`` copy, so converters named
     # by module path share its globals and exception classes.
-    from tools.attachment_worker import serve as serve_imported
+    from tools.attachments.worker import serve as serve_imported
 
     serve_imported()

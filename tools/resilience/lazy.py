@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar, cast
 
-from tools.errors import InitializationError
+from tools.resilience.errors import InitializationError
 
 __all__ = ["LazyResource"]
 

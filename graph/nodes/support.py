@@ -21,8 +21,6 @@ from graph.attachment_turn import (
     receive_attachments,
     refers_to_attachment,
 )
-from graph.escalation import create_ticket, deliver_in_background, handoff
-from graph.escalation_policy import escalation_reasons
 from graph.extractive import extractive_answer
 from graph.grounded import (
     EscalateToHuman,
@@ -31,9 +29,10 @@ from graph.grounded import (
     UngroundedAnswerError,
     llm_answer,
 )
-from graph.guard import check_message, message_text
-from graph.memory_node import memory_focus, remember_turn
+from graph.message_checks import check_message, message_text
 from graph.model import create_chat_model
+from graph.nodes.escalation import create_ticket, deliver_in_background, handoff
+from graph.nodes.remember import memory_focus, remember_turn
 from graph.prompts import (
     ABSTAIN_KB_DOWN,
     ABSTAIN_LOW_CONFIDENCE,
@@ -43,7 +42,8 @@ from graph.prompts import (
 from graph.query import form_query
 from graph.routing import decide_route
 from state import Context, Passage, SupportState
-from tools.errors import ToolError
+from tools.escalation.policy import escalation_reasons
+from tools.resilience.errors import ToolError
 from tools.services import LazyServices, Services
 
 __all__ = ["SupportNodes"]

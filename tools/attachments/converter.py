@@ -1,6 +1,6 @@
 """Attachment conversion in separate processes, so a hostile file cannot hang or kill the agent.
 
-Conversions go to a small pool of fork servers (``python -m tools.attachment_worker``),
+Conversions go to a small pool of fork servers (``python -m tools.attachments.worker``),
 each with the parsers preloaded; every file is converted by a fresh child of
 one of them, under an address-space and CPU limit, with file writes and the
 network disabled. At the wall-clock timeout the fork server kills the child
@@ -33,8 +33,8 @@ __all__ = ["Conversion", "IsolatedConverter"]
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CONVERTER = "tools.attachment_worker:convert_markitdown"
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONVERTER = "tools.attachments.worker:convert_markitdown"
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _MAX_REPLY_BYTES = 64 * 1024 * 1024
 _SAFE_ENVIRONMENT = frozenset({"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ"})
 _SLACK_S = 10.0
@@ -61,14 +61,14 @@ class _ServerGone(Exception):
 
 
 class _ForkServer:
-    """One ``tools.attachment_worker`` process and its pipes."""
+    """One ``tools.attachments.worker`` process and its pipes."""
 
     def __init__(self) -> None:
         # Hostile files are parsed in its children: no secrets from the agent's environment.
         env = {k: v for k, v in os.environ.items() if k in _SAFE_ENVIRONMENT}
         env["PYTHONPATH"] = os.pathsep.join([str(_PROJECT_ROOT), *sys.path])
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tools.attachment_worker"],
+            [sys.executable, "-m", "tools.attachments.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -81,7 +81,7 @@ class _ForkServer:
         self._out = self.process.stdout.fileno()
 
     def send(self, header: dict[str, Any], data: bytes) -> None:
-        from tools.attachment_worker import write_frame
+        from tools.attachments.worker import write_frame
 
         write_frame(self._in, json.dumps(header).encode())
         write_frame(self._in, data)

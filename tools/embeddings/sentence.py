@@ -29,7 +29,7 @@ from langchain_core.embeddings import Embeddings
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-    from tools.executor import BlockingExecutor
+    from tools.resilience.executor import BlockingExecutor
 
 __all__ = ["QueryBatcher", "SentenceEmbeddings", "packaged_model_path"]
 

@@ -25,9 +25,9 @@ from langgraph.errors import GraphBubbleUp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from state import PoliciesSettings, ResiliencePolicy
-from tools.breakers import BreakerRegistry
-from tools.envelope import ToolResult
-from tools.errors import CircuitOpenError, RateLimitedError, ToolError, classify
+from tools.resilience.breakers import BreakerRegistry
+from tools.resilience.envelope import ToolResult
+from tools.resilience.errors import CircuitOpenError, RateLimitedError, ToolError, classify
 
 __all__ = ["Resilience", "with_resilience"]
 

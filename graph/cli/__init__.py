@@ -1,0 +1,5 @@
+"""The ``support-agent`` command line, one module per command group."""
+
+from graph.cli.app import app, load_settings, print_json, progress_bar, run_command
+
+__all__ = ["app", "load_settings", "print_json", "progress_bar", "run_command"]
