@@ -101,11 +101,7 @@ class SupportAgent:
             user_id=user_id or settings.default_user,
         )
         if thread_id is not None:
-            owner = await self.services.memory.thread_owner(thread_id)
-            if owner is not None and owner != (context.tenant_id, context.user_id):
-                raise ThreadAccessError(
-                    f"thread {thread_id} belongs to another customer; start a new thread"
-                )
+            await self.services.owners.check(context.tenant_id, context.user_id, thread_id)
         thread_id = thread_id or str(uuid.uuid4())
         config = {"configurable": {"thread_id": thread_id}}
         started = time.perf_counter()
@@ -129,7 +125,7 @@ class SupportAgent:
         writes again before the customer does, the reply is added to the thread as if
         ``handoff`` had produced it.
         """
-        owner = await self.services.memory.thread_owner(thread_id)
+        owner = await self.services.owners.owner(thread_id)
         config: Any = {"configurable": {"thread_id": thread_id}}
         snapshot = await self.graph.aget_state(config)
         escalation: dict[str, Any] = (snapshot.values or {}).get("escalation") or {}

@@ -12,9 +12,8 @@ import hmac
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from sqlalchemy import delete
 
-from state import ForgetRecord, Memory, ThreadOwner
+from state import ForgetRecord
 from tools.services import Services
 
 __all__ = ["forget_user"]
@@ -31,28 +30,25 @@ def _user_hash(services: Services, user_id: str) -> str:
 async def forget_user(
     services: Services, checkpointer: BaseCheckpointSaver[Any], tenant_id: str, user_id: str
 ) -> dict[str, int]:
-    """Delete everything stored about ``user_id`` in ``tenant_id``; return what was removed."""
-    threads = await services.memory.threads_of(tenant_id, user_id)
+    """Delete everything stored about ``user_id`` in ``tenant_id``; return what was removed.
+
+    Each store deletes its own rows; ownership goes last, after the checkpoints, so a
+    failure part-way leaves the threads still owned (and the call can be repeated).
+    """
+    threads = await services.owners.threads_of(tenant_id, user_id)
     tickets = await services.tickets.forget_user(tenant_id, user_id)
     attachments = await services.attachments.forget_user(tenant_id, user_id)
+    memories = await services.memory.forget_user(tenant_id, user_id)
     for thread_id in threads:
         await checkpointer.adelete_thread(thread_id)
-    services.memory.forget_threads(threads)
+    await services.owners.release_user(tenant_id, user_id)
+    counts = {
+        "memories": memories,
+        "threads": len(threads),
+        "tickets": tickets,
+        "attachments": attachments,
+    }
     async with services.sessions() as session, session.begin():
-        memories = await session.execute(
-            delete(Memory).where(Memory.tenant_id == tenant_id, Memory.user_id == user_id)
-        )
-        await session.execute(
-            delete(ThreadOwner).where(
-                ThreadOwner.tenant_id == tenant_id, ThreadOwner.user_id == user_id
-            )
-        )
-        counts = {
-            "memories": int(getattr(memories, "rowcount", 0) or 0),
-            "threads": len(threads),
-            "tickets": tickets,
-            "attachments": attachments,
-        }
         session.add(
             ForgetRecord(
                 tenant_id=tenant_id, user_hash=_user_hash(services, user_id), counts=counts

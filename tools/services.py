@@ -20,6 +20,7 @@ from state import Settings, create_engine, get_settings, init_db, session_factor
 from tools.attachments.store import AttachmentStore
 from tools.embeddings.sentence import SentenceEmbeddings
 from tools.escalation.tickets import TicketStore
+from tools.identity import ThreadOwnership
 from tools.knowledge_base.service import KnowledgeBase
 from tools.memory.store import MemoryStore
 from tools.resilience.breakers import BreakerRegistry
@@ -44,6 +45,7 @@ class Services:
     memory: MemoryStore
     tickets: TicketStore
     attachments: AttachmentStore
+    owners: ThreadOwnership
     model: Any = None
     """A chat model to use instead of the configured one (tests inject scripted models)."""
 
@@ -99,6 +101,7 @@ async def create_services(
         memory,
         tickets,
         attachments,
+        ThreadOwnership(sessions),
     )
 
 

@@ -125,7 +125,7 @@ class SupportNodes:
             return update
         thread_id = str((get_config().get("configurable") or {}).get("thread_id") or "")
         context = _context(runtime)
-        if thread_id and not await services.memory.claim_thread(
+        if thread_id and not await services.owners.claim(
             context.tenant_id, context.user_id, thread_id
         ):
             update.update(rejection="foreign_thread", rejection_reply=_FOREIGN_THREAD)

@@ -128,9 +128,9 @@ async def test_another_customer_cannot_continue_or_read_a_thread(agent):
 
     other = await create_services(agent.services.settings, embeddings=agent.services.embeddings)
     try:
-        assert not await other.memory.claim_thread("default", "mallory", mine.thread_id)
-        assert await other.memory.claim_thread("default", "alice", mine.thread_id)
+        assert not await other.owners.claim("default", "mallory", mine.thread_id)
+        assert await other.owners.claim("default", "alice", mine.thread_id)
     finally:
         await other.aclose()
     await agent.forget("alice")
-    assert await agent.services.memory.thread_owner(mine.thread_id) is None
+    assert await agent.services.owners.owner(mine.thread_id) is None

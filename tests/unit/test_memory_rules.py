@@ -1,5 +1,7 @@
 from tools.memory.rules import extract_memories
-from tools.memory.store import MemoryCrypto, normalise, same_values
+from tools.memory import MemoryCrypto
+from tools.memory.encryption import normalise
+from tools.memory.store import same_values
 from tools.redaction.secrets import RedactingFilter, contains_secret, redact
 
 

@@ -27,7 +27,7 @@ from tools.attachments.converter import Conversion, IsolatedConverter
 from tools.attachments.input import IncomingFile
 from tools.embeddings.sentence import QueryBatcher, SentenceEmbeddings
 from tools.knowledge_base.chunking import chunk_markdown
-from tools.memory.store import MemoryCrypto
+from tools.memory.encryption import MemoryCrypto
 from tools.redaction.secrets import redact
 from tools.resilience.executor import BlockingExecutor
 

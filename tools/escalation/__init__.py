@@ -1,5 +1,6 @@
-"""Escalation to a human: the policy (when), tickets (exactly once) and the outbox
-that delivers them to the helpdesk webhook (at least once).
+"""Escalation to a human.
+
+The policy (when), tickets (exactly once) and the outbox that delivers them to the helpdesk webhook (at least once).
 """
 
 from tools.escalation.policy import REASON_CODES, escalation_reasons

@@ -1,9 +1,11 @@
-"""Long-term memory of each customer: storage, recall cache, extraction rules,
-encryption at rest, and the tools the model calls.
+"""Long-term memory of each customer.
+
+Storage, recall cache, extraction rules, encryption at rest, and the tools the model calls.
 """
 
+from tools.memory.encryption import MemoryCrypto
 from tools.memory.rules import SINGLE_VALUED_SLOTS, MemoryCandidate, extract_memories
-from tools.memory.store import MemoryCrypto, MemoryStore, RecalledMemory, WriteResult
+from tools.memory.store import MemoryStore, RecalledMemory, WriteResult
 from tools.memory.tools import create_memory_tools
 
 __all__ = [

@@ -9,27 +9,14 @@ threshold merges (paraphrases such as "likes apples" / "prefers apples"). Slot v
 close. For single-valued slots (plan, language, contact channel) a different value
 supersedes: the old memory is archived with a pointer to the new one (history kept).
 
-Recall cache: each (tenant, user)'s live memories (vectors included) stay in process,
-bounded by ``memory_cache_max_memories``. Every recall first reads a small fingerprint of
-that user's rows from the database (count, highest id, summed access counts, newest
-creation time): any write, here or in another process, changes it and the rows are read
-again. Writes in this process drop the entry at once. Entries are keyed by the
-(tenant, user) pair, never by a joined string, so no tenant is served another's rows.
-
-Encryption (optional): content is encrypted with MultiFernet (newest key first, so
-keys rotate) and the hash is an HMAC keyed from the newest key, so neither reveals
-the content. Embeddings stay in clear: similarity search needs them, and they cannot
-be turned back into text exactly (they are still derived from it: treat the
-database as personal data either way).
+Recall reads through ``RecallCache`` (``recall_cache``); content is encrypted at rest
+when keys are set (``encryption``). Embeddings stay in clear: similarity search needs
+them (they are still derived from the text: treat the database as personal data).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,27 +26,19 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from state import Memory, Settings, ThreadOwner
+from state import Memory, Settings
 from tools.embeddings.sentence import QueryBatcher, SentenceEmbeddings
+from tools.memory.encryption import MemoryCrypto
+from tools.memory.recall_cache import RecallCache, UserMemories, aware, rank
 from tools.memory.rules import SINGLE_VALUED_SLOTS, MemoryCandidate
 from tools.redaction.secrets import redact
 from tools.resilience.executor import BlockingExecutor
 
-__all__ = ["MemoryCrypto", "MemoryStore", "RecalledMemory", "WriteResult"]
+__all__ = ["MemoryStore", "RecalledMemory", "WriteResult", "same_values"]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite returns naive datetimes; they were written as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def normalise(text: str) -> str:
-    """Lower-cased, punctuation-free, single-spaced: the form that is hashed."""
-    return " ".join(re.sub(r"[^\w\s-]", " ", text.lower()).split())
 
 
 _VALUE_TOKEN = re.compile(r"\b[\w-]*\d[\w-]*\b")
@@ -79,110 +58,6 @@ def same_values(a: str, b: str) -> bool:
 _INLINE_RANK = 2000
 """Up to this many memories are ranked on the event loop (microseconds); more go to the
 executor."""
-
-
-@dataclass
-class _UserMemories:
-    """One user's live memories as arrays, with the fingerprint they were read at."""
-
-    fingerprint: tuple[Any, ...]
-    width: int
-    rows: list[Any]
-    """(id, kind, slot, content as stored, created_at) per memory."""
-    matrix: np.ndarray
-    importance: np.ndarray
-    last_accessed: np.ndarray
-    """Epoch seconds."""
-    expires: np.ndarray
-    """Epoch seconds; +inf for no expiry."""
-    profile: np.ndarray
-    """Whether the memory fills a single-valued slot (plan, language, channel)."""
-
-    @classmethod
-    def of(cls, fingerprint: tuple[Any, ...], rows: list[Any], width: int) -> _UserMemories:
-        rows = [r for r in rows if len(r.embedding) == width]  # other models' rows: skipped
-        matrix = np.frombuffer(b"".join(r.embedding for r in rows), dtype=np.float32)
-        return cls(
-            fingerprint,
-            width,
-            [(r.id, r.kind, r.slot, r.content, _aware(r.created_at)) for r in rows],
-            matrix.reshape(len(rows), width // 4),
-            np.array([r.importance for r in rows], dtype=np.float64),
-            np.array([_aware(r.last_accessed_at).timestamp() for r in rows], dtype=np.float64),
-            np.array(
-                [_aware(r.expires_at).timestamp() if r.expires_at else np.inf for r in rows],
-                dtype=np.float64,
-            ),
-            np.array([r.slot in SINGLE_VALUED_SLOTS for r in rows], dtype=bool),
-        )
-
-
-def _rank(
-    memories: _UserMemories, query: np.ndarray, now: float, half_life_days: float, k: int
-) -> tuple[list[int], np.ndarray]:
-    """Indexes of up to ``k`` live memories to recall, and all scores.
-
-    Profile facts (plan, language, contact channel) always come along: they shape every
-    answer. The rest must be at least loosely related to the query.
-    """
-    alive = memories.expires > now
-    live = np.flatnonzero(alive)
-    relevance = np.where(alive, np.clip(memories.matrix @ query, 0.0, 1.0), 0.0)
-    decay = np.power(0.5, (now - memories.last_accessed) / 86400 / half_life_days)
-    scores = np.where(alive, relevance * (0.5 + memories.importance) * decay, 0.0)
-    ranked = live[np.argsort(-scores[live])]
-    profile = [int(i) for i in ranked[memories.profile[ranked]][:k]]
-    chosen = set(profile)
-    candidates = ranked[relevance[ranked] > 0.1][: k + len(profile)]
-    related = [int(i) for i in candidates if int(i) not in chosen]
-    return (profile + related)[:k], scores
-
-
-_OWNER_CACHE_SIZE = 100_000
-"""Threads whose owner is kept in memory (about 150 bytes each)."""
-
-
-class MemoryCrypto:
-    """Encrypts content and keys hashes when keys are configured; plain SHA-256 otherwise."""
-
-    def __init__(self, keys: str | None) -> None:
-        self.keys = [k.strip() for k in (keys or "").split(",") if k.strip()]
-        self._fernet: Any = None
-        if self.keys:
-            from cryptography.fernet import Fernet, MultiFernet
-
-            self._fernet = MultiFernet([Fernet(k.encode()) for k in self.keys])
-            self._hmac_keys = [
-                hashlib.sha256(b"memory-hash:" + key.encode()).digest() for key in self.keys
-            ]
-
-    @property
-    def enabled(self) -> bool:
-        """Whether content is encrypted at rest."""
-        return self._fernet is not None
-
-    def encrypt(self, text: str) -> str:
-        """Ciphertext (or the text itself without keys)."""
-        return self._fernet.encrypt(text.encode()).decode() if self._fernet else text
-
-    def decrypt(self, stored: str) -> str:
-        """Plain text of stored content (any configured key can decrypt)."""
-        return self._fernet.decrypt(stored.encode()).decode() if self._fernet else stored
-
-    def rotate(self, stored: str) -> str:
-        """Re-encrypt with the newest key."""
-        return self._fernet.rotate(stored.encode()).decode() if self._fernet else stored
-
-    def digest(self, text: str) -> str:
-        """The dedup hash of normalised content (HMAC keyed from the newest key)."""
-        return self.digests(text)[0]
-
-    def digests(self, text: str) -> list[str]:
-        """The hash under every configured key, newest first (matches survive rotation)."""
-        data = normalise(text).encode()
-        if self._fernet is None:
-            return [hashlib.sha256(data).hexdigest()]
-        return [hmac.new(key, data, hashlib.sha256).hexdigest() for key in self._hmac_keys]
 
 
 @dataclass(frozen=True)
@@ -225,9 +100,7 @@ class MemoryStore:
         key = settings.memory_encryption_key
         self.crypto = MemoryCrypto(key.get_secret_value() if key else None)
         self.queries = QueryBatcher(embeddings, executor, enabled=settings.embedding_batching)
-        self._cache: OrderedDict[tuple[str, str], _UserMemories] = OrderedDict()
-        self._owners: OrderedDict[str, tuple[str, str]] = OrderedDict()
-        self._cached_memories = 0
+        self._cache = RecallCache(settings.memory_cache_max_memories)
         self.cache_loads = 0
         """Times a user's memories were read from the database for recall (tests, bench)."""
 
@@ -241,23 +114,9 @@ class MemoryStore:
     def invalidate(self, tenant_id: str | None = None, user_id: str | None = None) -> None:
         """Drop cached memories: of one (tenant, user), or of everyone."""
         if tenant_id is None or user_id is None:
-            self._cache.clear()
-            self._cached_memories = 0
-            return
-        entry = self._cache.pop((tenant_id, user_id), None)
-        if entry is not None:
-            self._cached_memories -= len(entry.rows)
-
-    def _remember_entry(self, owner: tuple[str, str], entry: _UserMemories) -> None:
-        self.invalidate(*owner)
-        limit = self.settings.memory_cache_max_memories
-        if len(entry.rows) > limit:
-            return
-        self._cache[owner] = entry
-        self._cached_memories += len(entry.rows)
-        while self._cached_memories > limit:
-            _, old = self._cache.popitem(last=False)
-            self._cached_memories -= len(old.rows)
+            self._cache.invalidate()
+        else:
+            self._cache.invalidate((tenant_id, user_id))
 
     @staticmethod
     def _owner_filter(tenant_id: str, user_id: str) -> tuple[Any, ...]:
@@ -267,7 +126,7 @@ class MemoryStore:
             Memory.archived_at.is_(None),
         )
 
-    async def _user_memories(self, tenant_id: str, user_id: str, width: int) -> _UserMemories:
+    async def _user_memories(self, tenant_id: str, user_id: str, width: int) -> UserMemories:
         """The user's live memories: from the cache if the database fingerprint matches."""
         owner = (tenant_id, user_id)
         where = self._owner_filter(tenant_id, user_id)
@@ -287,9 +146,8 @@ class MemoryStore:
                         )
                     ).one()
                 )
-                cached = self._cache.get(owner)
-                if cached and (cached.fingerprint, cached.width) == (fingerprint, width):
-                    self._cache.move_to_end(owner)
+                cached = self._cache.get(owner, fingerprint, width)
+                if cached is not None:
                     return cached
             rows = (
                 await session.execute(
@@ -307,9 +165,9 @@ class MemoryStore:
                 )
             ).all()
         self.cache_loads += 1
-        entry = _UserMemories.of(fingerprint, list(rows), width)
+        entry = UserMemories.of(fingerprint, list(rows), width)
         if self.settings.memory_cache_max_memories:
-            self._remember_entry(owner, entry)
+            self._cache.put(owner, entry)
         return entry
 
     def _expiry(self, kind: str, now: datetime) -> datetime | None:
@@ -457,10 +315,10 @@ class MemoryStore:
             return []
         half_life = self.settings.memory_half_life_days
         if len(memories.rows) <= _INLINE_RANK:
-            order, scores = _rank(memories, query_vector, now.timestamp(), half_life, k)
+            order, scores = rank(memories, query_vector, now.timestamp(), half_life, k)
         else:
             order, scores = await self.executor.run(
-                _rank, memories, query_vector, now.timestamp(), half_life, k
+                rank, memories, query_vector, now.timestamp(), half_life, k
             )
         if not order:
             return []
@@ -503,11 +361,11 @@ class MemoryStore:
                 "slot": r.slot,
                 "content": self.crypto.decrypt(r.content),
                 "importance": r.importance,
-                "created_at": _aware(r.created_at).isoformat(),
-                "last_accessed_at": _aware(r.last_accessed_at).isoformat(),
+                "created_at": aware(r.created_at).isoformat(),
+                "last_accessed_at": aware(r.last_accessed_at).isoformat(),
                 "access_count": r.access_count,
-                "expires_at": _aware(r.expires_at).isoformat() if r.expires_at else None,
-                "archived_at": _aware(r.archived_at).isoformat() if r.archived_at else None,
+                "expires_at": aware(r.expires_at).isoformat() if r.expires_at else None,
+                "archived_at": aware(r.archived_at).isoformat() if r.archived_at else None,
                 "superseded_by": r.superseded_by,
             }
             for r in rows
@@ -580,61 +438,11 @@ class MemoryStore:
                     row.content_hash = self.crypto.digest(self.crypto.decrypt(row.content))
         return rewritten
 
-    def _known_owner(self, thread_id: str, owner: tuple[str, str] | None = None) -> Any:
-        """The cached owner of a thread (and cache ``owner`` when given).
-
-        A thread's owner never changes once claimed; only ``forget`` removes it (and
-        clears this cache in its process). Caching it saves two database round trips
-        per turn.
-        """
-        if owner is not None:
-            self._owners[thread_id] = owner
-            self._owners.move_to_end(thread_id)
-            while len(self._owners) > _OWNER_CACHE_SIZE:
-                self._owners.popitem(last=False)
-        return self._owners.get(thread_id)
-
-    def forget_threads(self, thread_ids: Iterable[str]) -> None:
-        """Drop forgotten threads from the owner cache."""
-        for thread_id in thread_ids:
-            self._owners.pop(thread_id, None)
-
-    async def thread_owner(self, thread_id: str) -> tuple[str, str] | None:
-        """(tenant, user) that owns ``thread_id``, or None for a new thread."""
-        known: tuple[str, str] | None = self._known_owner(thread_id)
-        if known is not None:
-            return known
-        async with self.sessions() as session:
-            row = await session.get(ThreadOwner, thread_id)
-        if row is None:
-            return None
-        owner: tuple[str, str] = self._known_owner(thread_id, (row.tenant_id, row.user_id))
-        return owner
-
-    async def claim_thread(self, tenant_id: str, user_id: str, thread_id: str) -> bool:
-        """Record the owner of a new thread; False if another customer owns it."""
-        known = self._known_owner(thread_id)
-        if known is not None:
-            return bool(known == (tenant_id, user_id))
+    async def forget_user(self, tenant_id: str, user_id: str) -> int:
+        """Delete every memory of the user (archived ones too); returns rows deleted."""
+        self.invalidate(tenant_id, user_id)
         async with self.sessions() as session, session.begin():
-            row = await session.get(ThreadOwner, thread_id)
-            if row is None:
-                session.add(ThreadOwner(thread_id=thread_id, tenant_id=tenant_id, user_id=user_id))
-                owner = (tenant_id, user_id)
-            else:
-                owner = (row.tenant_id, row.user_id)
-        self._known_owner(thread_id, owner)
-        return owner == (tenant_id, user_id)
-
-    async def threads_of(self, tenant_id: str, user_id: str) -> list[str]:
-        """The user's thread ids."""
-        async with self.sessions() as session:
-            return list(
-                (
-                    await session.scalars(
-                        select(ThreadOwner.thread_id).where(
-                            ThreadOwner.tenant_id == tenant_id, ThreadOwner.user_id == user_id
-                        )
-                    )
-                ).all()
+            result = await session.execute(
+                delete(Memory).where(Memory.tenant_id == tenant_id, Memory.user_id == user_id)
             )
+        return int(getattr(result, "rowcount", 0) or 0)

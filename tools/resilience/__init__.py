@@ -1,5 +1,6 @@
-"""The resilience layer: errors, the result envelope, circuit breakers, retries,
-the bounded executor and lazy initialisation.
+"""The resilience layer.
+
+Errors, the result envelope, circuit breakers, retries, the bounded executor and lazy initialisation.
 
 Every call to a dependency (a tool, the model, a database) goes through
 ``Resilience``; nothing here knows what the dependency does.
