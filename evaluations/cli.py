@@ -1,9 +1,10 @@
 """``support-agent eval`` and ``support-agent eval-data``: the evaluation commands.
 
-The ``support-agent`` console script points here: this module takes the
-command line of ``graph.cli.app`` and adds the evaluation commands to it, because
-imports go one way (``graph`` must not import ``evaluations``). Everything
-else about the command line (settings, ``--json``, exit codes) is graph.cli.app's.
+A plugin of the ``support-agent`` command line (``graph.cli``): pyproject names
+``register`` in the ``support_agent.commands`` entry-point group and ``graph.cli.main``
+calls it with the app, because imports go one way (``graph`` must not import
+``evaluations``). Everything else about the command line (settings, ``--json``,
+exit codes) is graph.cli's.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Annotated, Any
 
 import typer
 
-from graph.cli.app import (
+from graph.cli.common import (
     JsonOpt,
-    app,
     console,
     err,
     load_settings,
@@ -25,10 +25,15 @@ from graph.cli.app import (
     run_command,
 )
 
-__all__ = ["app"]
+__all__ = ["eval_command", "eval_data", "register"]
 
 
-@app.command("eval")
+def register(app: typer.Typer) -> None:
+    """Add ``eval`` and ``eval-data`` to the ``support-agent`` app (the entry point's hook)."""
+    app.command("eval")(eval_command)
+    app.command("eval-data")(eval_data)
+
+
 def eval_command(
     dataset: Annotated[
         Path, typer.Argument(help="JSONL dataset (see README: Offline evaluations).")
@@ -126,7 +131,6 @@ def eval_command(
         raise typer.Exit(1)
 
 
-@app.command("eval-data")
 def eval_data(
     source: Annotated[str, typer.Argument(help="tau2, clinc150 or banking77.")],
     out: Annotated[Path, typer.Option("--out", help="Directory for the dataset (and KB).")],
@@ -181,4 +185,6 @@ def eval_data(
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    from graph.cli import main
+
+    main()

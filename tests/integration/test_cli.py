@@ -159,3 +159,43 @@ def test_ask_attach_reads_the_file_and_refuses_oversized_ones_before_sending(cli
     )
     assert refused.returncode == 2
     assert "dump.bin is 2.0 MB; attachments are limited to 1.0 MB" in refused.stderr
+
+
+def test_eval_commands_are_a_plugin_and_a_broken_plugin_only_costs_its_own(tmp_path):
+    listed = run(["--help"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert "eval-data" in listed.stdout and "doctor" in listed.stdout
+    as_module = subprocess.run(
+        [sys.executable, "-m", "graph.cli", "eval", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert as_module.returncode == 0, as_module.stderr
+    assert "Usage: support-agent eval " in as_module.stdout
+
+    # A plugin whose module is missing, next to the real ones: warned about, skipped.
+    broken = (
+        "import importlib, sys\n"
+        "from importlib.metadata import EntryPoint\n"
+        "cli = importlib.import_module('graph.cli.app')\n"
+        "real = cli.entry_points\n"
+        "cli.entry_points = lambda group: [\n"
+        "    EntryPoint('broken', 'no_such_plugin_module:register', group), *real(group=group)]\n"
+        "sys.argv = ['support-agent', *sys.argv[1:]]\n"
+        "cli.main()\n"
+    )
+    for args, code in ((["--help"], 0), (["kb", "stats", "--tenant", "../x"], 2)):
+        result = subprocess.run(
+            [sys.executable, "-c", broken, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == code, result.stderr
+        assert "command plugin 'broken'" in result.stderr
+        assert "No module named 'no_such_plugin_module'" in result.stderr
+        if args == ["--help"]:
+            assert "eval-data" in result.stdout  # the working plugin still loaded
