@@ -24,7 +24,7 @@ from langgraph.types import Command
 
 from graph.builder import build_graph
 from graph.forget import forget_user
-from state import CheckpointerKind, Citation, Context, Settings, open_checkpointer
+from state import CheckpointerKind, Citation, Context, Outcome, Settings, open_checkpointer
 from tools.resilience.errors import ThreadAccessError
 from tools.services import LazyServices, Services, create_services
 
@@ -47,7 +47,7 @@ class TurnResult:
     """The result of one turn (the ``ask --json`` contract)."""
 
     thread_id: str
-    outcome: str
+    outcome: Outcome
     answer: str
     citations: list[Citation]
     escalation: dict[str, Any] | None = None
@@ -162,7 +162,7 @@ class SupportAgent:
     def _result(thread_id: str, state: dict[str, Any], latency: float) -> TurnResult:
         reply = next((m for m in reversed(state["messages"]) if isinstance(m, AIMessage)), None)
         escalation = state.get("escalation")
-        outcome = state.get("outcome") or "abstained"
+        outcome: Outcome = state.get("outcome") or "abstained"
         return TurnResult(
             thread_id=thread_id,
             outcome=outcome,

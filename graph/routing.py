@@ -1,16 +1,30 @@
-"""Routing decisions: pure functions of the turn's evidence, unit-tested without a graph.
+"""Every routing decision of the graph: pure functions, unit-tested without a graph.
 
-The model never decides alone whether to answer: code does, from the guard's
-verdict and the retrieval scores, and records why.
+``decide_route`` chooses answer or abstain from the turn's evidence; the
+``after_*`` functions are the graph's conditional edges. The model never decides
+alone whether to answer: code does, from the guard's verdict, the retrieval
+scores and the escalation policy, and records why.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["Route", "decide_route"]
+from langchain_core.messages import AIMessage
 
-Route = Literal["answer", "abstain"]
+from state import SupportState
+
+__all__ = [
+    "Decision",
+    "after_answer",
+    "after_guard",
+    "after_route",
+    "after_tools",
+    "decide_route",
+]
+
+Decision = Literal["answer", "abstain"]
+"""What the evidence alone decides (escalation comes from the policy on top)."""
 
 
 def decide_route(
@@ -21,7 +35,7 @@ def decide_route(
     threshold: float,
     kb_error: str | None = None,
     attachment_passages: int = 0,
-) -> tuple[Route, list[str]]:
+) -> tuple[Decision, list[str]]:
     """Answer only when the knowledge base (or the customer's own file) holds the answer.
 
     >>> decide_route(rejection=None, passages=3, top_score=0.62, threshold=0.4)
@@ -51,3 +65,30 @@ def decide_route(
     if top_score < threshold:
         return "abstain", ["low_confidence"]
     return "answer", ["grounded"]
+
+
+def after_guard(state: SupportState) -> Literal["retrieve", "route", "handoff"]:
+    """A refused message skips retrieval; while a human has the thread, it goes to them."""
+    if state.rejection:
+        return "route"
+    if state.escalation:  # the thread is with a human until they resolve it
+        return "handoff"
+    return "retrieve"
+
+
+def after_route(state: SupportState) -> Literal["answer", "abstain", "create_ticket"]:
+    """Follow the recorded route."""
+    if state.route == "escalate":
+        return "create_ticket"
+    return "answer" if state.route == "answer" else "abstain"
+
+
+def after_answer(state: SupportState) -> Literal["tools", "__end__"]:
+    """To the tools when the model's last reply called some; else the turn is over."""
+    last = state.messages[-1] if state.messages else None
+    return "tools" if isinstance(last, AIMessage) and last.tool_calls else "__end__"
+
+
+def after_tools(state: SupportState) -> Literal["answer", "create_ticket"]:
+    """Back to the model with the results, unless it handed over and the policy agreed."""
+    return "create_ticket" if state.route == "escalate" else "answer"

@@ -17,12 +17,22 @@ from state.db import (
     init_db,
     session_factory,
 )
-from state.graph_state import Citation, Outcome, Passage, RecalledMemoryState, SupportState
+from state.graph_state import (
+    KEPT_ACROSS_TURNS,
+    Citation,
+    Outcome,
+    Passage,
+    RecalledMemoryState,
+    Route,
+    SupportState,
+    per_turn_defaults,
+)
 from state.policies import EscalationPolicy, PoliciesSettings, ResiliencePolicy
 from state.settings import CheckpointerKind, FusionMode, Settings, get_settings
 
 __all__ = [
     "ANONYMOUS_USER",
+    "KEPT_ACROSS_TURNS",
     "Attachment",
     "AttachmentLimits",
     "Base",
@@ -41,6 +51,7 @@ __all__ = [
     "PoliciesSettings",
     "RecalledMemoryState",
     "ResiliencePolicy",
+    "Route",
     "Settings",
     "SupportState",
     "ThreadOwner",
@@ -49,6 +60,7 @@ __all__ = [
     "get_settings",
     "init_db",
     "open_checkpointer",
+    "per_turn_defaults",
     "session_factory",
     "validate_identifier",
 ]

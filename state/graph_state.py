@@ -1,19 +1,25 @@
 """The graph's state: the conversation plus this turn's working data.
 
-Only ``messages`` accumulates. Everything else describes the current turn and
-is replaced by the ``guard`` node at the start of every turn, so checkpoints
-do not grow with retrieved passages.
+Each field's lifetime is declared here: the fields in ``KEPT_ACROSS_TURNS``
+persist for the whole conversation; every other field describes the current
+turn and is reset to its default by the ``guard`` node at the start of every
+turn (``per_turn_defaults``), so checkpoints do not grow with retrieved passages
+and a new field is per-turn unless it is listed here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
 Outcome = Literal["answered", "abstained", "escalated"]
+"""How a turn ended."""
+
+Route = Literal["answer", "abstain", "escalate"]
+"""Where ``route`` sends a turn (the model's accepted handover also sets ``escalate``)."""
 
 
 class Passage(TypedDict):
@@ -81,8 +87,8 @@ class SupportState:
     human resolves it (while set, customer messages go to the human)."""
     abstain_streak: int = 0
     """Turns in a row that ended without an answer (kept across turns)."""
-    route: str | None = None
-    """The routing decision for this turn (``answer`` or ``abstain``)."""
+    route: Route | None = None
+    """The routing decision for this turn: ``answer``, ``abstain`` or ``escalate``."""
     outcome: Outcome | None = None
     """How the turn ended."""
     route_reasons: list[str] = field(default_factory=list)
@@ -100,3 +106,15 @@ class SupportState:
     """This turn's files that could not be read, one sentence each for the customer."""
     attachment_passages: int = 0
     """How many of this turn's passages come from the thread's attachments and count."""
+
+
+KEPT_ACROSS_TURNS = frozenset({"messages", "escalation", "abstain_streak", "attachments"})
+"""Fields that persist across turns; every other field is per-turn."""
+
+
+def per_turn_defaults() -> dict[str, Any]:
+    """Every per-turn field at its default: the update that starts a fresh turn."""
+    fresh = asdict(SupportState())
+    for name in KEPT_ACROSS_TURNS:
+        fresh.pop(name)
+    return fresh

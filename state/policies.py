@@ -37,6 +37,8 @@ class PoliciesSettings(BaseModel):
     memory_store: ResiliencePolicy = ResiliencePolicy(
         timeout_s=5.0, max_attempts=1, idempotent=False
     )
+    attachments: ResiliencePolicy = ResiliencePolicy(timeout_s=5.0, max_attempts=2)
+    escalation: ResiliencePolicy = ResiliencePolicy(timeout_s=5.0, max_attempts=1)
     model: ResiliencePolicy = ResiliencePolicy(
         timeout_s=30.0,
         max_attempts=3,

@@ -24,6 +24,8 @@ class FakeOpenAI:
         self.delay_s = 3.0
         self.retry_after = 0.2
         self.requests: list[dict] = []
+        self.search_query = "reset my password"
+        """What the model searches for in ``search`` mode."""
         self.structured: dict = {"memories": []}
         """What structured-output requests (memory extraction) get back."""
         fake = self
@@ -72,14 +74,24 @@ class FakeOpenAI:
                     if not tool_results:
                         wanted = re.findall(r'doc_id="(attachment:\d+)"', system)
                         self._reply(
-                            body, None, tool_call=("ReadAttachment", {"attachment": wanted[0]})
+                            body, None, tool_call=("read_attachment", {"attachment": wanted[0]})
                         )
                         return
                     read = re.findall(r'doc_id="(attachment:\d+)"', tool_results[-1]["content"])
                     self._reply(body, f"FROM-THE-MODEL: your file says so [{read[0]}].")
                     return
                 if mode == "escalate" and body.get("tools"):
-                    self._reply(body, None, tool_call=("EscalateToHuman", {"reason": "insists"}))
+                    self._reply(body, None, tool_call=("escalate_to_human", {"reason": "insists"}))
+                    return
+                if mode == "search":
+                    tool_results = [m for m in body["messages"] if m.get("role") == "tool"]
+                    if not tool_results and body.get("tools"):
+                        args = {"query": fake.search_query}
+                        self._reply(body, None, tool_call=("search_knowledge_base", args))
+                        return
+                    found = re.findall(r'doc_id="([^"]+)"', str(tool_results[-1]["content"]))
+                    cited = found[0] if found else (doc_ids[0] if doc_ids else "none")
+                    self._reply(body, f"FROM-THE-MODEL: after searching again [{cited}].")
                     return
                 if not doc_ids:
                     self._reply(body, "FROM-THE-MODEL: customer wants a person about charges.")

@@ -107,14 +107,12 @@ def chat(
         import uuid
 
         from graph.embedded import open_agent
-        from tools.resilience.errors import ThreadAccessError
 
         thread_id = thread or str(uuid.uuid4())
         async with open_agent(settings) as agent:
-            # Thread ownership check, left for tools/identity (MemoryStore has no thread_owner).
-            owner = await agent.services.memory.thread_owner(thread_id)  # type: ignore[attr-defined]
-            if owner is not None and owner != (tenant_id, user_id or settings.default_user):
-                raise ThreadAccessError(f"thread {thread_id} belongs to another customer")
+            await agent.services.owners.check(
+                tenant_id, user_id or settings.default_user, thread_id
+            )
             console.print(
                 f"[dim]thread {thread_id} — empty line to quit, /new for a new thread[/dim]"
             )

@@ -15,16 +15,20 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.config import get_config
+from langgraph.runtime import Runtime
 
 from graph.memory_llm import llm_extract_memories
 from graph.message_checks import message_text
+from graph.nodes.deps import Node, NodeDeps
 from state import ANONYMOUS_USER, Context, Passage, RecalledMemoryState, SupportState
+from tools.identity import run_context, thread_of
 from tools.knowledge_base.lexical import tokenize
 from tools.memory.store import RecalledMemory
 from tools.redaction.secrets import redact
 from tools.services import Services
 
-__all__ = ["memory_focus", "remember_turn", "shape_by_memories"]
+__all__ = ["make_remember", "memory_focus", "remember_turn", "shape_by_memories"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +113,7 @@ async def remember_turn(
     last = state.messages[-1]
     if not isinstance(last, HumanMessage):
         return {}
-    thread_id = str((config.get("configurable") or {}).get("thread_id") or "")
+    thread_id = thread_of(config)
     text = redact(message_text(last.content)[0])
     store = services.memory
 
@@ -151,3 +155,16 @@ async def remember_turn(
     if terms != state.query_terms:
         update["query_terms"] = terms
     return update
+
+
+def make_remember(deps: NodeDeps) -> Node:
+    """The remember node over ``deps``."""
+
+    async def remember(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Store what the customer said; recall their memories for this turn."""
+        services = await deps.services()
+        return await remember_turn(
+            services, state, run_context(runtime.context), get_config(), model=deps.model
+        )
+
+    return remember

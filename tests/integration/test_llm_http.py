@@ -89,8 +89,14 @@ async def test_the_model_can_propose_a_handover_and_writes_the_ticket_summary(
     assert result.outcome == "escalated"
     assert result.escalation["reason"] == "model_proposed"
     answer_request = next(r for r in fake_openai.requests if r.get("tools"))
-    assert answer_request["tools"][0]["function"]["name"] == "EscalateToHuman"
-    [ticket] = await llm_agent.services.tickets.list("default")
+    offered = {t["function"]["name"] for t in answer_request["tools"]}
+    assert {"search_knowledge_base", "escalate_to_human", "read_attachment"} <= offered
+    assert not any(
+        {"tenant_id", "user_id"} & set(t["function"]["parameters"]["properties"])
+        for t in answer_request["tools"]
+    ), "identity is never a model argument"
+    tickets = await llm_agent.services.tickets.list("default")
+    [ticket] = [t for t in tickets if t["thread_id"] == result.thread_id]
     assert ticket["summary"].startswith("FROM-THE-MODEL: customer wants a person")
     assert "Escalated because: model_proposed" in ticket["summary"]
 
@@ -106,8 +112,31 @@ async def test_a_tenant_can_refuse_model_proposed_handovers(
         async with open_agent(services=services, checkpointer="memory") as agent:
             fake_openai.mode = "escalate"
             result = await agent.ask("How long do refunds take to show up on PayPal?")
-            assert result.outcome == "answered"
-            assert result.degraded == "model_escalation_refused"
-            assert "3-5 business days" in result.answer
+            # The tool tells the model no; it answers from the passages instead.
+            assert result.outcome == "answered" and result.escalation is None
+            assert "3-5 business days" in result.answer and result.citations
+            tool_results = [m for m in fake_openai.requests[-1]["messages"] if m["role"] == "tool"]
+            assert tool_results and "not available" in tool_results[-1]["content"]
     finally:
         await services.aclose()
+
+
+async def test_the_model_searches_again_through_the_registry_tool(llm_agent, fake_openai):
+    fake_openai.mode = "search"
+    fake_openai.search_query = "reset my password"
+    result = await llm_agent.ask("How long do refunds take to show up on PayPal?")
+    assert result.outcome == "answered" and result.degraded is None
+    assert result.citations[0]["doc_id"] == "accounts/reset-your-password.md"
+    assert "after searching again [1]" in result.answer
+    # The call and its result are in the conversation, as Studio shows them.
+    state = await llm_agent.graph.aget_state({"configurable": {"thread_id": result.thread_id}})
+    calls = [m for m in state.values["messages"] if getattr(m, "tool_calls", None)]
+    results = [m for m in state.values["messages"] if m.type == "tool"]
+    assert calls[0].tool_calls[0]["name"] == "search_knowledge_base"
+    assert results[0].artifact["status"] == "ok"
+    assert 'doc_id="accounts/reset-your-password.md"' in results[0].content
+    # The model saw its tool's result; the next turn does not resend the tool traffic.
+    assert fake_openai.requests[-1]["messages"][-1]["role"] == "tool"
+    await llm_agent.ask("And on a card?", thread_id=result.thread_id)
+    roles = [m["role"] for m in fake_openai.requests[-1]["messages"]]
+    assert roles.count("tool") == 1 and roles[-1] == "tool"

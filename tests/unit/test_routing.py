@@ -1,5 +1,6 @@
-from graph.builder import _after_guard, _after_route
-from graph.routing import decide_route
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from graph.routing import after_answer, after_guard, after_route, after_tools, decide_route
 from state import SupportState
 
 
@@ -29,8 +30,19 @@ def test_rejected_input_abstains_even_with_good_scores():
 
 
 def test_graph_edges_follow_state():
-    assert _after_guard(SupportState(rejection="empty")) == "route"
-    assert _after_guard(SupportState()) == "retrieve"
-    assert _after_route(SupportState(route="answer")) == "answer"
-    assert _after_route(SupportState(route="abstain")) == "abstain"
-    assert _after_route(SupportState()) == "abstain"
+    assert after_guard(SupportState(rejection="empty")) == "route"
+    assert after_guard(SupportState()) == "retrieve"
+    assert after_route(SupportState(route="answer")) == "answer"
+    assert after_route(SupportState(route="abstain")) == "abstain"
+    assert after_route(SupportState()) == "abstain"
+
+
+def test_the_model_s_tool_calls_go_to_the_tools_and_back():
+    call = AIMessage("", tool_calls=[{"name": "search_knowledge_base", "args": {}, "id": "1"}])
+    assert after_answer(SupportState(messages=[HumanMessage("hi"), call])) == "tools"
+    assert after_answer(SupportState(messages=[HumanMessage("hi"), AIMessage("ok")])) == "__end__"
+    result = ToolMessage("found", tool_call_id="1")
+    assert after_tools(SupportState(messages=[call, result])) == "answer"
+    assert after_tools(SupportState(messages=[call, result], route="escalate")) == "create_ticket"
+    assert after_route(SupportState(route="escalate")) == "create_ticket"
+    assert after_guard(SupportState(escalation={"ticket_id": 1})) == "handoff"

@@ -1,6 +1,7 @@
 """Customers' files.
 
-Found in message blocks, checked, converted in an isolated process, stored and searched within their thread.
+Found in message blocks, checked, converted in an isolated process, stored and
+searched within their thread.
 
 ``worker`` runs in the fork server (``python -m tools.attachments.worker``) and
 must stay importable without the rest of the agent.

@@ -1,6 +1,7 @@
 """Escalation to a human.
 
-The policy (when), tickets (exactly once) and the outbox that delivers them to the helpdesk webhook (at least once).
+The policy (when), tickets (exactly once) and the outbox that delivers them to
+the helpdesk webhook (at least once).
 """
 
 from tools.escalation.policy import REASON_CODES, escalation_reasons

@@ -1,13 +1,14 @@
 """The resilience layer.
 
-Errors, the result envelope, circuit breakers, retries, the bounded executor and lazy initialisation.
+Errors, the result envelope, circuit breakers, retries, the bounded executor and
+lazy initialisation.
 
 Every call to a dependency (a tool, the model, a database) goes through
 ``Resilience``; nothing here knows what the dependency does.
 """
 
 from tools.resilience.breakers import BreakerRegistry, SharedBreakerStorage
-from tools.resilience.envelope import ToolResult
+from tools.resilience.envelope import ToolOutput, ToolResult
 from tools.resilience.errors import (
     CircuitOpenError,
     DependencyUnavailableError,
@@ -41,6 +42,7 @@ __all__ = [
     "SupportAgentError",
     "ThreadAccessError",
     "ToolError",
+    "ToolOutput",
     "ToolResult",
     "ToolTimeoutError",
     "classify",

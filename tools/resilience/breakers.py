@@ -26,7 +26,7 @@ from aiobreaker.storage.memory import CircuitMemoryStorage
 from state import ResiliencePolicy
 from tools.resilience.errors import InvalidRequestError, MalformedResponseError
 
-__all__ = ["BreakerRegistry", "SharedBreakerStorage"]
+__all__ = ["BreakerRegistry", "SharedBreakerStorage", "seconds_until_trial"]
 
 logger = logging.getLogger(__name__)
 
@@ -236,3 +236,19 @@ class BreakerRegistry:
         """Stop the Redis sync task."""
         if self.mirror is not None:
             await self.mirror.aclose()
+
+
+def seconds_until_trial(breaker: CircuitBreaker) -> float:
+    """Seconds until an open breaker lets a trial call through (0 when it would now).
+
+    The one place that reads aiobreaker's storage: its public ``opens_at`` compares the
+    naive-UTC ``opened_at`` it stores with local ``datetime.now()`` and fails on a breaker
+    that never opened, so the arithmetic is done here in UTC.
+    """
+    opened_at = getattr(breaker._state_storage, "opened_at", None)
+    if opened_at is None:
+        return 0.0
+    if opened_at.tzinfo is not None:
+        opened_at = opened_at.astimezone(UTC).replace(tzinfo=None)
+    reopen = opened_at + breaker.timeout_duration
+    return max(0.0, (reopen - datetime.now(UTC).replace(tzinfo=None)).total_seconds())

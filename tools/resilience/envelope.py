@@ -10,9 +10,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["ToolResult"]
+__all__ = ["ToolOutput", "ToolResult"]
 
 Status = Literal["ok", "error", "degraded"]
+
+
+@dataclass
+class ToolOutput:
+    """A tool's text for the model and the passages it showed (citable in the answer)."""
+
+    text: str
+    passages: list[dict[str, Any]]
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass

@@ -16,16 +16,16 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiobreaker import CircuitBreakerError
+from langchain_core.messages.tool import ToolOutputMixin
 from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.errors import GraphBubbleUp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from state import PoliciesSettings, ResiliencePolicy
-from tools.resilience.breakers import BreakerRegistry
+from tools.resilience.breakers import BreakerRegistry, seconds_until_trial
 from tools.resilience.envelope import ToolResult
 from tools.resilience.errors import CircuitOpenError, RateLimitedError, ToolError, classify
 
@@ -80,9 +80,9 @@ class Resilience:
                         cause if isinstance(cause, ToolError) else classify(cause, name)
                     ) from cause
                 raise CircuitOpenError(
-                    f"{name} is failing; calls are paused for {_remaining(breaker):.0f} s",
+                    f"{name} is failing; calls are paused for {seconds_until_trial(breaker):.0f} s",
                     tool=name,
-                    reopens_in=_remaining(breaker),
+                    reopens_in=seconds_until_trial(breaker),
                 ) from exc
 
         retrying = AsyncRetrying(
@@ -143,17 +143,6 @@ async def _translated(name: str, fn: Callable[[], Awaitable[T]], timeout_s: floa
         raise classify(exc, name) from exc
 
 
-def _remaining(breaker: Any) -> float:
-    """Seconds until an open breaker allows a trial call (aiobreaker keeps naive UTC times)."""
-    opened_at = getattr(breaker._state_storage, "opened_at", None)
-    if opened_at is None:
-        return 0.0
-    if opened_at.tzinfo is not None:
-        opened_at = opened_at.astimezone(UTC).replace(tzinfo=None)
-    reopen = opened_at + breaker.timeout_duration
-    return max(0.0, (reopen - datetime.now(UTC).replace(tzinfo=None)).total_seconds())
-
-
 def _wait(policy: ResiliencePolicy) -> Callable[[RetryCallState], float]:
     """Exponential backoff with full jitter; a 429's Retry-After wins (capped)."""
 
@@ -197,8 +186,10 @@ def with_resilience(
     """
     name = dependency or tool.name
 
-    async def guarded(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+    async def guarded(**kwargs: Any) -> tuple[Any, dict[str, Any]]:
         result = await resilience.run(name, lambda: tool.ainvoke(kwargs), policy=policy)
+        if isinstance(result.data, ToolOutputMixin):  # a Command that also updates state
+            return result.data, {**result.as_dict(), "data": None}
         return result.for_model(), result.as_dict()
 
     return StructuredTool.from_function(

@@ -1,13 +1,10 @@
-"""Escalation nodes: ``create_ticket`` (idempotent) then ``handoff`` (interrupt for a human).
+"""The ``create_ticket`` node: the escalating turn's ticket, written exactly once.
 
-They are separate nodes because LangGraph re-runs a resumed node from its first
-line: the ticket is written before the interrupt, in a node that has already
+It is a node of its own, before ``handoff``, because LangGraph re-runs a resumed
+node from its first line: the ticket is written in a node that has already
 completed, and its write is keyed on the thread and the escalating message anyway.
 In LLM mode the ticket summary is written by the model (the structured summary
-follows it, and stands alone when the model is unavailable). Resuming with
-``Command(resume={"reply": "...", "resolve": true|false})`` adds the
-human's reply to the conversation; until a human resolves it, the thread stays
-with them.
+follows it, and stands alone when the model is unavailable).
 """
 
 from __future__ import annotations
@@ -17,16 +14,19 @@ import logging
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.types import interrupt
+from langgraph.config import get_config
+from langgraph.runtime import Runtime
 
 from graph.message_checks import message_text
+from graph.nodes.deps import Node, NodeDeps
 from graph.prompts import TICKET_SUMMARY
 from state import Context, SupportState
 from tools.escalation.policy import priority
 from tools.escalation.tickets import idempotency_key
+from tools.identity import run_context, thread_of
 from tools.services import Services
 
-__all__ = ["create_ticket", "deliver_in_background", "handoff", "ticket_summary"]
+__all__ = ["create_ticket", "deliver_in_background", "make_create_ticket", "ticket_summary"]
 
 logger = logging.getLogger(__name__)
 _background: set[asyncio.Task[Any]] = set()
@@ -131,28 +131,15 @@ async def create_ticket(
     }
 
 
-async def handoff(services: Services, state: SupportState, context: Context) -> dict[str, Any]:
-    """Wait for a human (``interrupt``); add their reply; resolve or keep the thread."""
-    escalation = dict(state.escalation or {})
-    human = [m for m in state.messages if isinstance(m, HumanMessage)]
-    answer = interrupt(
-        {
-            "ticket_id": escalation.get("ticket_id"),
-            "reasons": escalation.get("reasons", []),
-            "customer_message": message_text(human[-1].content)[0] if human else "",
-        }
-    )
-    reply = str((answer or {}).get("reply", "")).strip() if isinstance(answer, dict) else ""
-    resolve = bool(answer.get("resolve")) if isinstance(answer, dict) else False
-    ticket_id = escalation.get("ticket_id")
-    if ticket_id is not None:
-        await services.tickets.set_status(
-            context.tenant_id, int(ticket_id), "resolved" if resolve else "assigned"
+def make_create_ticket(deps: NodeDeps) -> Node:
+    """The create_ticket node over ``deps``."""
+
+    async def create_ticket_node(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Create this escalation's ticket exactly once."""
+        services = await deps.services()
+        context = run_context(runtime.context)
+        return await create_ticket(
+            services, state, context, thread_of(get_config()), model=deps.model
         )
-    update: dict[str, Any] = {
-        "outcome": "escalated",
-        "escalation": None if resolve else {**escalation, "status": "assigned"},
-    }
-    if reply:
-        update["messages"] = [AIMessage(reply, name="human_agent")]
-    return update
+
+    return create_ticket_node

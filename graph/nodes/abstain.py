@@ -1,0 +1,50 @@
+"""The ``abstain`` node: say plainly there is no grounded answer, and what would help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langgraph.runtime import Runtime
+
+from graph.nodes.deps import Node, NodeDeps, with_notices
+from graph.prompts import (
+    ABSTAIN_KB_DOWN,
+    ABSTAIN_LOW_CONFIDENCE,
+    ABSTAIN_NO_KB,
+    ABSTAIN_SUGGESTIONS,
+)
+from state import Context, SupportState
+from tools.identity import run_context
+
+__all__ = ["make_abstain"]
+
+
+def make_abstain(deps: NodeDeps) -> Node:
+    """The abstain node over ``deps``."""
+
+    async def abstain(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Say plainly that there is no grounded answer, and ask for what would help."""
+        if state.rejection:
+            text = state.rejection_reply or "I couldn't read that message. Could you rephrase it?"
+        elif "kb_unavailable" in state.route_reasons:
+            text = ABSTAIN_KB_DOWN
+        elif "no_passages" in state.route_reasons:
+            services = await deps.services()
+            version, _ = await services.kb.collection_state(run_context(runtime.context).tenant_id)
+            text = ABSTAIN_NO_KB if version == 0 else ABSTAIN_LOW_CONFIDENCE
+        else:
+            text = ABSTAIN_LOW_CONFIDENCE
+            near = [p for p in state.passages[:3] if p["dense"] >= state.threshold - 0.08]
+            if near:
+                titles = "\n".join(f"- {p['title']}" for p in near)
+                text = f"{text}\n\n{ABSTAIN_SUGGESTIONS}\n{titles}"
+        streak = state.abstain_streak if state.rejection else state.abstain_streak + 1
+        return {
+            "messages": [AIMessage(with_notices(state, text))],
+            "outcome": "abstained",
+            "citations": [],
+            "abstain_streak": streak,
+        }
+
+    return abstain

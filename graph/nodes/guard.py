@@ -1,0 +1,106 @@
+"""The ``guard`` node: the first step of every turn, before anything reads the message.
+
+It starts a fresh turn (per-turn fields back to their defaults), claims the thread
+for its customer or refuses another customer's message, stores the message's files
+(the checkpoint keeps their names, never their bytes) and checks the words
+(size, encoding). A refused message is replaced in the conversation by a
+placeholder, so what must not be stored never is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+from langgraph.config import get_config
+from langgraph.runtime import Runtime
+
+from graph.attachment_turn import acknowledge, receive_attachments
+from graph.message_checks import check_message, message_text
+from graph.nodes.create_ticket import deliver_in_background
+from graph.nodes.deps import Node, NodeDeps
+from state import Context, SupportState, per_turn_defaults
+from tools.identity import run_context, thread_of
+from tools.services import Services
+
+__all__ = ["make_guard"]
+
+_FOREIGN_THREAD = (
+    "This conversation belongs to another customer, so I can't continue it for you. "
+    "Please start a new conversation."
+)
+
+
+def make_guard(deps: NodeDeps) -> Node:
+    """The guard node over ``deps``."""
+
+    async def guard(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Validate the newest customer message; replace it if it must not be stored."""
+        services = await deps.services()
+        deliver_in_background(services)  # tickets the helpdesk has not acknowledged yet
+        update = per_turn_defaults()
+        last = state.messages[-1] if state.messages else None
+        if not isinstance(last, HumanMessage):
+            update.update(
+                rejection="empty", rejection_reply="I didn't receive a message. How can I help?"
+            )
+            return update
+        thread_id = thread_of(get_config())
+        context = run_context(runtime.context)
+        if thread_id and not await services.owners.claim(
+            context.tenant_id, context.user_id, thread_id
+        ):
+            update.update(rejection="foreign_thread", rejection_reply=_FOREIGN_THREAD)
+            update["messages"] = [
+                HumanMessage("[message refused: not this thread's customer]", id=last.id)
+            ]
+            return update
+        if message_text(last.content)[1]:
+            return await _guard_with_files(services, state, last, context, thread_id, update)
+        verdict = check_message(last.content, services.settings.max_message_chars)
+        if state.escalation and not verdict.rejection:
+            update["outcome"] = "escalated"  # a human answers this turn (see handoff)
+        if verdict.rejection:
+            update.update(rejection=verdict.rejection, rejection_reply=verdict.reply)
+            if verdict.placeholder is not None:
+                update["messages"] = [HumanMessage(verdict.placeholder, id=last.id)]
+        elif verdict.text != message_text(last.content)[0]:
+            update["messages"] = [HumanMessage(verdict.text, id=last.id)]
+        return update
+
+    return guard
+
+
+async def _guard_with_files(
+    services: Services,
+    state: SupportState,
+    last: HumanMessage,
+    context: Context,
+    thread_id: str,
+    update: dict[str, Any],
+) -> dict[str, Any]:
+    """Store the message's files; keep only its words and references to them."""
+    intake = await receive_attachments(services, last.content, context, thread_id)
+    received = [ref.as_state() for ref in intake.received]
+    known = {a["id"] for a in state.attachments}
+    update["attachments"] = [*state.attachments, *(r for r in received if r["id"] not in known)]
+    update["received_attachments"] = received
+    update["attachment_notices"] = intake.notices
+    verdict = check_message(intake.text, services.settings.max_message_chars)
+    stored = verdict.placeholder or verdict.text
+    if verdict.rejection == "empty":  # files and no question: say what was read, ask
+        names = ", ".join(r["filename"] for r in received) or "unreadable content"
+        stored = f"[attached: {names}]"
+        update.update(
+            rejection="attachment_only",
+            rejection_reply=acknowledge(intake.received, intake.notices),
+            attachment_notices=[],
+        )
+    elif verdict.rejection:
+        update.update(rejection=verdict.rejection, rejection_reply=verdict.reply)
+    elif state.escalation:
+        update["outcome"] = "escalated"  # a human answers this turn (see handoff)
+    update["messages"] = [
+        HumanMessage(stored, id=last.id, additional_kwargs={"attachments": received})
+    ]
+    return update
