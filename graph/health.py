@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from graph.model import create_chat_model
 from state import Settings, open_checkpointer
+from tools.registry import build_tools, tool_health
 from tools.services import Services, create_services
 
 __all__ = ["run_checks"]
@@ -119,6 +120,16 @@ async def run_checks(settings: Settings) -> list[Check]:
                 raise RuntimeError(f"Redis at {where} unreachable: breakers run in process")
             return f"shared through Redis at {where}"
 
+        async def model_tools() -> str:
+            tools = build_tools(svc)  # the registry builds (and wraps) every tool
+            health = tool_health(svc)
+            open_ = [h["tool"] for h in health if h["breaker"] != "closed"]
+            if open_:
+                raise RuntimeError("circuit not closed for: " + ", ".join(open_))
+            return f"{len(tools)} tools, each behind its dependency's breaker: " + ", ".join(
+                f"{h['tool']} ({h['dependency']})" for h in health
+            )
+
         async def tickets() -> str:
             pending = await svc.tickets.pending()
             url = settings.escalation_webhook_url
@@ -151,6 +162,7 @@ async def run_checks(settings: Settings) -> list[Check]:
             ("knowledge base", knowledge_base),
             ("chat model", model),
             ("circuit breakers", breakers),
+            ("model tools", model_tools),
             ("tickets", tickets),
             ("attachments", attachments),
         ):

@@ -25,7 +25,9 @@ class Node(Protocol):
 
     def __call__(
         self, state: SupportState, *, runtime: Runtime[Context]
-    ) -> Awaitable[dict[str, Any]]: ...
+    ) -> Awaitable[dict[str, Any]]:
+        """Run the node for one step of the turn."""
+        ...
 
 
 class NodeDeps:
