@@ -26,7 +26,13 @@ from tools.escalation.tickets import idempotency_key
 from tools.identity import run_context, thread_of
 from tools.services import Services
 
-__all__ = ["create_ticket", "deliver_in_background", "make_create_ticket", "ticket_summary"]
+__all__ = [
+    "create_ticket",
+    "deliver_in_background",
+    "deliveries_settled",
+    "make_create_ticket",
+    "ticket_summary",
+]
 
 logger = logging.getLogger(__name__)
 _background: set[asyncio.Task[Any]] = set()
@@ -82,6 +88,11 @@ def deliver_in_background(services: Services) -> None:
     task = asyncio.get_running_loop().create_task(deliver())
     _background.add(task)
     task.add_done_callback(_background.discard)
+
+
+async def deliveries_settled() -> None:
+    """Wait for the background delivery attempts in flight (shutdown and tests)."""
+    await asyncio.gather(*_background, return_exceptions=True)
 
 
 async def _model_summary(services: Services, model: Any, transcript: str) -> str | None:

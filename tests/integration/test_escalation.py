@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -15,10 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from graph.nodes.escalation import create_ticket
 from sqlalchemy import text
 
 from graph.embedded import open_agent
-from graph.nodes.escalation import create_ticket
 from state import Context, Settings
 from tools.services import create_services
 
@@ -144,9 +143,9 @@ async def test_human_reply_then_resolve_hands_the_thread_back(agent):
 
 async def test_webhook_down_then_back_delivers_each_ticket_once(agent, receiver):
     await agent.ask(FRAUD, user_id="cat")
-    from graph.nodes.escalation import _background
+    from graph.nodes.create_ticket import deliveries_settled
 
-    await asyncio.gather(*_background)  # the turn's own delivery attempt (webhook down)
+    await deliveries_settled()  # the turn's own delivery attempt (webhook down)
     tickets = agent.services.tickets
     down = await tickets.deliver_pending()
     assert down["delivered"] == 0 and down["pending"] == 1 and receiver.received == []
