@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,7 +58,7 @@ from langgraph.channels import DeltaChannel
 from langgraph.graph.message import add_messages
 
 import graph.builder
-import graph.nodes.support
+import graph.nodes
 from graph.embedded import open_agent
 from state import SupportState
 from state.policies import EscalationPolicy
@@ -198,7 +199,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             for mode in args.durability.split(","):
                 durability, _, variant = mode.partition("+")
                 # Node annotations name SupportState too: LangGraph reads them for the schema.
-                modules = (graph.builder, graph.nodes.support)
+                modules = [graph.builder] + [
+                    module
+                    for name, module in sorted(sys.modules.items())
+                    if name.startswith("graph.nodes.") and hasattr(module, "SupportState")
+                ]
                 originals = [m.SupportState for m in modules]
                 if variant == "delta":
                     for module in modules:

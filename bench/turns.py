@@ -17,7 +17,7 @@ cache) plus one bare vector query on the same Chroma collection. Figures are rep
 ratios to the floor's median, because absolute times on shared machines drift.
 
 A turn is ``SupportAgent.ask`` end to end (thread-owner check, graph, checkpoints). Per
-node, the node functions are timed by wrapping ``SupportNodes`` methods in this process;
+node, the node functions are timed by wrapping the node factories of ``graph.builder``;
 "outside nodes" is the rest of the turn: LangGraph's own work and the checkpoint writes
 it waits for.
 
@@ -50,10 +50,20 @@ from _common import (
     write_result,
 )
 
+import graph.builder
 from graph.embedded import open_agent
-from graph.nodes.support import SupportNodes
 
-NODES = ("guard", "retrieve", "remember", "route", "answer", "abstain", "create_ticket", "handoff")
+NODES = (
+    "guard",
+    "retrieve",
+    "remember",
+    "route",
+    "answer",
+    "tools",
+    "abstain",
+    "create_ticket",
+    "handoff",
+)
 _current: dict[str, float] = {}
 _last_query: list[str] = [""]
 
@@ -63,10 +73,10 @@ DB_NAME = "bench_perf_turns"
 
 def _timed(name: str, fn: Any) -> Any:
     @functools.wraps(fn)
-    async def wrapper(self: Any, state: Any, runtime: Any) -> Any:
+    async def wrapper(state: Any, runtime: Any) -> Any:
         started = time.perf_counter()
         try:
-            out = await fn(self, state, runtime)
+            out = await fn(state, runtime)
         finally:
             _current[name] = _current.get(name, 0.0) + (time.perf_counter() - started) * 1000
         if name == "retrieve" and isinstance(out, dict):
@@ -79,7 +89,12 @@ def _timed(name: str, fn: Any) -> Any:
 def instrument_nodes() -> None:
     """Time every node function (this process only)."""
     for name in NODES:
-        setattr(SupportNodes, name, _timed(name, getattr(SupportNodes, name)))
+        factory = getattr(graph.builder, f"make_{name}")
+
+        def timed_factory(deps: Any, _factory: Any = factory, _name: str = name) -> Any:
+            return _timed(_name, _factory(deps))
+
+        setattr(graph.builder, f"make_{name}", timed_factory)
 
 
 async def measure(

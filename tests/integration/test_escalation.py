@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from graph.nodes.escalation import create_ticket
+from graph.nodes.create_ticket import create_ticket
 from sqlalchemy import text
 
 from graph.embedded import open_agent
