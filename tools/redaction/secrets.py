@@ -9,12 +9,19 @@ typed (it is their conversation), memories never do.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from typing import Any
 
 __all__ = ["RedactingFilter", "contains_secret", "install_log_redaction", "redact"]
 
-_CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
+_CARD = re.compile(r"(?<!\w)(?<!\w[.-])\d+(?:[ -]\d+)*(?!\w)(?![.-]\w)")
+"""A run of digit groups joined by single spaces or hyphens that is a token of its own.
+
+Never digits inside a longer alphanumeric token (a UUID or hex id, ``ref-4111…``, a
+file name) nor the digits after a decimal point (``0.4111111111111111``).
+"""
 _LABELLED = re.compile(
     r"(?i)\b(password|passcode|passwd|pwd|pw|pin|cvv|cvc|security code|one[- ]time (?:pass)?code|"
     r"otp|verification code|2fa code|auth(?:entication)? code)\b(\s*(?:is|was|:|=)\s*|\s+)"
@@ -43,6 +50,35 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _is_card(words: list[str]) -> bool:
+    digits = "".join(words).replace("-", "")
+    return 13 <= len(digits) <= 19 and _luhn(digits)
+
+
+def _mask_cards(match: re.Match[str]) -> str:
+    """The run with its card numbers masked: the whole run, or space-separated words of it.
+
+    A hyphenated group (``4111-1111-1111-1111``, an all-digit UUID) is one token: it is
+    masked whole or not at all. Space-separated words are tried as a whole, then as the
+    longest card-like stretches (``order 12 4111 1111 1111 1111``).
+    """
+    words = match.group(0).split(" ")
+    if _is_card(words):
+        return "[REDACTED card]"
+    out: list[str] = []
+    start = 0
+    while start < len(words):
+        for end in range(min(len(words), start + 19), start, -1):
+            if end - start < len(words) and _is_card(words[start:end]):
+                out.append("[REDACTED card]")
+                start = end
+                break
+        else:
+            out.append(words[start])
+            start += 1
+    return " ".join(out)
+
+
 def redact(text: str) -> str:
     """``text`` with every detected secret replaced by a ``[REDACTED <kind>]`` marker.
 
@@ -53,12 +89,7 @@ def redact(text: str) -> str:
     >>> redact("connect to postgresql://app:s3cret@db:5432/x failed")
     'connect to postgresql://app:***@db:5432/x failed'
     """
-
-    def card(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        return "[REDACTED card]" if 13 <= len(digits) <= 19 and _luhn(digits) else match.group(0)
-
-    text = _CARD.sub(card, text)
+    text = _CARD.sub(_mask_cards, text)
     text = _LABELLED.sub(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED]", text)
     text = _CODE.sub(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED]", text)
     text = _PASSPORT.sub(lambda m: f"{m.group(1)}{m.group(2)}[REDACTED id]", text)
@@ -74,16 +105,85 @@ def contains_secret(text: str) -> bool:
     return redact(text) != text
 
 
+_MAX_DEPTH = 16
+
+
+def _redact_value(value: Any, depth: int = 0) -> Any:
+    """``value`` with secrets redacted from its strings, keeping every type as it was.
+
+    Strings are redacted; dicts (values only, same keys), lists and tuples (named tuples
+    too) are redacted item by item; anything else is returned as it is. An unchanged
+    value is returned itself, not a copy.
+    """
+    if isinstance(value, str):
+        return redact(value)
+    if depth >= _MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        changed = {k: v2 for k, v in value.items() if (v2 := _redact_value(v, depth + 1)) is not v}
+        if not changed:
+            return value
+        result = dict(value) if type(value) is dict else value.copy()
+        result.update(changed)
+        return result
+    if isinstance(value, list | tuple):
+        items = [_redact_value(item, depth + 1) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        if isinstance(value, list):
+            return items
+        if hasattr(value, "_fields"):
+            return type(value)._make(items)  # type: ignore[attr-defined]
+        return tuple(items)
+    return value
+
+
 class RedactingFilter(logging.Filter):
-    """A logging filter that redacts secrets from every record's message."""
+    """A logging filter that redacts secrets from every record, never changing its types.
+
+    A ``str`` message is redacted as a string (with its ``%`` args); a ``dict`` message
+    (structlog's event dict, under ``langgraph dev`` and Aegra) is redacted value by value
+    and stays a dict with the same keys, so structlog's formatter still gets its dict. Any
+    other message (an exception, a number) is left as it is. Args are redacted only where
+    they are strings, or containers of strings; they are never turned into strings.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message with secrets redacted; never drops a record."""
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
+        """Redact the record's message and args in place; never drops a record."""
+        # A filter's exception would reach the code that logged: a line is never lost to it.
+        with contextlib.suppress(Exception):
+            self._redact(record)
         return True
+
+    @staticmethod
+    def _redact(record: logging.LogRecord) -> None:
+        msg, args = record.msg, record.args
+        new_args = _redact_value(args) if args else args
+        if isinstance(msg, dict):
+            record.msg, record.args = _redact_value(msg), new_args
+            return
+        if not isinstance(msg, str):
+            record.args = new_args
+            return
+        new_msg = redact(msg)
+        if not args:
+            record.msg = new_msg
+            return
+        # A secret may only show once formatted ("pw: %s" % ("hunter22",)): check the
+        # line as the handler will render it, and render it here if it still leaks.
+        try:
+            line = new_msg % new_args
+        except (TypeError, ValueError, KeyError):
+            line = None
+        if line is not None and redact(line) == line:
+            record.msg, record.args = new_msg, new_args
+            return
+        try:
+            original = msg % args
+        except (TypeError, ValueError, KeyError):
+            record.msg, record.args = new_msg, new_args  # logging reports the bad format
+            return
+        record.msg, record.args = redact(original), None
 
 
 def install_log_redaction() -> None:
