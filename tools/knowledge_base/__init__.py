@@ -13,7 +13,7 @@ from tools.knowledge_base.loaders import (
     SourceDocument,
     iter_documents,
 )
-from tools.knowledge_base.service import IngestReport, KnowledgeBase, SearchResult
+from tools.knowledge_base.service import IngestReport, KnowledgeBase, SearchResult, collection_name
 from tools.knowledge_base.tool import create_kb_search_tool
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "SourceDocument",
     "bm25_weight",
     "chunk_markdown",
+    "collection_name",
     "create_kb_search_tool",
     "iter_documents",
     "tokenize",

@@ -1,0 +1,344 @@
+"""Hybrid search over a tenant's collection, and the BM25-only fallback.
+
+Exists to fuse the dense and BM25 rankings (see ``tools.knowledge_base.fusion``) into
+passages (a document's best two chunks), report the nearest-neighbour cosine against
+the collection's abstention threshold, and keep each tenant's BM25 index (with the
+chunks' embeddings) in memory for the collection version it was built from.
+
+It must never write to Chroma or the database, never run blocking work on the event
+loop, and never answer from a BM25 index built for another collection version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from state import Passage, Settings
+from tools.embeddings.sentence import QueryBatcher
+from tools.knowledge_base.calibration import FALLBACK_THRESHOLD
+from tools.knowledge_base.chroma import ChromaCollections
+from tools.knowledge_base.fusion import bm25_weight, weighted_rrf
+from tools.knowledge_base.lexical import LexicalIndex, tokenize
+from tools.knowledge_base.manifest import Manifest
+from tools.resilience.executor import BlockingExecutor
+
+__all__ = ["LEXICAL_COVERAGE", "HybridSearch", "SearchResult", "fusion_weights"]
+
+LEXICAL_COVERAGE = 0.5
+"""Share of the query's IDF mass a chunk must contain to answer from BM25 alone."""
+_CHUNKS_PER_PASSAGE = 2
+"""A passage shows a document's two best chunks: the answer is often in the second."""
+_STATE_TTL_S = 1.0
+"""How long search trusts the collection version it read: an ingest in this process is
+seen at once, one in another process within this time (one database read saved per turn)."""
+
+
+@dataclass
+class SearchResult:
+    """Documents found for a query, and how confident the knowledge base is."""
+
+    query: str
+    passages: list[Passage]
+    top_score: float
+    """Highest cosine similarity of any chunk to the query."""
+    threshold: float
+    """Cosine below which the query is treated as out of scope for this collection."""
+    term_weights: dict[str, float]
+    """IDF of the query's stemmed terms in this collection (for sentence selection)."""
+    dense_ranking: list[str] = field(default_factory=list)
+    bm25_ranking: list[str] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float:
+        """0..1: how far the best match is above the threshold (0 at or below it)."""
+        span = max(1e-6, 1.0 - self.threshold)
+        return round(min(1.0, max(0.0, (self.top_score - self.threshold) / span * 2)), 4)
+
+
+@dataclass
+class _Hit:
+    chunk_id: str
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    chunk: int
+    heading: str
+    cosine: float | None = None
+
+    @classmethod
+    def of(cls, chunk_id: str, meta: dict[str, Any], text: str, cosine: float | None) -> _Hit:
+        return cls(
+            chunk_id,
+            meta["doc_id"],
+            meta["title"],
+            meta["source"],
+            text,
+            int(meta.get("chunk", 0)),
+            str(meta.get("heading", "")),
+            cosine,
+        )
+
+
+@dataclass
+class _LexicalCache:
+    version: int
+    index: LexicalIndex
+    chunk_ids: list[str]
+    metas: list[dict[str, Any]]
+    texts: list[str]
+    vectors: Any = None
+    """The chunks' embeddings (rows in ``chunk_ids`` order): cosines of BM25-only hits."""
+    positions: dict[str, int] = field(default_factory=dict)
+
+
+def fusion_weights(mode: str, idf_mass: float) -> dict[str, float]:
+    """Weights of the dense and BM25 rankings for a fusion mode and the query's IDF mass."""
+    if mode == "dense":
+        return {"dense": 1.0, "bm25": 0.0}
+    if mode == "bm25":
+        return {"dense": 0.0, "bm25": 1.0}
+    if mode == "rrf":
+        return {"dense": 1.0, "bm25": 1.0}
+    if mode == "adaptive":
+        return {"dense": 1.0, "bm25": bm25_weight(idf_mass)}
+    raise ValueError(f"unknown fusion mode {mode!r}: use adaptive, rrf, dense or bm25")
+
+
+class HybridSearch:
+    """Searches tenants' collections; caches their state and BM25 indexes per process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        queries: QueryBatcher,
+        executor: BlockingExecutor,
+        chroma: ChromaCollections,
+        manifest: Manifest,
+    ) -> None:
+        self.settings = settings
+        self.queries = queries
+        self.executor = executor
+        self.chroma = chroma
+        self.manifest = manifest
+        self._lexical: dict[str, _LexicalCache] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._states: dict[str, tuple[float, int, dict[str, Any]]] = {}
+
+    def forget_state(self, tenant_id: str) -> None:
+        """Drop the cached collection state (after an ingest or a calibration here)."""
+        self._states.pop(tenant_id, None)
+
+    def is_indexed(self, tenant_id: str) -> bool:
+        """Whether a BM25 index of the tenant is in memory (of any version)."""
+        return tenant_id in self._lexical
+
+    async def state(self, tenant_id: str) -> tuple[int, dict[str, Any]]:
+        """``collection_state``, trusted for ``_STATE_TTL_S`` (ingests here invalidate it)."""
+        now = asyncio.get_running_loop().time()
+        cached = self._states.get(tenant_id)
+        if cached is not None and cached[0] > now:
+            return cached[1], cached[2]
+        version, calibration = await self.manifest.collection_state(tenant_id)
+        if version:
+            self._states[tenant_id] = (now + _STATE_TTL_S, version, calibration)
+        return version, calibration
+
+    async def search(
+        self, query: str, tenant_id: str, k: int, mode: str, threshold: float | None
+    ) -> SearchResult:
+        """The ``k`` best documents for ``query``, each shown by its best two chunks."""
+        version, calibration = await self.state(tenant_id)
+        if threshold is None:
+            threshold = self.settings.abstain_threshold
+        if threshold is None:
+            threshold = float(calibration.get("threshold", FALLBACK_THRESHOLD))
+        if version == 0:
+            return SearchResult(query, [], 0.0, threshold, {})
+        await self.chroma.open(tenant_id)
+        lexical = await self.lexical_index(tenant_id, version)
+        candidates = self.settings.candidate_k
+        vector, bm25_hits = await asyncio.gather(
+            self.queries.embed(query),
+            self.executor.run(lexical.index.search, query, candidates),
+        )
+        raw = await self.chroma.query(
+            tenant_id,
+            [vector],
+            n_results=min(candidates, max(1, len(lexical.chunk_ids))),
+            include=["documents", "metadatas", "distances"],
+        )
+        hits: dict[str, _Hit] = {}
+        dense_ids: list[str] = []
+        for cid, text, meta, dist in zip(
+            raw["ids"][0],
+            raw["documents"][0],
+            raw["metadatas"][0],
+            raw["distances"][0],
+            strict=True,
+        ):
+            hits[cid] = _Hit.of(cid, meta, text, 1.0 - dist)
+            dense_ids.append(cid)
+        bm25_ids: list[str] = []
+        for position, _score in bm25_hits:
+            cid, meta = lexical.chunk_ids[position], lexical.metas[position]
+            hits.setdefault(cid, _Hit.of(cid, meta, lexical.texts[position], None))
+            bm25_ids.append(cid)
+        terms = {t: lexical.index.idf(t) for t in dict.fromkeys(tokenize(query))}
+        weights = fusion_weights(mode, sum(terms.values()))
+        fused = weighted_rrf({"dense": dense_ids, "bm25": bm25_ids}, weights)
+        by_doc: dict[str, list[tuple[_Hit, float]]] = {}
+        for cid, score in fused:
+            hit = hits[cid]
+            group = by_doc.get(hit.doc_id)
+            if group is None and len(by_doc) < k:
+                by_doc[hit.doc_id] = [(hit, score)]
+            elif group is not None and len(group) < _CHUNKS_PER_PASSAGE:
+                group.append((hit, score))
+        passages: list[Passage] = []
+        # Documents found by BM25 alone: their cosine, in one Chroma call for all of them.
+        unscored = [g[0][0].chunk_id for g in by_doc.values() if g[0][0].cosine is None]
+        cosines = _local_cosines(lexical, unscored, vector)
+        missing = [cid for cid in unscored if cid not in cosines]
+        if missing:
+            cosines.update(await self._cosines(tenant_id, missing, vector))
+        for group in by_doc.values():
+            best, score = group[0]
+            cosine = best.cosine
+            if cosine is None:
+                cosine = cosines.get(best.chunk_id, 0.0)
+            passages.append(
+                Passage(
+                    doc_id=best.doc_id,
+                    title=best.title,
+                    source=best.source,
+                    text=_passage_text([hit for hit, _ in group]),
+                    score=round(score, 6),
+                    dense=round(cosine, 4),
+                )
+            )
+        top = max((h.cosine for h in hits.values() if h.cosine is not None), default=0.0)
+        return SearchResult(
+            query,
+            passages,
+            round(top, 4),
+            threshold,
+            terms,
+            dense_ranking=_doc_order(dense_ids, hits),
+            bm25_ranking=_doc_order(bm25_ids, hits),
+        )
+
+    def search_lexical(self, query: str, tenant_id: str, k: int) -> SearchResult:
+        """BM25 alone over the chunks already in memory (see ``KnowledgeBase.search_lexical``)."""
+        cached = self._lexical.get(tenant_id)
+        if cached is None:
+            return SearchResult(query, [], 0.0, LEXICAL_COVERAGE, {})
+        # A word the collection never uses counts as the rarest word: it must be covered too.
+        unseen = math.log(1 + (cached.index.size + 0.5) / 0.5)
+        terms = {t: cached.index.idf(t) or unseen for t in dict.fromkeys(tokenize(query))}
+        total = sum(terms.values()) or 1.0
+        passages: list[Passage] = []
+        best_coverage = 0.0
+        for position, score in cached.index.search(query, self.settings.candidate_k):
+            meta = cached.metas[position]
+            if any(p["doc_id"] == meta["doc_id"] for p in passages):
+                continue
+            text = cached.texts[position]
+            present = set(tokenize(text))
+            coverage = sum(w for t, w in terms.items() if t in present) / total
+            best_coverage = max(best_coverage, coverage)
+            passages.append(
+                Passage(
+                    doc_id=meta["doc_id"],
+                    title=meta["title"],
+                    source=meta["source"],
+                    text=text,
+                    score=round(score, 4),
+                    dense=0.0,
+                )
+            )
+            if len(passages) >= k:
+                break
+        return SearchResult(query, passages, round(best_coverage, 4), LEXICAL_COVERAGE, terms)
+
+    async def _cosines(
+        self, tenant_id: str, chunk_ids: list[str], vector: list[float]
+    ) -> dict[str, float]:
+        """Cosine of each chunk to the query.
+
+        A chunk re-ingested away since the BM25 build (by another process) is missing.
+        """
+        got = await self.chroma.get(tenant_id, chunk_ids, include=["embeddings"])
+        return {
+            cid: float(sum(a * b for a, b in zip(embedding, vector, strict=True)))
+            for cid, embedding in zip(got["ids"], got["embeddings"], strict=True)
+        }
+
+    async def lexical_index(self, tenant_id: str, version: int) -> _LexicalCache:
+        """The tenant's BM25 index for ``version``, built once (concurrent callers share it)."""
+        cached = self._lexical.get(tenant_id)
+        if cached is not None and cached.version == version:
+            return cached
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        async with lock:
+            cached = self._lexical.get(tenant_id)
+            if cached is not None and cached.version == version:
+                return cached
+            # Shielded: a search that times out must not throw away a half-finished build.
+            return await asyncio.shield(self._build_lexical(tenant_id, version))
+
+    async def _build_lexical(self, tenant_id: str, version: int) -> _LexicalCache:
+        data = await self.chroma.get_all(
+            tenant_id, include=["documents", "metadatas", "embeddings"]
+        )
+
+        def build() -> _LexicalCache:
+            import numpy as np
+
+            return _LexicalCache(
+                version,
+                LexicalIndex(data["documents"]),
+                data["ids"],
+                data["metadatas"],
+                data["documents"],
+                np.asarray(data["embeddings"], dtype=np.float32),
+                {cid: i for i, cid in enumerate(data["ids"])},
+            )
+
+        built = await self.executor.run(build)
+        self._lexical[tenant_id] = built
+        return built
+
+
+def _local_cosines(
+    lexical: _LexicalCache, chunk_ids: list[str], vector: list[float]
+) -> dict[str, float]:
+    """Cosines from the embeddings kept with the BM25 index (no Chroma call)."""
+    if lexical.vectors is None or not len(lexical.vectors):
+        return {}
+    import numpy as np
+
+    query = np.asarray(vector, dtype=np.float32)
+    return {
+        cid: float(lexical.vectors[lexical.positions[cid]] @ query)
+        for cid in chunk_ids
+        if cid in lexical.positions
+    }
+
+
+def _passage_text(hits: list[_Hit]) -> str:
+    """The document's best chunks in reading order; later ones under their own heading."""
+    ordered = sorted(hits, key=lambda h: h.chunk)
+    parts = [ordered[0].text]
+    for hit in ordered[1:]:
+        body = hit.text.split("\n\n", 1)[1] if "\n\n" in hit.text else hit.text
+        heading = hit.heading.rsplit(" > ", 1)[-1] if hit.heading else ""
+        parts.append(f"## {heading}\n{body}" if heading else body)
+    return "\n\n".join(parts)
+
+
+def _doc_order(chunk_ids: list[str], hits: dict[str, _Hit]) -> list[str]:
+    return list(dict.fromkeys(hits[c].doc_id for c in chunk_ids))
