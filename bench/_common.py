@@ -236,16 +236,13 @@ def floor_sample(services: Services, query: str, tenant: str = TENANT) -> float:
     The same model, the same Chroma collection and the same number of results the
     turn's search asks for; no cache, no executor, no fusion, no database.
     """
-    store = services.kb._stores[tenant]._value
     model = services.embeddings.model
     started = time.perf_counter()
     vector = model.encode(
         [query], normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
     )
-    store._collection.query(
-        query_embeddings=vector,
-        n_results=services.settings.candidate_k,
-        include=["documents", "metadatas", "distances"],
+    services.kb.chroma.query_blocking(
+        tenant, vector, services.settings.candidate_k, ["documents", "metadatas", "distances"]
     )
     return (time.perf_counter() - started) * 1000
 

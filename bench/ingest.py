@@ -57,10 +57,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await services.executor.run(lambda: embeddings.model.encode(["warm up"]))
             load_s = time.perf_counter() - started
             report = await services.kb.ingest([TAU2 / "documents"], TENANT)
-            store = await services.kb._store(TENANT)
-            texts = (await services.executor.run(lambda: store.get(include=["documents"])))[
-                "documents"
-            ]
+            texts = (await services.kb.stored_chunks(TENANT, ["documents"]))["documents"]
             started = time.perf_counter()
             await services.executor.run(
                 lambda: embeddings.model.encode(

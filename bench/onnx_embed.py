@@ -152,8 +152,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(_env_file=None, data_dir=WORK / "perf-onnx")
     services = await perf_services(settings)
     try:
-        store = await services.kb._store(TENANT)
-        got = store.get(include=["documents", "metadatas"])
+        got = await services.kb.stored_chunks(TENANT, ["documents", "metadatas"])
     finally:
         await services.aclose()
     chunks, doc_ids = got["documents"], [m["doc_id"] for m in got["metadatas"]]

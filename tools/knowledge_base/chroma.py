@@ -156,3 +156,18 @@ class ChromaCollections:
             collection.get, limit=limit, include=list(include)
         )
         return result
+
+    def query_blocking(
+        self, tenant_id: str, vectors: Any, n_results: int, include: Sequence[str]
+    ) -> dict[str, Any]:
+        """``query`` on the calling thread, for the benchmarks' floor (no executor hop).
+
+        The collection must already be open (a search opens it).
+        """
+        lazy = self._collections.get(tenant_id)
+        if lazy is None:
+            raise RuntimeError(f"the collection of {tenant_id!r} is not open")
+        result: dict[str, Any] = lazy.value.query(
+            query_embeddings=vectors, n_results=n_results, include=list(include)
+        )
+        return result

@@ -50,10 +50,11 @@ class KnowledgeBase:
         self.executor = executor
         self.sessions = sessions
         self.queries = QueryBatcher(embeddings, executor, enabled=settings.embedding_batching)
-        self._chroma = ChromaCollections(settings, executor)
+        self.chroma = ChromaCollections(settings, executor)
+        """The tenant collections in Chroma (the only code that touches Chroma)."""
         self._manifest = Manifest(sessions)
-        self._ingester = Ingester(settings, embeddings, executor, self._chroma, self._manifest)
-        self._search = HybridSearch(settings, self.queries, executor, self._chroma, self._manifest)
+        self._ingester = Ingester(settings, embeddings, executor, self.chroma, self._manifest)
+        self._search = HybridSearch(settings, self.queries, executor, self.chroma, self._manifest)
         self._locks: dict[str, asyncio.Lock] = {}
 
     fusion_weights = staticmethod(fusion_weights)
@@ -77,7 +78,7 @@ class KnowledgeBase:
 
     async def _recalibrate(self, tenant_id: str) -> None:
         """Set the abstention threshold from how high off-topic probes score on this collection."""
-        calibration = await calibrate(self._chroma, self.embeddings, self.executor, tenant_id)
+        calibration = await calibrate(self.chroma, self.embeddings, self.executor, tenant_id)
         await self._manifest.save_calibration(tenant_id, calibration)
         self._search.forget_state(tenant_id)
 
@@ -86,13 +87,13 @@ class KnowledgeBase:
 
         Failures are left for the (resilient) search to report.
         """
-        ready = self._chroma.is_open(tenant_id)
+        ready = self.chroma.is_open(tenant_id)
         if self.embeddings.loaded and self._search.is_indexed(tenant_id) and ready:
             return  # warm already; search itself checks the collection's version
         with contextlib.suppress(Exception):
             if not self.embeddings.loaded:  # once per process, not on every turn
                 await self.executor.run(lambda: self.embeddings.model)
-            await self._chroma.open(tenant_id)
+            await self.chroma.open(tenant_id)
             version, _ = await self.collection_state(tenant_id)
             if version:
                 await self._search.lexical_index(tenant_id, version)
@@ -131,13 +132,13 @@ class KnowledgeBase:
         self, tenant_id: str, include: Sequence[str], limit: int | None = None
     ) -> dict[str, Any]:
         """The tenant's chunks as Chroma stores them (ids plus ``include``), for benchmarks."""
-        return await self._chroma.get_all(tenant_id, include, limit)
+        return await self.chroma.get_all(tenant_id, include, limit)
 
     async def stats(self, tenant_id: str) -> dict[str, Any]:
         """Documents, chunks, version and calibration of the tenant's collection."""
         version, calibration = await self.collection_state(tenant_id)
         rows = await self._manifest.documents(tenant_id)
-        chunks = await self._chroma.count(tenant_id) if version else 0
+        chunks = await self.chroma.count(tenant_id) if version else 0
         last = max((r.updated_at for r in rows), default=None)
         return {
             "tenant_id": tenant_id,

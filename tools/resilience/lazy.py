@@ -41,6 +41,13 @@ class LazyResource(Generic[T]):
         """Whether the value has been built."""
         return self._ready
 
+    @property
+    def value(self) -> T:
+        """The built value; ``RuntimeError`` before it is ready (use ``get`` to build it)."""
+        if not self._ready:
+            raise RuntimeError(f"{self.name} is not initialised yet")
+        return cast(T, self._value)
+
     def set(self, value: T) -> None:
         """Use an already-built value."""
         self._value, self._ready = value, True
