@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy
 from sqlalchemy import (
@@ -32,6 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from state.migrations import LEGACY_VERSION_TABLE, VERSION_TABLE
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def _now() -> datetime:
@@ -194,7 +199,40 @@ def create_engine(url: str) -> AsyncEngine:
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def _our_revisions(config: Config) -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    return {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+
+
+def _adopt_legacy_revision(connection: Connection, config: Config, tables: set[str]) -> bool:
+    """Move our revision from ``alembic_version`` to our own version table; whether it did.
+
+    Releases before the own version table wrote our revision to Alembic's default
+    ``alembic_version``, which the LangGraph-API server (Aegra) uses too. Only a row that
+    is ours moves: its revision is one of our scripts and our first table exists (every
+    database our migrations ran on has it; another application's revision id that merely
+    looks like ours, with none of our tables, is left alone). Other rows are never touched.
+    Runs in the caller's transaction, with the upgrade that follows.
+    """
+    from alembic import command
+
+    if VERSION_TABLE in tables or LEGACY_VERSION_TABLE not in tables:
+        return False
+    if "kb_documents" not in tables:
+        return False
+    legacy = sqlalchemy.table(LEGACY_VERSION_TABLE, sqlalchemy.column("version_num"))
+    rows = connection.execute(sqlalchemy.select(legacy.c.version_num)).scalars().all()
+    ours = sorted(set(rows) & _our_revisions(config))
+    if not ours:
+        return False
+    command.stamp(config, ours)  # creates our version table with the same revision(s)
+    connection.execute(sqlalchemy.delete(legacy).where(legacy.c.version_num.in_(ours)))
+    return True
+
+
 def _migrate(connection: Connection) -> None:
+    """Upgrade to head in our own version table, adopting a revision of ours left in the old one."""
     from alembic import command
     from alembic.config import Config
 
@@ -202,7 +240,8 @@ def _migrate(connection: Connection) -> None:
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["connection"] = connection
     tables = set(inspect(connection).get_table_names())
-    if "kb_documents" in tables and "alembic_version" not in tables:
+    adopted = _adopt_legacy_revision(connection, config, tables)
+    if not adopted and "kb_documents" in tables and VERSION_TABLE not in tables:
         command.stamp(config, "0001")  # a database created before migrations existed
     command.upgrade(config, "head")
 
@@ -229,6 +268,8 @@ async def init_db(engine: AsyncEngine) -> None:
 
     Alembic reads its scripts from disk, so it runs in a worker thread on a synchronous
     connection: never on the event loop (the LangGraph server raises on blocking calls).
+    The revision lives in ``support_agent_alembic_version``, so the database can be shared
+    with the LangGraph-API server (Aegra), whose Alembic keeps ``alembic_version``.
     """
     await asyncio.to_thread(_migrate_in_thread, _sync_url(engine))
 
