@@ -10,11 +10,13 @@ prediction) are ``None`` too, never a silent 0 or 1.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
     "K_VALUES",
+    "auroc",
     "citation_validity",
     "confusion_matrix",
     "escalation_scores",
@@ -212,3 +214,25 @@ def pass_hat_k(trials: Iterable[tuple[int, int]], k: int) -> float | None:
     """
     ratios = [math.comb(c, k) / math.comb(n, k) for n, c in trials if n >= k and k >= 1]
     return sum(ratios) / len(ratios) if ratios else None
+
+
+def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
+    """Area under the ROC curve: P(score of a positive > score of a negative), ties half.
+
+    The Mann-Whitney statistic over every (positive, negative) pair:
+    AUROC = (#{p > n} + 0.5 * #{p == n}) / (len(positives) * len(negatives)). 1.0 when every
+    positive scores above every negative, 0.5 for no separation. ``None`` when either side
+    is empty.
+
+    >>> auroc([0.9, 0.8], [0.1, 0.8]), auroc([0.2], [0.5]), auroc([], [0.5])
+    (0.875, 0.0, None)
+    """
+    if not positives or not negatives:
+        return None
+    ordered = sorted(negatives)
+    greater = ties = 0
+    for score in positives:
+        below = bisect_left(ordered, score)
+        greater += below
+        ties += bisect_right(ordered, score) - below
+    return (greater + 0.5 * ties) / (len(positives) * len(negatives))
