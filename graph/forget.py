@@ -1,6 +1,9 @@
 """Forget a customer: memories, tickets, attachments, thread ownership rows and checkpoints.
 
-The deletion is recorded
+With ``SUPPORT_SERVER_URL`` set, their threads on the LangGraph server go too, first:
+if the server cannot delete them, nothing else is deleted and the call can be
+repeated (no thread is left without its owner for another caller to claim). The
+deletion is recorded
 (tenant, counts, time and, when a memory key is set, a keyed hash of the user id so a
 later audit can confirm a request), never what was deleted.
 """
@@ -13,6 +16,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from graph.server_threads import delete_server_threads
 from state import ForgetRecord
 from tools.services import Services
 
@@ -36,6 +40,9 @@ async def forget_user(
     failure part-way leaves the threads still owned (and the call can be repeated).
     """
     threads = await services.owners.threads_of(tenant_id, user_id)
+    server_threads = 0
+    if services.settings.server_url:
+        server_threads = await delete_server_threads(services.settings, tenant_id, user_id, threads)
     tickets = await services.tickets.forget_user(tenant_id, user_id)
     attachments = await services.attachments.forget_user(tenant_id, user_id)
     memories = await services.memory.forget_user(tenant_id, user_id)
@@ -45,6 +52,7 @@ async def forget_user(
     counts = {
         "memories": memories,
         "threads": len(threads),
+        "server_threads": server_threads,
         "tickets": tickets,
         "attachments": attachments,
     }

@@ -156,6 +156,33 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("SUPPORT_LANGSMITH_API_KEY", "LANGSMITH_API_KEY"),
         description="When set, evaluation runs are also recorded as LangSmith experiments.",
     )
+    auth_jwt_secret: SecretStr | None = Field(
+        None, description="Server API: HS256 secret that signs callers' JWTs."
+    )
+    auth_jwt_public_key: str | None = Field(
+        None, description="Server API: PEM public key of RS256-signed JWTs (instead of a secret)."
+    )
+    auth_jwks_url: str | None = Field(
+        None, description="Server API: JWKS URL of RS256 signing keys (instead of a key)."
+    )
+    auth_jwt_audience: str | None = Field(None, description="Required 'aud' of tokens, if set.")
+    auth_jwt_issuer: str | None = Field(None, description="Required 'iss' of tokens, if set.")
+    auth_user_claim: str = Field("sub", description="Token claim holding the user id.")
+    auth_tenant_claim: str = Field("tenant_id", description="Token claim holding the tenant.")
+    auth_role_claim: str = Field(
+        "role", description="Token claim holding the role: customer (default), agent or admin."
+    )
+    auth_allow_unauthenticated: bool = Field(
+        False,
+        description="Development only: serve the API with no token key (callers choose the "
+        "context, as embedded). Without a key and without this, the server refuses to start.",
+    )
+    server_url: str | None = Field(
+        None, description="LangGraph server API URL, so `forget` also deletes server threads."
+    )
+    server_admin_token: SecretStr | None = Field(
+        None, description="An admin JWT for SUPPORT_SERVER_URL (forget deletes with it)."
+    )
     log_level: str = "WARNING"
 
     @model_validator(mode="after")

@@ -15,7 +15,7 @@ from graph.prompts import (
     ABSTAIN_SUGGESTIONS,
 )
 from state import Context, SupportState
-from tools.identity import run_context
+from tools.identity import identity_of
 
 __all__ = ["make_abstain"]
 
@@ -31,7 +31,7 @@ def make_abstain(deps: NodeDeps) -> Node:
             text = ABSTAIN_KB_DOWN
         elif "no_passages" in state.route_reasons:
             services = await deps.services()
-            version, _ = await services.kb.collection_state(run_context(runtime.context).tenant_id)
+            version, _ = await services.kb.collection_state(identity_of(runtime).tenant_id)
             text = ABSTAIN_NO_KB if version == 0 else ABSTAIN_LOW_CONFIDENCE
         else:
             text = ABSTAIN_LOW_CONFIDENCE

@@ -23,7 +23,7 @@ from graph.prompts import TICKET_SUMMARY
 from state import Context, SupportState
 from tools.escalation.policy import priority
 from tools.escalation.tickets import idempotency_key
-from tools.identity import run_context, thread_of
+from tools.identity import identity_of, thread_of
 from tools.services import Services
 
 __all__ = [
@@ -148,7 +148,7 @@ def make_create_ticket(deps: NodeDeps) -> Node:
     async def create_ticket_node(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Create this escalation's ticket exactly once."""
         services = await deps.services()
-        context = run_context(runtime.context)
+        context = identity_of(runtime)
         return await create_ticket(
             services, state, context, thread_of(get_config()), model=deps.model
         )

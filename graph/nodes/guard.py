@@ -20,7 +20,8 @@ from graph.message_checks import check_message, message_text
 from graph.nodes.create_ticket import deliver_in_background
 from graph.nodes.deps import Node, NodeDeps
 from state import Context, SupportState, per_turn_defaults
-from tools.identity import run_context, thread_of
+from tools.identity import caller_of, identity_of, thread_of
+from tools.resilience.errors import ThreadAccessError
 from tools.services import Services
 
 __all__ = ["make_guard"]
@@ -37,6 +38,9 @@ def make_guard(deps: NodeDeps) -> Node:
     async def guard(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Validate the newest customer message; replace it if it must not be stored."""
         services = await deps.services()
+        # First: a run that claims someone its caller may not be is refused (IdentityError),
+        # before anything of the thread is read or returned.
+        context = identity_of(runtime)
         deliver_in_background(services)  # tickets the helpdesk has not acknowledged yet
         update = per_turn_defaults()
         last = state.messages[-1] if state.messages else None
@@ -46,10 +50,16 @@ def make_guard(deps: NodeDeps) -> Node:
             )
             return update
         thread_id = thread_of(get_config())
-        context = run_context(runtime.context)
         if thread_id and not await services.owners.claim(
             context.tenant_id, context.user_id, thread_id
         ):
+            if caller_of(runtime) is not None:
+                # Under the server API the run fails and returns nothing of the thread
+                # (a server that skips the auth handlers on some endpoint still stops here).
+                raise ThreadAccessError(
+                    f"thread {thread_id} belongs to another customer; agents reply by "
+                    "resuming an escalated thread"
+                )
             update.update(rejection="foreign_thread", rejection_reply=_FOREIGN_THREAD)
             update["messages"] = [
                 HumanMessage("[message refused: not this thread's customer]", id=last.id)

@@ -16,7 +16,7 @@ from langgraph.types import interrupt
 from graph.message_checks import message_text
 from graph.nodes.deps import Node, NodeDeps
 from state import Context, SupportState
-from tools.identity import run_context
+from tools.identity import identity_of
 from tools.services import Services
 
 __all__ = ["handoff", "make_handoff"]
@@ -55,6 +55,6 @@ def make_handoff(deps: NodeDeps) -> Node:
     async def handoff_node(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Pause for the human; add their reply when resumed."""
         services = await deps.services()
-        return await handoff(services, state, run_context(runtime.context))
+        return await handoff(services, state, identity_of(runtime))
 
     return handoff_node

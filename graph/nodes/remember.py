@@ -22,7 +22,7 @@ from graph.memory_llm import llm_extract_memories
 from graph.message_checks import message_text
 from graph.nodes.deps import Node, NodeDeps
 from state import ANONYMOUS_USER, Context, Passage, RecalledMemoryState, SupportState
-from tools.identity import run_context, thread_of
+from tools.identity import identity_of, thread_of
 from tools.knowledge_base.lexical import tokenize
 from tools.memory.store import RecalledMemory
 from tools.redaction.secrets import redact
@@ -164,7 +164,7 @@ def make_remember(deps: NodeDeps) -> Node:
         """Store what the customer said; recall their memories for this turn."""
         services = await deps.services()
         return await remember_turn(
-            services, state, run_context(runtime.context), get_config(), model=deps.model
+            services, state, identity_of(runtime), get_config(), model=deps.model
         )
 
     return remember

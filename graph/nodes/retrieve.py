@@ -21,7 +21,7 @@ from graph.message_checks import message_text
 from graph.nodes.deps import Node, NodeDeps
 from graph.query import form_query
 from state import Context, SupportState
-from tools.identity import run_context, thread_of
+from tools.identity import identity_of, thread_of
 
 __all__ = ["make_retrieve"]
 
@@ -40,7 +40,7 @@ def make_retrieve(deps: NodeDeps) -> Node:
     async def retrieve(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Search the tenant's knowledge base with a query formed from the conversation."""
         services = await deps.services()
-        context = run_context(runtime.context)
+        context = identity_of(runtime)
         user_texts = [
             message_text(m.content)[0] for m in state.messages if isinstance(m, HumanMessage)
         ]

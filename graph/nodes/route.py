@@ -15,7 +15,7 @@ from graph.nodes.deps import Node, NodeDeps
 from graph.routing import decide_route
 from state import Context, SupportState
 from tools.escalation import escalation_reasons
-from tools.identity import run_context
+from tools.identity import identity_of
 
 __all__ = ["make_route"]
 
@@ -40,7 +40,7 @@ def make_route(deps: NodeDeps) -> Node:
             message_text(state.messages[-1].content)[0],
             abstain_streak=state.abstain_streak,
             will_abstain=decision == "abstain",
-            policy=services.settings.escalation_policy(run_context(runtime.context).tenant_id),
+            policy=services.settings.escalation_policy(identity_of(runtime).tenant_id),
         )
         if escalate:
             return {"route": "escalate", "route_reasons": escalate, "escalation_reasons": escalate}

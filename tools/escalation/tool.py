@@ -17,7 +17,7 @@ from langgraph.prebuilt import ToolRuntime
 from langgraph.types import Command
 
 from state import Context, EscalationPolicy
-from tools.identity.context import run_context
+from tools.identity.context import identity_of
 
 __all__ = ["MODEL_PROPOSED", "create_escalation_tool"]
 
@@ -42,7 +42,7 @@ def create_escalation_tool(policy_of: Callable[[str], EscalationPolicy]) -> Base
         need, or when it involves fraud, security, legal or safety matters. Do not use it
         for questions the articles answer. ``reason``: one short sentence, why.
         """
-        policy = policy_of(run_context(runtime.context).tenant_id)
+        policy = policy_of(identity_of(runtime).tenant_id)
         if MODEL_PROPOSED not in policy.enabled_reasons:
             return _REFUSED
         message = ToolMessage(

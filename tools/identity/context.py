@@ -1,24 +1,125 @@
-"""Who a run is for, read from the run's context (never from model-written arguments)."""
+"""Who a run is for: the server's authenticated caller, else the run's context.
+
+Under the LangGraph server API the identity comes from the caller the server
+authenticated (``runtime.server_info.user``, or ``langgraph_auth_user`` in the
+run's configurable), set by ``graph.server.auth`` from a verified JWT. The run's
+``context`` may only narrow it: an agent or admin may act for a customer of its
+own tenant; anything else that disagrees with the token is an ``IdentityError``.
+Embedded runs (CLI, Python API, evaluations) have no server caller, and their
+``Context`` is used as it is. Never from anything the model writes; the
+``user_id`` some servers copy into ``configurable`` is never read.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from state import Context
+from tools.identity.tokens import ROLES, Caller
+from tools.resilience.errors import IdentityError
 
-__all__ = ["run_context", "thread_of"]
+__all__ = ["caller_of", "identity_of", "run_context", "server_caller", "thread_of"]
 
-
-def run_context(value: Any) -> Context:
-    """The run's ``Context``; servers may hand it over as a plain dict (or not at all)."""
-    if isinstance(value, Context):
-        return value
-    if isinstance(value, dict):
-        known = {k: v for k, v in value.items() if k in Context.__dataclass_fields__}
-        return Context(**known)
-    return Context()
+_CONTEXT_KEYS = frozenset(Context.__dataclass_fields__)
 
 
 def thread_of(config: Any) -> str:
     """The thread id of a run's config ("" outside a thread)."""
     return str(((config or {}).get("configurable") or {}).get("thread_id") or "")
+
+
+def _field(user: Any, name: str) -> Any:
+    """A field of a server's user object: attribute or key (Aegra's is not subscriptable)."""
+    value = user.get(name) if isinstance(user, dict) else getattr(user, name, None)
+    if value is None and not isinstance(user, dict):
+        try:
+            value = user[name]
+        except (KeyError, TypeError, AttributeError):
+            value = None
+    return value
+
+
+def server_caller(user: Any) -> Caller | None:
+    """The caller our auth handler authenticated, or None (no server, or not our user)."""
+    if user is None:
+        return None
+    identity, tenant, role = (_field(user, k) for k in ("identity", "tenant_id", "role"))
+    if not isinstance(identity, str) or not isinstance(tenant, str) or role not in ROLES:
+        return None  # e.g. Studio's user under `langgraph dev`, or no auth configured
+    return Caller(identity, tenant, role)
+
+
+def _requested(value: Any) -> dict[str, Any]:
+    """What the run's context asks for; unknown keys are refused (a typo must not pass)."""
+    if isinstance(value, Context):
+        return {
+            "tenant_id": value.tenant_id,
+            "user_id": value.user_id,
+            **(
+                {"abstain_threshold": value.abstain_threshold}
+                if value.abstain_threshold is not None
+                else {}
+            ),
+        }
+    if not isinstance(value, dict):
+        return {}
+    unknown = sorted(set(value) - _CONTEXT_KEYS)
+    if unknown:
+        raise IdentityError(
+            f"unknown context key(s) {', '.join(map(repr, unknown))}: "
+            f"use {', '.join(sorted(_CONTEXT_KEYS))}"
+        )
+    return {k: v for k, v in value.items() if v is not None}
+
+
+def run_context(value: Any, caller: Caller | None = None) -> Context:
+    """The run's ``Context``: the caller's identity, narrowed by what the context asks for."""
+    requested = _requested(value)
+    if caller is None:
+        try:
+            return Context(**requested)
+        except (TypeError, ValueError) as exc:
+            raise IdentityError(f"invalid context: {exc}") from exc
+    tenant = requested.get("tenant_id", caller.tenant_id)
+    if tenant != caller.tenant_id:
+        raise IdentityError(
+            f"context tenant_id {tenant!r} is not your token's tenant; leave it out"
+        )
+    user = requested.get("user_id", caller.user_id)
+    if user != caller.user_id and not caller.is_staff:
+        raise IdentityError(
+            f"context user_id {user!r} is not your token's user; customers act only for "
+            "themselves (leave it out)"
+        )
+    try:
+        return Context(
+            tenant_id=tenant, user_id=user, abstain_threshold=requested.get("abstain_threshold")
+        )
+    except ValueError as exc:
+        raise IdentityError(f"invalid context: {exc}") from exc
+
+
+def _user_of(runtime: Any) -> Any:
+    info = getattr(runtime, "server_info", None)
+    user = getattr(info, "user", None) if info is not None else None
+    if user is None:
+        config = getattr(runtime, "config", None)
+        if config is None:
+            from langgraph.config import get_config
+
+            try:
+                config = get_config()
+            except RuntimeError:  # outside a run
+                config = {}
+        user = ((config or {}).get("configurable") or {}).get("langgraph_auth_user")
+    return user
+
+
+def identity_of(runtime: Any) -> Context:
+    """The identity of the run behind a node's ``Runtime`` or a tool's ``ToolRuntime``."""
+    return run_context(getattr(runtime, "context", None), server_caller(_user_of(runtime)))
+
+
+def caller_of(runtime: Any) -> Caller | None:
+    """The server's authenticated caller of the run, if any."""
+    return server_caller(_user_of(runtime))

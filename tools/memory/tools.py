@@ -6,12 +6,13 @@ identity arguments, so no prompt can read or change another customer's memories.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from langchain_core.tools import BaseTool, tool
 from langgraph.prebuilt import ToolRuntime
 
 from state import ANONYMOUS_USER, Context
+from tools.identity.context import identity_of
 from tools.memory.rules import MemoryCandidate
 from tools.memory.store import MemoryStore
 
@@ -20,8 +21,7 @@ __all__ = ["create_memory_tools"]
 
 def _identity(runtime: ToolRuntime[Context]) -> tuple[str, str] | None:
     """(tenant, user) of the run, or None for an anonymous run (never remembered)."""
-    context: Any = runtime.context
-    context = context if isinstance(context, Context) else Context()
+    context = identity_of(runtime)
     if context.user_id == ANONYMOUS_USER:
         return None
     return context.tenant_id, context.user_id

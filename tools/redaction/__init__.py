@@ -1,5 +1,4 @@
-"""Redaction of secrets customers type (cards, passwords, codes) in stored text and logs.
-"""
+"""Redaction of secrets customers type (cards, passwords, codes) in stored text and logs."""
 
 from tools.redaction.secrets import RedactingFilter, contains_secret, install_log_redaction, redact
 

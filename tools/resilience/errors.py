@@ -4,6 +4,8 @@
 
     SupportAgentError
     ├── ThreadAccessError               a thread belongs to another customer
+    ├── AuthenticationError             no valid token for the server API (HTTP 401)
+    ├── IdentityError                   the run's context disagrees with the caller's token
     └── ToolError                       .retryable says whether a retry may help
         ├── ToolTimeoutError            retryable: the call exceeded its timeout
         ├── DependencyUnavailableError  retryable: connection refused, 5xx, store down
@@ -26,8 +28,10 @@ import time
 from typing import Any
 
 __all__ = [
+    "AuthenticationError",
     "CircuitOpenError",
     "DependencyUnavailableError",
+    "IdentityError",
     "InitializationError",
     "InvalidRequestError",
     "MalformedResponseError",
@@ -46,6 +50,14 @@ class SupportAgentError(Exception):
 
 class ThreadAccessError(SupportAgentError):
     """The conversation thread belongs to another tenant or customer."""
+
+
+class AuthenticationError(SupportAgentError):
+    """The caller of the server API could not be authenticated (HTTP 401)."""
+
+
+class IdentityError(SupportAgentError):
+    """The run asks to act as someone its caller may not act as (refused, nothing returned)."""
 
 
 class ToolError(SupportAgentError):

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from evaluations.metrics import (
+    auroc,
     citation_validity,
     confusion_matrix,
     escalation_scores,
@@ -159,3 +160,25 @@ def test_pass_hat_k_follows_tau2():
 def test_mean_ignores_missing():
     assert mean([1.0, None, 0.0]) == 0.5
     assert mean([None]) is None
+
+
+def test_auroc_counts_pairs_ties_half():
+    assert auroc([0.9, 0.8], [0.1, 0.2]) == 1.0  # perfect separation
+    assert auroc([0.1], [0.9]) == 0.0
+    assert auroc([0.5], [0.5]) == 0.5  # a tie counts half
+    # pairs (p > n): .9 beats both, .8 beats .1 and ties .8: (2 + 1 + 0.5) / 4
+    assert auroc([0.9, 0.8], [0.1, 0.8]) == 0.875
+    assert auroc([1.0, 1.0, 0.0], [0.5]) == pytest.approx(2 / 3)
+    assert auroc([], [0.5]) is None
+    assert auroc([0.5], []) is None
+
+
+def test_auroc_equals_the_pairwise_definition():
+    import random
+
+    rng = random.Random(7)
+    pos = [round(rng.random(), 2) for _ in range(60)]  # rounded: plenty of ties
+    neg = [round(rng.random() * 0.8, 2) for _ in range(45)]
+    greater = sum(p > n for p in pos for n in neg)
+    ties = sum(p == n for p in pos for n in neg)
+    assert auroc(pos, neg) == (greater + 0.5 * ties) / (len(pos) * len(neg))

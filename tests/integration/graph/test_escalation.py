@@ -14,10 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from graph.nodes.create_ticket import create_ticket
 from sqlalchemy import text
 
 from graph.embedded import open_agent
+from graph.nodes.create_ticket import create_ticket
 from state import Context, Settings
 from tools.services import create_services
 

@@ -1,6 +1,6 @@
-from tools.memory.rules import extract_memories
 from tools.memory import MemoryCrypto
 from tools.memory.encryption import normalise
+from tools.memory.rules import extract_memories
 from tools.memory.store import same_values
 from tools.redaction.secrets import RedactingFilter, contains_secret, redact
 

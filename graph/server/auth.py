@@ -1,0 +1,148 @@
+"""The server API's auth (``langgraph.json`` ``"auth"``): who is calling, and what they may see.
+
+Authentication: a bearer JWT verified with PyJWT (``tools.identity.tokens``); the
+caller's user id, tenant and role (``customer``, ``agent``, ``admin``) become the
+server's user, which the graph reads as its identity (``tools.identity.context``).
+Missing, invalid or expired tokens get 401 with the reason. With no key configured
+the server refuses to start, unless ``SUPPORT_AUTH_ALLOW_UNAUTHENTICATED=true``
+(development only: every caller is then unauthenticated and the run's context
+decides, as embedded).
+
+Authorization: every thread is stamped with its tenant and owner when created;
+customers see only their own threads, agents and admins their tenant's; nobody
+crosses tenants. Assistants are readable by everyone and changed only by admins;
+crons and the store are for admins of their tenant. The same handler runs on
+``langgraph dev`` (langgraph-api) and Aegra: it takes the request headers by name
+or positionally, and returns a plain dict user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langgraph_sdk import Auth
+
+from state import get_settings
+from tools.identity.context import server_caller
+from tools.identity.tokens import Caller, TokenVerifier, bearer_token
+from tools.resilience.errors import AuthenticationError
+
+__all__ = ["auth"]
+
+auth = Auth()
+_settings = get_settings()
+_verifier = TokenVerifier(_settings)
+_OPEN = not _verifier.configured
+
+if _OPEN and not _settings.auth_allow_unauthenticated:
+    raise RuntimeError(
+        "support-agent: no token key configured. Set SUPPORT_AUTH_JWT_SECRET (HS256), "
+        "SUPPORT_AUTH_JWT_PUBLIC_KEY or SUPPORT_AUTH_JWKS_URL (RS256), or, for local "
+        "development only, SUPPORT_AUTH_ALLOW_UNAUTHENTICATED=true."
+    )
+
+
+def _header(headers: Any, name: bytes) -> bytes | str | None:
+    """One header from langgraph-api's bytes dict or Aegra's str dict."""
+    if not headers:
+        return None
+    for key, value in dict(headers).items():
+        raw = key if isinstance(key, bytes) else str(key).encode("latin-1")
+        if raw.lower() == name:
+            return value
+    return None
+
+
+@auth.authenticate
+async def authenticate(headers: Any = None) -> Auth.types.MinimalUserDict:
+    """The caller of a request, from its bearer token (401 with the reason otherwise)."""
+    if _OPEN:
+        return {"identity": "unauthenticated", "permissions": []}
+    try:
+        token = bearer_token(_header(headers, b"authorization"))
+        # A JWKS lookup may fetch the key set: not on the event loop.
+        caller = await asyncio.to_thread(_verifier.verify, token)
+    except AuthenticationError as error:
+        raise Auth.exceptions.HTTPException(status_code=401, detail=str(error)) from None
+    return {
+        "identity": caller.user_id,
+        "tenant_id": caller.tenant_id,
+        "role": caller.role,
+        "permissions": [caller.role],
+        "display_name": caller.user_id,
+    }  # type: ignore[typeddict-unknown-key]
+
+
+def _caller(ctx: Auth.types.AuthContext) -> Caller | None:
+    return server_caller(ctx.user)
+
+
+def _forbidden(detail: str) -> Auth.exceptions.HTTPException:
+    return Auth.exceptions.HTTPException(status_code=403, detail=detail)
+
+
+def _scope(caller: Caller) -> dict[str, Any]:
+    """The metadata filter of what ``caller`` may see."""
+    if caller.is_staff:
+        return {"tenant_id": caller.tenant_id}
+    return {"tenant_id": caller.tenant_id, "owner": caller.user_id}
+
+
+@auth.on.threads.create
+async def on_thread_create(ctx: Auth.types.AuthContext, value: Any) -> Any:
+    """Stamp the new thread with its tenant and owner (whatever metadata the caller sent)."""
+    caller = _caller(ctx)
+    if caller is None:
+        return None  # unauthenticated development server
+    metadata = value.setdefault("metadata", {}) if isinstance(value, dict) else {}
+    if metadata is None:
+        metadata = value["metadata"] = {}
+    metadata.update(tenant_id=caller.tenant_id, owner=caller.user_id)
+    return None
+
+
+@auth.on.threads
+async def on_threads(ctx: Auth.types.AuthContext, value: Any) -> Any:
+    """Read, update, delete, search and runs: only the threads in the caller's scope."""
+    caller = _caller(ctx)
+    if caller is None:
+        return None
+    return _scope(caller)
+
+
+@auth.on.assistants
+async def on_assistants(ctx: Auth.types.AuthContext, value: Any) -> Any:
+    """Anyone may read the assistants; only admins change them."""
+    caller = _caller(ctx)
+    if caller is None or ctx.action in ("read", "search") or caller.role == "admin":
+        return None
+    raise _forbidden("only admins change assistants")
+
+
+@auth.on.crons
+async def on_crons(ctx: Auth.types.AuthContext, value: Any) -> Any:
+    """Crons are for admins, within their tenant."""
+    caller = _caller(ctx)
+    if caller is None:
+        return None
+    if caller.role != "admin":
+        raise _forbidden("only admins manage crons")
+    if ctx.action == "create" and isinstance(value, dict):
+        metadata = value.get("metadata") or {}
+        metadata["tenant_id"] = caller.tenant_id
+        value["metadata"] = metadata
+        return None
+    return {"tenant_id": caller.tenant_id}
+
+
+@auth.on.store
+async def on_store(ctx: Auth.types.AuthContext, value: Any) -> Any:
+    """The store (unused by the graph) is for admins, under their tenant's namespace."""
+    caller = _caller(ctx)
+    if caller is None:
+        return None
+    namespace = tuple((value or {}).get("namespace") or ()) if isinstance(value, dict) else ()
+    if caller.role != "admin" or (namespace and namespace[0] != caller.tenant_id):
+        raise _forbidden("the store is for admins, under their tenant's namespace")
+    return None

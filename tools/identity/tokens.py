@@ -1,0 +1,108 @@
+"""Bearer tokens: who is calling the server API, from a JWT verified with PyJWT.
+
+HS256 with a shared secret, or RS256 with a public key or a JWKS URL. The user
+id, tenant and role come from configurable claims (``sub``, ``tenant_id``,
+``role`` by default). A token that is missing, malformed, badly signed, expired,
+for another audience or issuer, or without a user or tenant is refused with a
+short reason that says what to fix, never why a signature check failed inside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+import jwt
+
+from state import Settings, validate_identifier
+from tools.resilience.errors import AuthenticationError
+
+__all__ = ["ROLES", "Caller", "Role", "TokenVerifier", "bearer_token"]
+
+Role = Literal["customer", "agent", "admin"]
+ROLES: tuple[Role, ...] = ("customer", "agent", "admin")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller of the server API."""
+
+    user_id: str
+    tenant_id: str
+    role: Role
+
+    @property
+    def is_staff(self) -> bool:
+        """Agents and admins act for the tenant's customers; customers only for themselves."""
+        return self.role != "customer"
+
+
+def bearer_token(authorization: str | bytes | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header, or ``AuthenticationError``."""
+    if isinstance(authorization, bytes):
+        authorization = authorization.decode("latin-1")
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if not authorization:
+        raise AuthenticationError("missing bearer token: send 'Authorization: Bearer <JWT>'")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("malformed Authorization header: use 'Bearer <JWT>'")
+    return token.strip()
+
+
+class TokenVerifier:
+    """Verifies callers' JWTs with the configured key and maps their claims."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        secret = settings.auth_jwt_secret
+        self._key: Any = secret.get_secret_value() if secret else settings.auth_jwt_public_key
+        self._algorithms = ["HS256"] if secret else ["RS256"]
+        self._jwks = jwt.PyJWKClient(settings.auth_jwks_url) if settings.auth_jwks_url else None
+
+    @property
+    def configured(self) -> bool:
+        """Whether any key is configured (otherwise the server must not serve callers)."""
+        return bool(self._key or self._jwks)
+
+    def verify(self, token: str) -> Caller:
+        """The caller named by a valid ``token``; ``AuthenticationError`` otherwise.
+
+        Blocking when a JWKS URL is set (the key set is fetched, then cached).
+        """
+        settings = self.settings
+        try:
+            key = self._jwks.get_signing_key_from_jwt(token).key if self._jwks else self._key
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=self._algorithms,
+                audience=settings.auth_jwt_audience,
+                issuer=settings.auth_jwt_issuer,
+                options={"require": ["exp"], "verify_aud": bool(settings.auth_jwt_audience)},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthenticationError("token expired: sign in again") from exc
+        except jwt.PyJWKClientError as exc:
+            raise AuthenticationError("token signing key not found") from exc
+        except jwt.InvalidTokenError as exc:
+            raise AuthenticationError(f"invalid token ({type(exc).__name__})") from exc
+        return self._caller(claims)
+
+    def _caller(self, claims: dict[str, Any]) -> Caller:
+        settings = self.settings
+        user = claims.get(settings.auth_user_claim)
+        tenant = claims.get(settings.auth_tenant_claim)
+        role = claims.get(settings.auth_role_claim) or "customer"
+        if not isinstance(user, str) or not isinstance(tenant, str):
+            raise AuthenticationError(
+                f"token lacks the {settings.auth_user_claim!r} or "
+                f"{settings.auth_tenant_claim!r} claim"
+            )
+        if role not in ROLES:
+            raise AuthenticationError(f"unknown role {role!r}: use customer, agent or admin")
+        try:
+            validate_identifier(user, "user id")
+            validate_identifier(tenant, "tenant id")
+        except ValueError as exc:
+            raise AuthenticationError(str(exc)) from exc
+        return Caller(user, tenant, cast(Role, role))
