@@ -8,6 +8,7 @@ from tools.identity import Caller, TokenVerifier, bearer_token, run_context, ser
 from tools.resilience.errors import AuthenticationError, IdentityError
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
+OTHER = "another-secret-that-is-long-enough-too"
 
 
 def token(claims: dict, secret: str = SECRET, expires_in: float = 300) -> str:
@@ -29,9 +30,7 @@ def test_a_valid_token_names_the_caller(verifier):
     ("make", "reason"),
     [
         (
-            lambda: token(
-                {"sub": "a", "tenant_id": "t"}, secret="another-secret-of-enough-length-yes"
-            ),
+            lambda: token({"sub": "a", "tenant_id": "t"}, secret=OTHER),
             "invalid token (InvalidSignatureError)",
         ),
         (lambda: token({"sub": "a", "tenant_id": "t"}, expires_in=-10), "token expired"),
