@@ -52,7 +52,7 @@ async def forget_user(
     counts = {
         "memories": memories,
         "threads": len(threads),
-        "server_threads": server_threads,
+        **({"server_threads": server_threads} if services.settings.server_url else {}),
         "tickets": tickets,
         "attachments": attachments,
     }
