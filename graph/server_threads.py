@@ -1,9 +1,10 @@
-"""The customer's threads on a LangGraph server API, deleted with an admin credential.
+"""The customer's threads on a LangGraph server API, deleted through the API.
 
 Used by ``forget`` when ``SUPPORT_SERVER_URL`` is set: the threads a server holds
-(its checkpoints and, on Aegra, its run records) are found by the tenant and owner
-that the auth handler stamped on them, plus any thread id the project's own
-ownership table knows, and deleted through the API, the way a client would.
+(its checkpoints and, on Aegra, its run records, which go with the thread) are
+found by the tenant and owner that the auth handler stamped on them, plus any
+thread id the project's own ownership table knows, and deleted the way a client
+would.
 """
 
 from __future__ import annotations
@@ -18,6 +19,30 @@ __all__ = ["delete_server_threads"]
 _PAGE = 100
 
 
+def _credentials(settings: Settings, tenant_id: str, user_id: str) -> dict[str, str] | None:
+    """Who deletes: the customer themself, else the configured admin token.
+
+    With the HS256 secret, a minute-long token for the customer is signed here: servers
+    that scope threads by caller (Aegra) show them to nobody else. Otherwise the admin
+    token finds its tenant's threads by owner.
+    """
+    if settings.auth_jwt_secret is not None:
+        import time
+
+        import jwt
+
+        claims = {
+            settings.auth_user_claim: user_id,
+            settings.auth_tenant_claim: tenant_id,
+            settings.auth_role_claim: "customer",
+            "exp": int(time.time()) + 60,
+        }
+        token = jwt.encode(claims, settings.auth_jwt_secret.get_secret_value(), "HS256")
+        return {"Authorization": f"Bearer {token}"}
+    admin = settings.server_admin_token
+    return {"Authorization": f"Bearer {admin.get_secret_value()}"} if admin else None
+
+
 async def delete_server_threads(
     settings: Settings, tenant_id: str, user_id: str, known: Iterable[str] = ()
 ) -> int:
@@ -29,8 +54,7 @@ async def delete_server_threads(
     import httpx
     from langgraph_sdk import get_client
 
-    token = settings.server_admin_token
-    headers = {"Authorization": f"Bearer {token.get_secret_value()}"} if token else None
+    headers = _credentials(settings, tenant_id, user_id)
     client = get_client(url=settings.server_url, headers=headers)
     wanted: set[str] = set(known)
     try:
@@ -39,6 +63,7 @@ async def delete_server_threads(
             page = await client.threads.search(
                 metadata={"tenant_id": tenant_id, "owner": user_id}, limit=_PAGE, offset=offset
             )
+            page = [t for t in page if (t.get("metadata") or {}).get("owner") in (user_id, None)]
             wanted.update(str(t["thread_id"]) for t in page)
             if len(page) < _PAGE:
                 break

@@ -172,6 +172,11 @@ class Settings(BaseSettings):
     auth_role_claim: str = Field(
         "role", description="Token claim holding the role: customer (default), agent or admin."
     )
+    auth_seal_secret: SecretStr | None = Field(
+        None,
+        description="Key that seals the caller the auth handler hands to the graph, so a run "
+        "cannot forge it in its config; default: the JWT secret (required with RS256).",
+    )
     auth_allow_unauthenticated: bool = Field(
         False,
         description="Development only: serve the API with no token key (callers choose the "

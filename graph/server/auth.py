@@ -13,7 +13,11 @@ customers see only their own threads, agents and admins their tenant's; nobody
 crosses tenants. Assistants are readable by everyone and changed only by admins;
 crons and the store are for admins of their tenant. The same handler runs on
 ``langgraph dev`` (langgraph-api) and Aegra: it takes the request headers by name
-or positionally, and returns a plain dict user.
+or positionally (``str`` or ``bytes`` keys), reads the user by attribute, and seals
+the user it returns so the graph can tell it from one a request forged in its
+config. Aegra runs this module again on every request: it stays cheap. Where a
+server skips these handlers (Aegra 0.6 on ``runs.wait`` and ``runs.stream``), the
+graph refuses for itself (``tools.identity``, the ``guard`` and ``handoff`` nodes).
 """
 
 from __future__ import annotations
@@ -25,21 +29,27 @@ from langgraph_sdk import Auth
 
 from state import get_settings
 from tools.identity.context import server_caller
-from tools.identity.tokens import Caller, TokenVerifier, bearer_token
+from tools.identity.tokens import Caller, TokenVerifier, bearer_token, seal, seal_key
 from tools.resilience.errors import AuthenticationError
 
 __all__ = ["auth"]
 
 auth = Auth()
 _settings = get_settings()
-_verifier = TokenVerifier(_settings)
+_verifier = TokenVerifier.for_settings(_settings)
 _OPEN = not _verifier.configured
+_SEAL = seal_key(_settings)
 
 if _OPEN and not _settings.auth_allow_unauthenticated:
     raise RuntimeError(
         "support-agent: no token key configured. Set SUPPORT_AUTH_JWT_SECRET (HS256), "
         "SUPPORT_AUTH_JWT_PUBLIC_KEY or SUPPORT_AUTH_JWKS_URL (RS256), or, for local "
         "development only, SUPPORT_AUTH_ALLOW_UNAUTHENTICATED=true."
+    )
+if not _OPEN and _SEAL is None:
+    raise RuntimeError(
+        "support-agent: RS256 tokens need SUPPORT_AUTH_SEAL_SECRET, the key that seals the "
+        "caller handed to the graph (every worker must share it)."
     )
 
 
@@ -71,11 +81,12 @@ async def authenticate(headers: Any = None) -> Auth.types.MinimalUserDict:
         "role": caller.role,
         "permissions": [caller.role],
         "display_name": caller.user_id,
+        "seal": seal(caller, _SEAL or b""),  # _SEAL is set whenever tokens are verified
     }  # type: ignore[typeddict-unknown-key]
 
 
 def _caller(ctx: Auth.types.AuthContext) -> Caller | None:
-    return server_caller(ctx.user)
+    return server_caller(ctx.user, _SEAL)
 
 
 def _forbidden(detail: str) -> Auth.exceptions.HTTPException:

@@ -12,10 +12,11 @@ Embedded runs (CLI, Python API, evaluations) have no server caller, and their
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from state import Context
-from tools.identity.tokens import ROLES, Caller
+from state import Context, get_settings
+from tools.identity.tokens import ROLES, Caller, seal, seal_key
 from tools.resilience.errors import IdentityError
 
 __all__ = ["caller_of", "identity_of", "run_context", "server_caller", "thread_of"]
@@ -39,14 +40,27 @@ def _field(user: Any, name: str) -> Any:
     return value
 
 
-def server_caller(user: Any) -> Caller | None:
-    """The caller our auth handler authenticated, or None (no server, or not our user)."""
+def server_caller(user: Any, key: bytes | None = None) -> Caller | None:
+    """The caller our auth handler authenticated, or None (no server, or not our user).
+
+    A user that claims a tenant and role but whose seal does not verify with ``key``
+    (default: from the settings) was not made by our handler: ``IdentityError``.
+    """
     if user is None:
         return None
     identity, tenant, role = (_field(user, k) for k in ("identity", "tenant_id", "role"))
     if not isinstance(identity, str) or not isinstance(tenant, str) or role not in ROLES:
         return None  # e.g. Studio's user under `langgraph dev`, or no auth configured
-    return Caller(identity, tenant, role)
+    caller = Caller(identity, tenant, role)
+    key = key if key is not None else seal_key(get_settings())
+    given = _field(user, "seal")
+    if (
+        key is None
+        or not isinstance(given, str)
+        or not hmac.compare_digest(given, seal(caller, key))
+    ):
+        raise IdentityError("the run's user was not authenticated by this server's auth handler")
+    return caller
 
 
 def _requested(value: Any) -> dict[str, Any]:
@@ -115,9 +129,35 @@ def _user_of(runtime: Any) -> Any:
     return user
 
 
+def _served(runtime: Any) -> bool:
+    """Whether the run comes through a LangGraph server API (not the embedded runner)."""
+    if getattr(runtime, "server_info", None) is not None:
+        return True
+    config = getattr(runtime, "config", None)
+    if config is None:
+        from langgraph.config import get_config
+
+        try:
+            config = get_config()
+        except RuntimeError:
+            return False
+    return "langgraph_auth_user" in ((config or {}).get("configurable") or {})
+
+
 def identity_of(runtime: Any) -> Context:
-    """The identity of the run behind a node's ``Runtime`` or a tool's ``ToolRuntime``."""
-    return run_context(getattr(runtime, "context", None), server_caller(_user_of(runtime)))
+    """The identity of the run behind a node's ``Runtime`` or a tool's ``ToolRuntime``.
+
+    Served without a caller of our auth handler (a server that failed to load it and
+    fell back to anonymous, or Studio's own user), the run is refused unless
+    ``SUPPORT_AUTH_ALLOW_UNAUTHENTICATED`` allows it for development.
+    """
+    caller = server_caller(_user_of(runtime))
+    if caller is None and _served(runtime) and not get_settings().auth_allow_unauthenticated:
+        raise IdentityError(
+            "this server has no authenticated caller for the run: serve the graph with the "
+            "project's auth handler and a token key (see README, Deploy)"
+        )
+    return run_context(getattr(runtime, "context", None), caller)
 
 
 def caller_of(runtime: Any) -> Caller | None:

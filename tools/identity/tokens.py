@@ -9,6 +9,8 @@ short reason that says what to fix, never why a signature check failed inside.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -17,7 +19,7 @@ import jwt
 from state import Settings, validate_identifier
 from tools.resilience.errors import AuthenticationError
 
-__all__ = ["ROLES", "Caller", "Role", "TokenVerifier", "bearer_token"]
+__all__ = ["ROLES", "Caller", "Role", "TokenVerifier", "bearer_token", "seal", "seal_key"]
 
 Role = Literal["customer", "agent", "admin"]
 ROLES: tuple[Role, ...] = ("customer", "agent", "admin")
@@ -37,6 +39,22 @@ class Caller:
         return self.role != "customer"
 
 
+def seal_key(settings: Settings) -> bytes | None:
+    """The key that seals callers (the seal secret, else the HS256 secret), if any."""
+    secret = settings.auth_seal_secret or settings.auth_jwt_secret
+    return secret.get_secret_value().encode() if secret else None
+
+
+def seal(caller: Caller, key: bytes) -> str:
+    """An HMAC over the caller: a server user without a valid seal is not trusted.
+
+    Some servers let a run's request carry its own ``langgraph_auth_user`` in
+    ``configurable``; the seal is what tells the auth handler's user from a forged one.
+    """
+    message = f"{caller.user_id}\x00{caller.tenant_id}\x00{caller.role}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
 def bearer_token(authorization: str | bytes | None) -> str:
     """The token of an ``Authorization: Bearer <token>`` header, or ``AuthenticationError``."""
     if isinstance(authorization, bytes):
@@ -51,6 +69,20 @@ def bearer_token(authorization: str | bytes | None) -> str:
 
 class TokenVerifier:
     """Verifies callers' JWTs with the configured key and maps their claims."""
+
+    _shared: dict[int, TokenVerifier] = {}  # noqa: RUF012 (a process-wide cache)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> TokenVerifier:
+        """One verifier per settings object, kept for the process.
+
+        Some servers run the auth module again for every request; the JWKS key set
+        fetched by the first must not be fetched again by each of them.
+        """
+        verifier = cls._shared.get(id(settings))
+        if verifier is None or verifier.settings is not settings:
+            verifier = cls._shared[id(settings)] = cls(settings)
+        return verifier
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -5,6 +5,7 @@ import pytest
 
 from state import Context, Settings
 from tools.identity import Caller, TokenVerifier, bearer_token, run_context, server_caller
+from tools.identity.tokens import seal
 from tools.resilience.errors import AuthenticationError, IdentityError
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
@@ -115,8 +116,26 @@ class AegraUser:
         self.__dict__.update(fields)
 
 
+KEY = b"seal-key"
+
+
 def test_the_server_user_is_read_from_either_server():
-    assert server_caller({"identity": "alice", "tenant_id": "acme", "role": "customer"}) == CUSTOMER
-    assert server_caller(AegraUser(identity="sam", tenant_id="acme", role="agent")) == AGENT
-    assert server_caller(AegraUser(identity="langgraph-studio-user")) is None
-    assert server_caller(None) is None
+    alice = {"identity": "alice", "tenant_id": "acme", "role": "customer"}
+    assert server_caller({**alice, "seal": seal(CUSTOMER, KEY)}, KEY) == CUSTOMER
+    sam = AegraUser(identity="sam", tenant_id="acme", role="agent", seal=seal(AGENT, KEY))
+    assert server_caller(sam, KEY) == AGENT
+    assert server_caller(AegraUser(identity="langgraph-studio-user"), KEY) is None
+    assert server_caller(None, KEY) is None
+
+
+def test_a_user_forged_in_the_run_config_is_refused():
+    """Some servers keep a ``langgraph_auth_user`` the request itself carried."""
+    forged = {"identity": "alice", "tenant_id": "acme", "role": "admin", "seal": "0" * 64}
+    with pytest.raises(IdentityError, match="not authenticated by this server"):
+        server_caller(forged, KEY)
+    unsealed = {"identity": "alice", "tenant_id": "acme", "role": "customer"}
+    with pytest.raises(IdentityError):
+        server_caller(unsealed, KEY)
+    upgraded = {**unsealed, "role": "admin", "seal": seal(CUSTOMER, KEY)}
+    with pytest.raises(IdentityError):
+        server_caller(upgraded, KEY)
