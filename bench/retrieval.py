@@ -23,7 +23,7 @@ What it measures (data from ``../shared/data``, see its README):
    per query and the fusion is replayed offline for a grid of BM25-weight functions; the
    replay is checked to reproduce ``search`` exactly for every mode. The recommended
    function (``RECOMMENDED``) is then re-run through the real ``search``
-   (``tools.knowledge_base.service.bm25_weight`` monkeypatched, in this process only) and checked on
+   (``tools.knowledge_base.search.bm25_weight`` monkeypatched, in this process only) and checked on
    the held-out FAQ queries; ``ALTERNATIVE`` is shown by replay.
 5. Out-of-scope separation on the tau2 KB: ``top_score`` of CLINC150 ``oos_test`` queries vs
    tau2 task instructions and BANKING77 questions; AUROC, share above the calibrated
@@ -64,13 +64,14 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-import tools.knowledge_base.service as kb_module  # noqa: E402
+import tools.knowledge_base.search as kb_module  # noqa: E402
 from evaluations.adapters import faq_split as shared_faq_split  # noqa: E402
 from evaluations.adapters import goal_sentence  # noqa: E402
 from evaluations.metrics import auroc, hit_at_k, recall_at_k, reciprocal_rank  # noqa: E402
 from state import Settings  # noqa: E402
 from tools.knowledge_base.fusion import bm25_weight as shipped_bm25_weight  # noqa: E402
 from tools.knowledge_base.lexical import LexicalIndex, tokenize  # noqa: E402
+from tools.knowledge_base.search import fusion_weights  # noqa: E402
 from tools.services import Services, create_services  # noqa: E402
 
 DATA = (ROOT / ".." / "shared" / "data").resolve()
@@ -584,8 +585,7 @@ async def ingest_tau2(run: Run) -> tuple[dict[str, Any], dict[str, Any]]:
     tau2_ing = await ingest(services, [TAU2 / "documents"], "bench-tau2")
     throughput: dict[str, Any]
     if tau2_ing["chunks_embedded"] == tau2_ing["chunks"] and tau2_ing["chunks"]:
-        store = await services.kb._store("bench-tau2")
-        texts = (await services.executor.run(lambda: store.get(include=["documents"])))["documents"]
+        texts = (await services.kb.stored_chunks("bench-tau2", ["documents"]))["documents"]
         raw_s = await raw_encode_s(services, texts)
         tok = [services.embeddings.count_tokens(t) for t in texts]
         throughput = {
@@ -667,16 +667,14 @@ async def ingest_faq(run: Run, faq: FaqData, throughput: dict[str, Any]) -> dict
 async def check_faq_chunks(run: Run, faq: FaqData) -> None:
     """The heading trick must store exactly the question as the chunk text."""
     services = run.services
-    store = await services.kb._store("bench-banking77")
-    got = await services.executor.run(lambda: store.get(include=["documents", "metadatas"]))
+    got = await services.kb.stored_chunks("bench-banking77", ["documents", "metadatas"])
     want = dict(faq.b77_records)
     exact = sum(
         want.get(m["doc_id"]) == d for d, m in zip(got["documents"], got["metadatas"], strict=True)
     )
     run.result["faq_chunk_text_is_question"] = f"{exact}/{len(got['documents'])}"
     if not run.args.no_leak_check:
-        store = await services.kb._store("bench-banking77-plain")
-        got = await services.executor.run(lambda: store.get(include=["documents"], limit=2))
+        got = await services.kb.stored_chunks("bench-banking77-plain", ["documents"], limit=2)
         run.result["banking77_plain_chunk_examples"] = got["documents"]
 
 
@@ -724,13 +722,13 @@ async def capture_rankings(run: Run, faq: FaqData) -> Rankings:
     return Rankings(sets, caps, held_sets, held_caps)
 
 
-def replay_mismatches(services: Services, rk: Rankings) -> int:
+def replay_mismatches(rk: Rankings) -> int:
     """Queries x modes where the offline fusion differs from the real search (must be 0)."""
     mismatches = 0
     for cs in rk.caps.values():
         for c in cs:
             for mode in MODES:
-                w = services.kb._weights(mode, c.idf_mass)
+                w = fusion_weights(mode, c.idf_mass)
                 docs = replay(c, w["bm25"]) if w["dense"] else replay_bm25(c)
                 mismatches += docs != c.docs[mode]
     return mismatches
@@ -777,7 +775,7 @@ def shipped_quality(rk: Rankings) -> dict[str, Any]:
 
 async def quality_section(run: Run, faq: FaqData) -> Rankings:
     rk = await capture_rankings(run, faq)
-    run.result["replay_mismatches"] = replay_mismatches(run.services, rk)
+    run.result["replay_mismatches"] = replay_mismatches(rk)
     if run.args.dump:
         dump_rankings(run.args.dump, rk)
     run.result["quality_shipped"] = shipped_quality(rk)
