@@ -217,8 +217,14 @@ def _adopt_legacy_revision(connection: Connection, config: Config, tables: set[s
     """
     from alembic import command
 
-    if VERSION_TABLE in tables or LEGACY_VERSION_TABLE not in tables:
+    if LEGACY_VERSION_TABLE not in tables:
         return False
+    if VERSION_TABLE in tables:
+        # An empty one is what a start interrupted mid-migration leaves (SQLite commits
+        # the CREATE TABLE on its own): adopt as if it were not there.
+        ours_table = sqlalchemy.table(VERSION_TABLE, sqlalchemy.column("version_num"))
+        if connection.execute(sqlalchemy.select(ours_table.c.version_num)).first() is not None:
+            return False
     if "kb_documents" not in tables:
         return False
     legacy = sqlalchemy.table(LEGACY_VERSION_TABLE, sqlalchemy.column("version_num"))
@@ -226,7 +232,7 @@ def _adopt_legacy_revision(connection: Connection, config: Config, tables: set[s
     ours = sorted(set(rows) & _our_revisions(config))
     if not ours:
         return False
-    command.stamp(config, ours)  # creates our version table with the same revision(s)
+    command.stamp(config, ours)  # writes our version table with the same revision(s)
     connection.execute(sqlalchemy.delete(legacy).where(legacy.c.version_num.in_(ours)))
     return True
 

@@ -113,6 +113,23 @@ async def on_thread_create(ctx: Auth.types.AuthContext, value: Any) -> Any:
     return None
 
 
+@auth.on.threads.create_run
+async def on_run(ctx: Auth.types.AuthContext, value: Any) -> Any:
+    """Runs on the caller's threads; only staff answer a thread that waits for a human.
+
+    Refused here, a customer's ``resume`` never reaches the graph, where its payload
+    would stay recorded as the human's reply for the next resume to replay.
+    """
+    caller = _caller(ctx)
+    if caller is None:
+        return None
+    kwargs = value.get("kwargs") or {} if isinstance(value, dict) else {}
+    command = (value.get("command") if isinstance(value, dict) else None) or kwargs.get("command")
+    if isinstance(command, dict) and command.get("resume") is not None and not caller.is_staff:
+        raise _forbidden("only an agent or admin of the tenant can reply to an escalated thread")
+    return _scope(caller)
+
+
 @auth.on.threads
 async def on_threads(ctx: Auth.types.AuthContext, value: Any) -> Any:
     """Read, update, delete, search and runs: only the threads in the caller's scope."""

@@ -63,17 +63,20 @@ def server_caller(user: Any, key: bytes | None = None) -> Caller | None:
     return caller
 
 
+_DEFAULTS = Context()
+
+
 def _requested(value: Any) -> dict[str, Any]:
-    """What the run's context asks for; unknown keys are refused (a typo must not pass)."""
+    """What the run's context asks for; unknown keys are refused (a typo must not pass).
+
+    A server builds a ``Context`` with its defaults when the run sends none: a field at
+    its default asks for nothing.
+    """
     if isinstance(value, Context):
         return {
-            "tenant_id": value.tenant_id,
-            "user_id": value.user_id,
-            **(
-                {"abstain_threshold": value.abstain_threshold}
-                if value.abstain_threshold is not None
-                else {}
-            ),
+            name: getattr(value, name)
+            for name in _CONTEXT_KEYS
+            if getattr(value, name) != getattr(_DEFAULTS, name)
         }
     if not isinstance(value, dict):
         return {}

@@ -1,0 +1,279 @@
+"""The graph under the LangGraph server API, on ``langgraph dev`` and on Aegra (Postgres).
+
+Driven by langgraph-sdk as a deployment's clients would, with JWTs signed here: who
+is asking comes from the token, never from the run's context; customers see only
+their own threads; forgetting a customer reaches the server.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.servers import ROOT, SECRET, SERVERS, serve, token
+
+pytestmark = pytest.mark.integration
+
+RESET = {"messages": [{"role": "user", "content": "How do I reset my password?"}]}
+REFUNDS = {"messages": [{"role": "user", "content": "How do refunds work for my order?"}]}
+PRO = {"messages": [{"role": "user", "content": "I'm on the Pro plan. How do refunds work?"}]}
+
+
+@pytest.fixture(scope="module", params=SERVERS)
+def server(request, sample_kb_data, tmp_path_factory, postgres_server):
+    import psycopg
+
+    kind = request.param
+    data_dir = tmp_path_factory.mktemp(f"{kind}-data") / "data"
+    shutil.copytree(sample_kb_data, data_dir)
+    database_url = None
+    if kind == "aegra":
+        name = f"support_aegra_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        database_url = f"{postgres_server.rpartition('/')[0]}/{name}"
+    log_path = tmp_path_factory.mktemp(f"{kind}-log") / "server.log"
+    try:
+        with serve(kind, data_dir, log_path, database_url=database_url) as running:
+            running.data_dir = data_dir  # type: ignore[attr-defined]
+            yield running
+    finally:
+        if database_url:
+            with psycopg.connect(postgres_server, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def user(name: str, tenant: str = "default", role: str = "customer") -> str:
+    return token(f"{name}-{uuid.uuid4().hex[:6]}", tenant, role)
+
+
+async def run(client: Any, thread_id: str, **kwargs: Any) -> Any:
+    """``runs.wait``, with the server's error (raised or in the body) as the result."""
+    try:
+        return await client.runs.wait(thread_id, "support_agent", **kwargs)
+    except httpx.HTTPStatusError as exc:
+        return {"__status__": exc.response.status_code, "__body__": exc.response.text}
+    except Exception as exc:  # the SDK raises the run's error on some servers
+        return {"__error__": repr(exc)}
+
+
+async def test_the_token_decides_who_is_asking(server):
+    alice = server.client(user("alice"))
+    thread = await alice.threads.create()
+    assert thread["metadata"]["tenant_id"] == "default"
+    await run(alice, thread["thread_id"], input=RESET)
+    state = await alice.threads.get_state(thread["thread_id"])
+    values = state["values"]
+    assert values["outcome"] == "answered", values
+    assert values["citations"][0]["doc_id"] == "accounts/reset-your-password.md"
+    assert "[1]" in values["messages"][-1]["content"]
+    assert "BlockingError" not in server.read_log()
+
+
+async def test_impersonation_through_the_context_is_refused(server):
+    victim_token = user("victim")
+    victim = server.client(victim_token)
+    import jwt
+
+    victim_id = jwt.decode(victim_token, SECRET, algorithms=["HS256"])["sub"]
+    mine = await victim.threads.create()
+    await run(victim, mine["thread_id"], input=PRO)
+    recalled = await run(victim, mine["thread_id"], input=REFUNDS)
+    # the victim's memory works for the victim
+    assert "On the Pro plan" in str(recalled["memories"]), recalled
+
+    mallory = server.client(user("mallory"))
+    for context in ({"user_id": victim_id}, {"tenant_id": "globex"}):
+        thread = await mallory.threads.create()
+        answer = await run(mallory, thread["thread_id"], input=REFUNDS, context=context)
+        assert "On the Pro plan" not in str(answer), context
+        state = await mallory.threads.get_state(thread["thread_id"])
+        # refused: no answer, and nothing of anyone's thread came back
+        assert not [m for m in state["values"].get("messages", []) if m["type"] == "ai"]
+    # A misspelt key cannot choose a tenant either: the token's identity answers.
+    thread = await mallory.threads.create()
+    answer = await run(mallory, thread["thread_id"], input=REFUNDS, context={"tenantId": "x"})
+    assert answer["outcome"] == "answered" and "On the Pro plan" not in str(answer["memories"])
+
+
+async def test_missing_bad_or_expired_tokens_get_401(server):
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        assert (await http.post("/threads/search", json={})).status_code == 401
+        import jwt
+
+        bad = jwt.encode({"sub": "eve", "tenant_id": "default", "exp": 9e9}, "x" * 40, "HS256")
+        expired = token("eve", exp=1)
+        for bearer in (bad, expired, "not-a-jwt"):
+            response = await http.post(
+                "/threads/search", json={}, headers={"Authorization": f"Bearer {bearer}"}
+            )
+            assert response.status_code == 401, (bearer, response.text)
+
+
+async def test_another_customers_thread_is_not_theirs(server):
+    alice = server.client(user("alice"))
+    thread = await alice.threads.create()
+    thread_id = thread["thread_id"]
+    await run(alice, thread_id, input=RESET)
+    before = await alice.threads.get_state(thread_id)
+
+    bob = server.client(user("bob"))
+    for call in (
+        lambda: bob.threads.get(thread_id),
+        lambda: bob.threads.get_state(thread_id),
+        lambda: bob.threads.get_history(thread_id),
+        lambda: bob.threads.update_state(
+            thread_id, {"messages": [{"role": "assistant", "content": "FAKE"}]}
+        ),
+        lambda: bob.threads.copy(thread_id),
+        lambda: bob.threads.delete(thread_id),
+    ):
+        with pytest.raises(httpx.HTTPStatusError) as refused:
+            await call()
+        # 404 (or 409 for copy on langgraph dev): nothing of the thread either way
+        assert refused.value.response.status_code in (403, 404, 409)
+    # A run on it: refused by the server, or by the graph where the server does not check.
+    answer = await run(bob, thread_id, input=RESET)
+    assert "reset" not in str(answer).lower() or "__error__" in answer or "__status__" in answer
+    assert "Forgot password" not in str(answer)
+    streamed = []
+    try:
+        async for part in bob.runs.stream(
+            thread_id, "support_agent", input=RESET, stream_mode="values"
+        ):
+            streamed.append(part)
+    except httpx.HTTPStatusError:
+        pass
+    assert "Forgot password" not in str(streamed)
+    assert [t["thread_id"] for t in await bob.threads.search()] == []
+    after = await alice.threads.get_state(thread_id)
+    assert after["values"]["messages"] == before["values"]["messages"]
+
+
+async def test_staff_of_the_tenant_resume_an_escalated_thread(server):
+    customer = server.client(user("cara"))
+    thread = await customer.threads.create()
+    thread_id = thread["thread_id"]
+    await run(
+        customer,
+        thread_id,
+        input={"messages": [{"role": "user", "content": "Please connect me to a human agent"}]},
+    )
+    state = await customer.threads.get_state(thread_id)
+    assert state["values"]["outcome"] == "escalated"
+
+    other_agent = server.client(user("oz", tenant="globex", role="agent"))
+    with pytest.raises(httpx.HTTPStatusError):
+        await other_agent.threads.get_state(thread_id)
+    # A customer cannot answer as a human agent, even on their own thread.
+    await run(customer, thread_id, command={"resume": {"reply": "FAKE HUMAN", "resolve": True}})
+    state = await customer.threads.get_state(thread_id)
+    assert "FAKE HUMAN" not in str(state["values"]["messages"])
+    if server.kind == "aegra":
+        pytest.skip("Aegra 0.6 scopes threads to their creator: agents cannot see them")
+    agent = server.client(user("sam", role="agent"))
+    await run(agent, thread_id, command={"resume": {"reply": "Hi, Sam here.", "resolve": True}})
+    state = await customer.threads.get_state(thread_id)
+    assert state["values"]["messages"][-1]["content"] == "Hi, Sam here."
+    assert state["values"]["escalation"] is None
+
+
+async def test_a_file_sent_as_a_content_block_is_read_and_cited(server):
+    client = server.client(user("fay"))
+    thread = await client.threads.create()
+    receipt = b"Lumora Home receipt\n\nOrder LH-5521\n\nTOTAL DUE: $74.50\n"
+    await run(
+        client,
+        thread["thread_id"],
+        input={
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "What is the total due on my receipt?"},
+                        {
+                            "type": "file",
+                            "source_type": "base64",
+                            "mime_type": "text/plain",
+                            "data": base64.b64encode(receipt).decode(),
+                            "metadata": {"filename": "receipt.txt"},
+                        },
+                    ],
+                }
+            ]
+        },
+    )
+    values = (await client.threads.get_state(thread["thread_id"]))["values"]
+    assert values["outcome"] == "answered", values.get("route_reasons")
+    assert values["citations"][0]["doc_id"] == values["attachments"][0]["doc_id"]
+    assert "$74.50" in values["messages"][-1]["content"]
+
+
+async def test_a_card_number_in_a_message_is_logged_redacted(server):
+    client = server.client(user("lee"))
+    thread = await client.threads.create()
+    card = "4111 1111 1111 1111"
+    await run(
+        client,
+        thread["thread_id"],
+        input={"messages": [{"role": "user", "content": f"My card {card} was charged twice"}]},
+    )
+    log = server.read_log()
+    assert card not in log and "4111111111111111" not in log
+    assert "object has no attribute 'copy'" not in log
+
+
+async def test_forgetting_a_customer_reaches_the_server(server, tmp_path):
+    import jwt
+
+    bearer = user("gus")
+    gus = jwt.decode(bearer, SECRET, algorithms=["HS256"])["sub"]
+    client = server.client(bearer)
+    thread = await client.threads.create()
+    await run(client, thread["thread_id"], input=PRO)
+    assert [t["thread_id"] for t in await client.threads.search()] == [thread["thread_id"]]
+
+    env = {
+        "SUPPORT_DATA_DIR": str(server.data_dir),
+        "SUPPORT_SERVER_URL": server.url,
+        "SUPPORT_AUTH_JWT_SECRET": SECRET,
+    }
+    if server.database_url:
+        env["SUPPORT_DATABASE_URL"] = server.database_url.replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
+    import asyncio
+    import json
+    import os
+    from pathlib import Path
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORT_")}
+    command = [
+        str(Path(sys.executable).with_name("support-agent")),
+        "forget",
+        "--user",
+        gus,
+        "--json",
+    ]
+    forgot = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**environ, **env},
+    )
+    assert forgot.returncode == 0, forgot.stderr
+    counts = json.loads(forgot.stdout)
+    assert counts["server_threads"] == 1 and counts["memories"] >= 1, counts
+    assert await client.threads.search() == []
+    with pytest.raises(httpx.HTTPStatusError):
+        await client.threads.get_state(thread["thread_id"])
