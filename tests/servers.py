@@ -69,8 +69,14 @@ def _command(kind: str, port: int) -> list[str]:
             "--config",
             str(ROOT / "langgraph.json"),
         ]
-    return [str(bin_dir / "uvicorn"), "aegra_api.main:app", "--host", "127.0.0.1", "--port",
-            str(port)]
+    return [
+        str(bin_dir / "uvicorn"),
+        "aegra_api.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
 
 
 @contextmanager
@@ -98,8 +104,27 @@ def serve(
             PORT=str(port),
         )
     log = log_path.open("w+")
+    if kind == "aegra":  # the knowledge base's manifest lives in the server's database
+        subprocess.run(
+            [
+                str(Path(sys.executable).with_name("support-agent")),
+                "kb",
+                "ingest",
+                str(ROOT / "sample_kb"),
+            ],
+            cwd=ROOT,
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=600,
+        )
     process = subprocess.Popen(
-        _command(kind, port), cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
+        _command(kind, port),
+        cwd=ROOT,
+        env=environ,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -107,8 +132,12 @@ def serve(
     started = False
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            if httpx.get(f"{url}/ok" if kind == "langgraph-dev" else f"{url}/health",
-                         timeout=2).status_code == 200:
+            if (
+                httpx.get(
+                    f"{url}/ok" if kind == "langgraph-dev" else f"{url}/health", timeout=2
+                ).status_code
+                == 200
+            ):
                 started = True
                 break
         except httpx.HTTPError:
