@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
-.PHONY: venv demo test test-unit lint format dev bench lock clean
+.PHONY: venv demo test test-unit lint format dev serve bench lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,16 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Studio on langgraph dev: without a token key, callers are unauthenticated (development only).
 dev: venv
-	$(VENV)/bin/langgraph dev --no-browser
+	SUPPORT_AUTH_ALLOW_UNAUTHENTICATED=$${SUPPORT_AUTH_ALLOW_UNAUTHENTICATED:-true} \
+		$(VENV)/bin/langgraph dev --no-browser
+
+# Production: Aegra on Postgres, one worker (see README, Deploy). Needs DATABASE_URL (the
+# server's Postgres; the project's tables can share it) and SUPPORT_AUTH_JWT_SECRET (or RS256).
+serve: venv
+	AEGRA_CONFIG=$(CURDIR)/langgraph.json $(VENV)/bin/uvicorn aegra_api.main:app \
+		--host $${HOST:-127.0.0.1} --port $${PORT:-8000} --workers 1
 
 bench: venv
 	$(PY) bench/retrieval.py

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from graph.model import create_chat_model
 from state import Settings, open_checkpointer
+from tools.identity.tokens import TokenVerifier, seal_key
 from tools.registry import build_tools, tool_health
 from tools.services import Services, create_services
 
@@ -42,6 +43,31 @@ async def _timed(name: str, probe: Callable[[], Awaitable[str]]) -> Check:
     }
 
 
+def _server_auth(settings: Settings) -> Check:
+    """Which mode the server API's auth handler runs in (never the key itself)."""
+    verifier = TokenVerifier.for_settings(settings)
+    if settings.auth_jwt_secret:
+        detail, ok = "server API: bearer JWTs, HS256 (SUPPORT_AUTH_JWT_SECRET set)", True
+    elif verifier.configured:
+        how = "a JWKS URL" if settings.auth_jwks_url else "a public key"
+        ok = seal_key(settings) is not None
+        detail = f"server API: bearer JWTs, RS256 with {how}" + (
+            "" if ok else "; SUPPORT_AUTH_SEAL_SECRET missing: the server will not start"
+        )
+    elif settings.auth_allow_unauthenticated:
+        detail, ok = "server API: UNAUTHENTICATED (development only): callers choose", True
+    else:
+        detail = "server API: no token key, so the server refuses to start (embedded use is fine)"
+        ok = True
+    claims = f"; claims {settings.auth_user_claim}/{settings.auth_tenant_claim}/"
+    return {
+        "name": "server auth",
+        "ok": ok,
+        "detail": detail + (claims + settings.auth_role_claim if verifier.configured else ""),
+        "ms": 0.0,
+    }
+
+
 async def run_checks(settings: Settings) -> list[Check]:
     """Run every check; a failing dependency is reported, never raised."""
     mode = f"LLM mode ({settings.llm_model})" if settings.llm_enabled else "LLM-free mode"
@@ -55,6 +81,7 @@ async def run_checks(settings: Settings) -> list[Check]:
             "ms": 0.0,
         }
     ]
+    checks.append(_server_auth(settings))
     services: Services | None = None
 
     async def start() -> str:

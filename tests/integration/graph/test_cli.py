@@ -102,6 +102,8 @@ def test_doctor_reports_health_without_printing_secrets(cli_data):
     assert "OPENAI_API_KEY set" in report["checks"][0]["detail"]
     files = next(c for c in report["checks"] if c["name"] == "attachments")
     assert files["detail"].startswith("isolated conversion works")
+    auth = next(c for c in report["checks"] if c["name"] == "server auth")
+    assert auth["detail"].startswith("server API: no token key")
     tools = next(c for c in report["checks"] if c["name"] == "model tools")
     assert tools["ok"] and tools["detail"].startswith("6 tools")
     assert "search_knowledge_base (kb_search)" in tools["detail"]
