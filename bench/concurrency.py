@@ -133,7 +133,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 services.settings.checkpoint_durability = durability
                 rows = []
                 for level in levels:
-                    embeddings._cache.clear()
+                    embeddings.reset_cache()
                     calls, texts = embeddings.encode_calls, embeddings.queries_embedded
                     conversations = workload(
                         args.turns, seed=args.seed, prefix=f"{batching}-{durability}-{level}"
@@ -187,8 +187,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             services.settings.checkpoint_durability = "async"
             cache_rows = []
             for size in (0, settings.query_cache_size):
-                embeddings._cache.clear()
-                embeddings._cache_size = size
+                embeddings.reset_cache(size)
                 calls, texts = embeddings.encode_calls, embeddings.queries_embedded
                 conversations = popular_workload(args.turns, args.seed, f"cache{size}")
                 row = await drive(agent, conversations, args.cache_level)
@@ -198,7 +197,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     texts_embedded=embeddings.queries_embedded - texts,
                 )
                 cache_rows.append(row)
-            embeddings._cache_size = settings.query_cache_size
+            embeddings.reset_cache(settings.query_cache_size)
             result["query_cache"] = cache_rows
             console.print(
                 table(

@@ -213,7 +213,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         floor_sample(services, _last_query[0])
                 conversations = workload(args.turns, seed=args.seed, prefix=durability)
                 # Same questions for every mode: none may find its query embedding cached.
-                services.embeddings._cache.clear()
+                services.embeddings.reset_cache()
                 r = await measure(agent, services, conversations, args.profile)
                 result["by_durability"][durability] = r
                 show(durability, r)

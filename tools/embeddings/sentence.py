@@ -115,6 +115,12 @@ class SentenceEmbeddings(Embeddings):
         """Embed one query, served from the cache when it was seen recently (blocking)."""
         return self.embed_queries([text])[0]
 
+    def reset_cache(self, size: int | None = None) -> None:
+        """Empty the query cache, and resize it when ``size`` is given (benchmarks)."""
+        self._cache.clear()
+        if size is not None:
+            self._cache_size = size
+
     def cache_key(self, text: str) -> str:
         """The text as the model sees it: same key, same vector (whitespace, case if uncased)."""
         key = " ".join(text.split())
