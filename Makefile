@@ -43,7 +43,7 @@ dev: venv
 # Production: Aegra on Postgres, one worker (see README, Deploy). Needs DATABASE_URL (the
 # server's Postgres; the project's tables can share it) and SUPPORT_AUTH_JWT_SECRET (or RS256).
 serve: venv
-	AEGRA_CONFIG=$(CURDIR)/langgraph.json $(VENV)/bin/uvicorn aegra_api.main:app \
+	AEGRA_CONFIG=$(CURDIR)/aegra.json $(VENV)/bin/uvicorn aegra_api.main:app \
 		--host $${HOST:-127.0.0.1} --port $${PORT:-8000} --workers 1
 
 bench: venv
