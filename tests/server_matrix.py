@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import subprocess
 import sys
@@ -160,7 +161,7 @@ async def _matrix(server: Any, data_dir: Path) -> dict[str, dict[str, str]]:
     left = await _try(lambda: owner.threads.get(tid))
     rows["operator"] = {
         "forget": (
-            forgot.stdout.strip().replace("\n", " ")
+            json.dumps(json.loads(forgot.stdout))
             if forgot.returncode == 0
             else f"exit {forgot.returncode}"
         )
