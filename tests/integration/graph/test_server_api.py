@@ -7,6 +7,7 @@ their own threads; forgetting a customer reaches the server.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import shutil
 import subprocess
@@ -71,6 +72,31 @@ def test_aegra_serves_the_same_graph_and_auth_as_langgraph_json():
     aegra = json.loads((ROOT / "aegra.json").read_text())
     assert aegra.pop("http") == {"app": "./graph/server/aegra_app.py:app"}
     assert aegra == served
+
+
+async def test_the_project_and_the_server_share_one_database(server):
+    if server.database_url is None:
+        pytest.skip("langgraph dev keeps its own state in memory")
+    import psycopg
+
+    with psycopg.connect(server.database_url) as conn:
+        tables = {
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        }
+        assert {
+            "alembic_version",
+            "support_agent_alembic_version",
+            "thread",
+            "runs",
+            "memories",
+            "kb_documents",
+        } <= tables
+        [(ours,)] = conn.execute("SELECT version_num FROM support_agent_alembic_version")
+        [(theirs,)] = conn.execute("SELECT version_num FROM alembic_version")
+        assert ours != theirs  # each application at its own head
 
 
 async def test_the_token_decides_who_is_asking(server):
@@ -234,17 +260,27 @@ async def test_a_file_sent_as_a_content_block_is_read_and_cited(server):
     assert "$74.50" in values["messages"][-1]["content"]
 
 
-async def test_a_card_number_in_a_message_is_logged_redacted(server):
+async def test_a_server_log_line_with_a_card_number_is_kept_redacted(server):
+    """The servers log through structlog; redaction must keep their lines (and dicts)."""
+    async with httpx.AsyncClient(base_url=server.url) as http:
+        await http.get(
+            "/threads/4111111111111111", headers={"Authorization": f"Bearer {user('lee')}"}
+        )
     client = server.client(user("lee"))
     thread = await client.threads.create()
-    card = "4111 1111 1111 1111"
     await run(
         client,
         thread["thread_id"],
-        input={"messages": [{"role": "user", "content": f"My card {card} was charged twice"}]},
+        input={
+            "messages": [
+                {"role": "user", "content": "My card 4111 1111 1111 1111 was charged twice"}
+            ]
+        },
     )
+    await asyncio.sleep(1)
     log = server.read_log()
-    assert card not in log and "4111111111111111" not in log
+    assert "/threads/[REDACTED card]" in log  # the request's log line is kept
+    assert "4111111111111111" not in log and "4111 1111 1111 1111" not in log
     assert "object has no attribute 'copy'" not in log
 
 
@@ -267,7 +303,6 @@ async def test_forgetting_a_customer_reaches_the_server(server, tmp_path):
         env["SUPPORT_DATABASE_URL"] = server.database_url.replace(
             "postgresql://", "postgresql+psycopg://"
         )
-    import asyncio
     import json
     import os
     from pathlib import Path
@@ -295,3 +330,15 @@ async def test_forgetting_a_customer_reaches_the_server(server, tmp_path):
     assert await client.threads.search() == []
     with pytest.raises(httpx.HTTPStatusError):
         await client.threads.get_state(thread["thread_id"])
+    # nothing of the customer is left in the project's tables either
+    import sqlalchemy
+
+    url = env.get("SUPPORT_DATABASE_URL", f"sqlite:///{server.data_dir}/support.db")
+    engine = sqlalchemy.create_engine(url)
+    with engine.connect() as conn:
+        for table in ("memories", "thread_owners", "tickets", "attachments"):
+            left = conn.execute(
+                sqlalchemy.text(f"SELECT count(*) FROM {table} WHERE user_id = :u"), {"u": gus}
+            ).scalar()
+            assert left == 0, table
+    engine.dispose()
