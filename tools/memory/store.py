@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from state import Memory, Settings
 from tools.embeddings.sentence import QueryBatcher, SentenceEmbeddings
 from tools.memory.encryption import MemoryCrypto
+from tools.memory.maintenance import MemoryMaintenance
 from tools.memory.recall_cache import RecallCache, UserMemories, aware, rank
 from tools.memory.rules import SINGLE_VALUED_SLOTS, MemoryCandidate
 from tools.redaction.secrets import redact
@@ -83,7 +84,7 @@ class RecalledMemory:
     created_at: datetime
 
 
-class MemoryStore:
+class MemoryStore(MemoryMaintenance):
     """Memories of every (tenant, user) in the application database."""
 
     def __init__(
@@ -383,60 +384,6 @@ class MemoryStore:
                 )
             )
         return bool(getattr(result, "rowcount", 0))
-
-    async def prune(self, now: datetime | None = None) -> dict[str, int]:
-        """Archive expired memories; delete those archived longer than the retention period."""
-        now = now or _now()
-        cutoff = now - timedelta(days=self.settings.memory_archive_retention_days)
-        self.invalidate()
-        async with self.sessions() as session, session.begin():
-            archived = await session.execute(
-                update(Memory)
-                .where(
-                    Memory.archived_at.is_(None),
-                    Memory.expires_at.is_not(None),
-                    Memory.expires_at <= now,
-                )
-                .values(archived_at=now)
-            )
-            deleted = await session.execute(
-                delete(Memory).where(Memory.archived_at.is_not(None), Memory.archived_at <= cutoff)
-            )
-        return {
-            "archived": int(getattr(archived, "rowcount", 0) or 0),
-            "deleted": int(getattr(deleted, "rowcount", 0) or 0),
-        }
-
-    async def rotate_keys(self) -> int:
-        """Re-encrypt every memory with the newest key and rehash; returns rows rewritten.
-
-        Rows that turn out to be duplicates under the new hash (written under different
-        keys) are merged: the most recently used one is kept.
-        """
-        if not self.crypto.enabled:
-            return 0
-        self.invalidate()
-        async with self.sessions() as session, session.begin():
-            rows = (
-                await session.scalars(select(Memory).order_by(Memory.last_accessed_at.desc()))
-            ).all()
-            seen: set[tuple[str, str, str, str]] = set()
-            rewritten = 0
-            for row in rows:
-                plain = self.crypto.decrypt(row.content)
-                key = (row.tenant_id, row.user_id, row.kind, self.crypto.digest(plain))
-                if key in seen:
-                    await session.delete(row)
-                    continue
-                seen.add(key)
-                row.content = self.crypto.rotate(row.content)
-                row.content_hash = "rotating:" + str(row.id)  # avoid transient collisions
-                rewritten += 1
-            await session.flush()
-            for row in rows:
-                if row.content_hash.startswith("rotating:"):
-                    row.content_hash = self.crypto.digest(self.crypto.decrypt(row.content))
-        return rewritten
 
     async def forget_user(self, tenant_id: str, user_id: str) -> int:
         """Delete every memory of the user (archived ones too); returns rows deleted."""
