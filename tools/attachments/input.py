@@ -1,10 +1,18 @@
 """Files inside a customer's message: found in its content blocks and decoded.
 
-Accepts the shapes clients send: LangChain v1 blocks (``{"type": "file", "base64",
-"mime_type"}``), v0 blocks with ``source_type: "base64"`` (what agent-chat-ui sends,
-with the name in ``metadata``), OpenAI's ``{"type": "file", "file": {"file_data"}}``
-and data-URL ``image_url`` blocks. Files given by URL or by a provider's file id are
-refused: the agent never fetches anything on a customer's behalf.
+Accepts the shapes clients send today, in ``file``, ``image``, ``audio`` and ``video``
+blocks (plus ``image_url`` and ``text-plain``):
+
+* LangChain v1: ``base64`` + ``mime_type``, the name in ``filename`` or ``extras``;
+* LangChain v0: ``source_type: "base64"`` + ``data`` + ``mime_type``, the name in
+  ``metadata.filename`` (what older agent-chat-ui sent for PDFs);
+* agent-chat-ui (``@langchain/core`` JS): ``data`` + ``mimeType``, the name in
+  ``metadata.filename`` or ``metadata.name``;
+* OpenAI: ``{"type": "file", "file": {"file_data": "data:...;base64,...", "filename"}}``
+  and ``image_url`` blocks (or a ``url``) holding a ``data:`` URL.
+
+Files given by URL or by a provider's file id are refused: the agent never fetches
+anything on a customer's behalf.
 """
 
 from __future__ import annotations
@@ -66,27 +74,12 @@ def split_content(
 
 
 def _decode(block: dict[str, Any], number: int, max_bytes: int) -> IncomingFile | RefusedBlock:
-    raw_nested = block.get("file")
-    nested: dict[str, Any] = raw_nested if isinstance(raw_nested, dict) else {}
-    image_url = block.get("image_url")
-    url = image_url.get("url") if isinstance(image_url, dict) else image_url
-    name = _filename(block, nested) or f"attachment-{number}"
-    declared = block.get("mime_type") or block.get("mimeType")
-    mime = declared[:128] if isinstance(declared, str) else None  # client-controlled
-    payload: Any = None
+    name, mime, payload, linked = _fields(block, number)
     if block.get("type") == "text-plain" and isinstance(block.get("text"), str):
         return IncomingFile(name, mime or "text/plain", block["text"].encode("utf-8", "replace"))
-    if isinstance(block.get("base64"), str):
-        payload = block["base64"]
-    elif block.get("source_type") == "base64" and isinstance(block.get("data"), str):
-        payload = block["data"]
-    elif isinstance(nested.get("file_data"), str):
-        payload = nested["file_data"]
-    elif isinstance(url, str) and url.startswith("data:"):
-        payload = url
-    elif block.get("url") or url or block.get("file_id") or nested.get("file_id"):
-        return RefusedBlock(name, "files given by link or file id are not fetched; attach it")
     if payload is None:
+        if linked:
+            return RefusedBlock(name, "files given by link or file id are not fetched; attach it")
         return RefusedBlock(name, "it carries no file data")
     if len(payload) * 3 // 4 > max_bytes:  # refused before decoding megabytes for nothing
         return RefusedBlock(name, f"it is over the {max_bytes / 1_000_000:.1f} MB limit")
@@ -99,6 +92,24 @@ def _decode(block: dict[str, Any], number: int, max_bytes: int) -> IncomingFile 
     except (binascii.Error, ValueError):
         return RefusedBlock(name, "its data is not valid base64")
     return IncomingFile(name, mime, data)
+
+
+def _fields(block: dict[str, Any], number: int) -> tuple[str, str | None, str | None, bool]:
+    """Any shape's (file name, declared MIME type, inline base64 or data URL, links only)."""
+    raw_nested = block.get("file")
+    nested: dict[str, Any] = raw_nested if isinstance(raw_nested, dict) else {}
+    image_url = block.get("image_url")
+    urls = [block.get("url"), image_url.get("url") if isinstance(image_url, dict) else image_url]
+    inline = [block.get("base64"), nested.get("file_data")]
+    if block.get("source_type") in (None, "base64"):  # v0 url/id blocks carry no data
+        inline.append(block.get("data"))
+    inline += [url for url in urls if isinstance(url, str) and url.startswith("data:")]
+    payload = next((item for item in inline if isinstance(item, str) and item), None)
+    declared = block.get("mime_type") or block.get("mimeType")
+    mime = declared[:128] if isinstance(declared, str) else None  # client-controlled
+    ids = (block.get("file_id"), block.get("fileId"), nested.get("file_id"))
+    linked = any(urls) or any(ids) or block.get("source_type") in ("url", "id")
+    return _filename(block, nested) or f"attachment-{number}", mime, payload, linked
 
 
 def _filename(block: dict[str, Any], nested: dict[str, Any]) -> str:
