@@ -26,7 +26,7 @@ from graph.nodes import (
     make_tools,
 )
 from graph.routing import after_answer, after_guard, after_route, after_tools
-from state import Context, SupportState
+from state import Context, SupportInput, SupportState
 from tools.redaction.secrets import install_log_redaction
 from tools.services import LazyServices
 
@@ -35,10 +35,10 @@ __all__ = ["build_graph", "graph"]
 
 def build_graph(
     services: LazyServices | None = None,
-) -> StateGraph[SupportState, Context, SupportState, SupportState]:
+) -> StateGraph[SupportState, Context, SupportInput, SupportState]:
     """The uncompiled graph; ``services`` defaults to ones built from the environment."""
     deps = NodeDeps(services or LazyServices())
-    builder = StateGraph(SupportState, context_schema=Context)
+    builder = StateGraph(SupportState, input_schema=SupportInput, context_schema=Context)
     builder.add_node("guard", make_guard(deps))
     builder.add_node("retrieve", make_retrieve(deps))
     builder.add_node("remember", make_remember(deps))

@@ -24,6 +24,7 @@ from state.graph_state import (
     Passage,
     RecalledMemoryState,
     Route,
+    SupportInput,
     SupportState,
     per_turn_defaults,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "ResiliencePolicy",
     "Route",
     "Settings",
+    "SupportInput",
     "SupportState",
     "ThreadOwner",
     "Ticket",

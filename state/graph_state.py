@@ -10,10 +10,11 @@ and a new field is per-turn unless it is listed here.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any, Literal, TypedDict
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict  # pydantic builds Studio's schemas from it on 3.11
 
 Outcome = Literal["answered", "abstained", "escalated"]
 """How a turn ended."""
@@ -106,6 +107,18 @@ class SupportState:
     """This turn's files that could not be read, one sentence each for the customer."""
     attachment_passages: int = 0
     """How many of this turn's passages come from the thread's attachments and count."""
+
+
+@dataclass
+class SupportInput:
+    """What a client sends a turn: the customer's new message (files ride in its blocks).
+
+    The graph's input schema, so Studio and API clients see the narrow form; everything
+    else in ``SupportState`` is the graph's own.
+    """
+
+    messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
+    """The new customer message (LangChain message or ``{"role": "user", "content": ...}``)."""
 
 
 KEPT_ACROSS_TURNS = frozenset({"messages", "escalation", "abstain_streak", "attachments"})

@@ -99,6 +99,20 @@ async def test_the_project_and_the_server_share_one_database(server):
         assert ours != theirs  # each application at its own head
 
 
+async def test_studio_gets_every_schema(server):
+    client = server.client(user("stu"))
+    [assistant] = [a for a in await client.assistants.search() if a["graph_id"] == "support_agent"]
+    schemas = await client.assistants.get_schemas(assistant["assistant_id"])
+    assert list(schemas["input_schema"]["properties"]) == ["messages"]  # the narrow input
+    assert {"outcome", "citations", "route_reasons"} <= set(schemas["output_schema"]["properties"])
+    assert {"passages", "escalation"} <= set(schemas["state_schema"]["properties"])
+    assert set(schemas["context_schema"]["properties"]) == {
+        "tenant_id",
+        "user_id",
+        "abstain_threshold",
+    }
+
+
 async def test_the_token_decides_who_is_asking(server):
     alice = server.client(user("alice"))
     thread = await alice.threads.create()
