@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from state import Memory, Settings
 from tools.embeddings.sentence import QueryBatcher, SentenceEmbeddings
 from tools.memory.encryption import MemoryCrypto
-from tools.memory.maintenance import MemoryMaintenance
+from tools.memory.maintenance import prune_memories, rotate_memory_keys
 from tools.memory.recall_cache import RecallCache, UserMemories, aware, rank
 from tools.memory.rules import SINGLE_VALUED_SLOTS, MemoryCandidate
 from tools.redaction.secrets import redact
@@ -84,7 +84,7 @@ class RecalledMemory:
     created_at: datetime
 
 
-class MemoryStore(MemoryMaintenance):
+class MemoryStore:
     """Memories of every (tenant, user) in the application database."""
 
     def __init__(
@@ -384,6 +384,16 @@ class MemoryStore(MemoryMaintenance):
                 )
             )
         return bool(getattr(result, "rowcount", 0))
+
+    async def prune(self, now: datetime | None = None) -> dict[str, int]:
+        """Archive expired memories; delete those archived longer than the retention period."""
+        self.invalidate()
+        return await prune_memories(self.sessions, self.settings, now)
+
+    async def rotate_keys(self) -> int:
+        """Re-encrypt every memory with the newest key and rehash; returns rows rewritten."""
+        self.invalidate()
+        return await rotate_memory_keys(self.sessions, self.crypto)
 
     async def forget_user(self, tenant_id: str, user_id: str) -> int:
         """Delete every memory of the user (archived ones too); returns rows deleted."""
