@@ -40,7 +40,19 @@ def _credentials(settings: Settings, tenant_id: str, user_id: str) -> dict[str, 
         token = jwt.encode(claims, settings.auth_jwt_secret.get_secret_value(), "HS256")
         return {"Authorization": f"Bearer {token}"}
     admin = settings.server_admin_token
-    return {"Authorization": f"Bearer {admin.get_secret_value()}"} if admin else None
+    if admin is None:
+        return None
+    import jwt
+
+    # Read, not verified (the server verifies it): an admin of another tenant would see
+    # none of the customer's threads, and the local rows would go while they stay.
+    claims = jwt.decode(admin.get_secret_value(), options={"verify_signature": False})
+    if claims.get(settings.auth_tenant_claim) != tenant_id:
+        raise DependencyUnavailableError(
+            f"SUPPORT_SERVER_ADMIN_TOKEN is not an admin token of tenant {tenant_id!r}",
+            tool="server",
+        )
+    return {"Authorization": f"Bearer {admin.get_secret_value()}"}
 
 
 async def delete_server_threads(

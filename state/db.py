@@ -219,12 +219,8 @@ def _adopt_legacy_revision(connection: Connection, config: Config, tables: set[s
 
     if LEGACY_VERSION_TABLE not in tables:
         return False
-    if VERSION_TABLE in tables:
-        # An empty one is what a start interrupted mid-migration leaves (SQLite commits
-        # the CREATE TABLE on its own): adopt as if it were not there.
-        ours_table = sqlalchemy.table(VERSION_TABLE, sqlalchemy.column("version_num"))
-        if connection.execute(sqlalchemy.select(ours_table.c.version_num)).first() is not None:
-            return False
+    if _has_revision(connection, tables):
+        return False
     if "kb_documents" not in tables:
         return False
     legacy = sqlalchemy.table(LEGACY_VERSION_TABLE, sqlalchemy.column("version_num"))
@@ -237,6 +233,17 @@ def _adopt_legacy_revision(connection: Connection, config: Config, tables: set[s
     return True
 
 
+def _has_revision(connection: Connection, tables: set[str]) -> bool:
+    """Whether our version table exists and holds a revision.
+
+    An interrupted start may leave it empty (SQLite commits the CREATE TABLE on its own).
+    """
+    if VERSION_TABLE not in tables:
+        return False
+    ours = sqlalchemy.table(VERSION_TABLE, sqlalchemy.column("version_num"))
+    return connection.execute(sqlalchemy.select(ours.c.version_num)).first() is not None
+
+
 def _migrate(connection: Connection) -> None:
     """Upgrade to head in our own version table, adopting a revision of ours left in the old one."""
     from alembic import command
@@ -247,7 +254,7 @@ def _migrate(connection: Connection) -> None:
     config.attributes["connection"] = connection
     tables = set(inspect(connection).get_table_names())
     adopted = _adopt_legacy_revision(connection, config, tables)
-    if not adopted and "kb_documents" in tables and VERSION_TABLE not in tables:
+    if not adopted and "kb_documents" in tables and not _has_revision(connection, tables):
         command.stamp(config, "0001")  # a database created before migrations existed
     command.upgrade(config, "head")
 

@@ -6,31 +6,89 @@ thread streams its state before the graph can refuse, stores its message in the
 thread and ends the thread's wait for a human. Every request under
 ``/threads/{id}/runs`` therefore first asks Aegra itself, with the caller's own
 credentials, whether the caller may see that thread; if not, the request ends
-there with Aegra's own answer (404, or 401 without a valid token).
+there with Aegra's own answer (404, or 401 without a valid token). Nor does Aegra
+call the auth handlers on state updates or on a run's ``command``: a customer's
+``POST /threads/{id}/state`` and a customer's run with a ``command`` get 403 here,
+as the handlers answer on langgraph-api.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import FastAPI
 
+# Imported here so Aegra refuses to start without a token key: it falls back to
+# anonymous callers when the auth module fails, but not when the HTTP app does.
+import graph.server.auth  # noqa: F401
+from state import get_settings
+from tools.identity.tokens import TokenVerifier, bearer_token
+from tools.resilience.errors import SupportAgentError
+
 __all__ = ["app"]
 
-_RUNS = re.compile(r"^/threads/(?P<thread_id>[^/]+)/runs(?:/.*)?$")
+_GUARDED = re.compile(r"^/threads/(?P<thread_id>[^/]+)/(?P<what>runs|state)(?:/.*)?$")
+
+
+def _thread_id(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body.get("thread_id")) if isinstance(body, dict) else None
+
+
+async def _reply(send: Any, status: int, error: str, message: str) -> None:
+    body = json.dumps({"error": error, "message": message}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _read_body(receive: Any) -> bytes:
+    chunks, more = [], True
+    while more:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+async def _is_staff(authorization: str | None) -> bool:
+    """Whether the request's token is an agent's or an admin's (unverifiable: no)."""
+    if not authorization:
+        return False
+    verifier = TokenVerifier.for_settings(get_settings())
+    try:  # a JWKS lookup may fetch the key set: not on the event loop
+        caller = await asyncio.to_thread(verifier.verify, bearer_token(authorization))
+    except SupportAgentError:
+        return False
+    return caller.is_staff
 
 
 class ThreadRunsGuard:
-    """ASGI middleware: a run endpoint answers only callers who can see the thread."""
+    """ASGI middleware: the checks Aegra 0.6 does not make on a thread's runs and state.
+
+    A run endpoint answers only callers who can see the thread; a customer may neither
+    write a thread's state nor send a run a ``command`` (resume, update, goto).
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        match = _RUNS.match(scope.get("path", "")) if scope["type"] == "http" else None
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        match = _GUARDED.match(path)
         if match is None:
             await self.app(scope, receive, send)
             return
@@ -39,27 +97,53 @@ class ThreadRunsGuard:
             for key, value in scope.get("headers", [])
             if key.lower() == b"authorization"
         }
+        if scope.get("method") == "POST" and not await _is_staff(headers.get("authorization")):
+            body = await _read_body(receive)
+            if match["what"] == "state" or _has_command(body):
+                await _reply(
+                    send,
+                    403,
+                    "forbidden",
+                    "only an agent or admin of the tenant can reply to or steer a thread",
+                )
+                return
+            receive = _replay(body)
+        if match["what"] == "state":
+            await self.app(scope, receive, send)  # Aegra scopes state to the creator
+            return
         transport = httpx.ASGITransport(app=self.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://aegra") as client:
-            seen = await client.get(f"/threads/{match['thread_id']}", headers=headers)
-        if seen.status_code == 200:
+            seen = await client.get(
+                "/threads/" + quote(match["thread_id"], safe=""), headers=headers
+            )
+        if seen.status_code == 200 and _thread_id(seen) == match["thread_id"]:
             await self.app(scope, receive, send)
             return
         status = seen.status_code if seen.status_code in (401, 403, 404) else 404
-        body = json.dumps(
-            {
-                "error": "not_found" if status == 404 else "unauthorized",
-                "message": f"thread {match['thread_id']} not found",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        error = "not_found" if status == 404 else "unauthorized"
+        await _reply(send, status, error, f"thread {match['thread_id']} not found")
+
+
+def _has_command(body: bytes) -> bool:
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        return False
+    return isinstance(payload, dict) and bool(payload.get("command"))
+
+
+def _replay(body: bytes) -> Any:
+    """A ``receive`` that hands the already-read body to the app."""
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 app = FastAPI(title="support-agent on Aegra")

@@ -76,7 +76,9 @@ async def authenticate(headers: Any = None) -> Auth.types.MinimalUserDict:
     except AuthenticationError as error:
         raise Auth.exceptions.HTTPException(status_code=401, detail=str(error)) from None
     return {
-        "identity": caller.user_id,
+        # Unique across tenants: Aegra scopes threads by identity alone.
+        "identity": f"{caller.tenant_id}/{caller.user_id}",
+        "user_id": caller.user_id,
         "tenant_id": caller.tenant_id,
         "role": caller.role,
         "permissions": [caller.role],
@@ -93,6 +95,17 @@ def _forbidden(detail: str) -> Auth.exceptions.HTTPException:
     return Auth.exceptions.HTTPException(status_code=403, detail=detail)
 
 
+def _stamp(value: Any, caller: Caller) -> None:
+    """The thread's tenant and owner are the caller's, whatever metadata was sent."""
+    if not isinstance(value, dict):
+        return
+    metadata = value.get("metadata")
+    if not isinstance(metadata, dict):
+        metadata = value["metadata"] = {}
+    # In place: the server keeps its own reference to this dict.
+    metadata.update(tenant_id=caller.tenant_id, owner=caller.user_id)
+
+
 def _scope(caller: Caller) -> dict[str, Any]:
     """The metadata filter of what ``caller`` may see."""
     if caller.is_staff:
@@ -106,11 +119,10 @@ async def on_thread_create(ctx: Auth.types.AuthContext, value: Any) -> Any:
     caller = _caller(ctx)
     if caller is None:
         return None  # unauthenticated development server
-    metadata = value.setdefault("metadata", {}) if isinstance(value, dict) else {}
-    if metadata is None:
-        metadata = value["metadata"] = {}
-    metadata.update(tenant_id=caller.tenant_id, owner=caller.user_id)
-    return None
+    _stamp(value, caller)
+    # A create that names an existing thread (if_exists="do_nothing") returns it only if
+    # it is in the caller's scope.
+    return _scope(caller)
 
 
 @auth.on.threads.create_run
@@ -125,17 +137,30 @@ async def on_run(ctx: Auth.types.AuthContext, value: Any) -> Any:
         return None
     kwargs = value.get("kwargs") or {} if isinstance(value, dict) else {}
     command = (value.get("command") if isinstance(value, dict) else None) or kwargs.get("command")
-    if isinstance(command, dict) and command.get("resume") is not None and not caller.is_staff:
-        raise _forbidden("only an agent or admin of the tenant can reply to an escalated thread")
+    if command and not caller.is_staff:
+        # resume (a human's reply), update or goto: what only staff may do to a conversation
+        raise _forbidden("only an agent or admin of the tenant can reply to or steer a thread")
+    _stamp(value, caller)  # a run that creates its thread (if_not_exists) stamps it too
     return _scope(caller)
 
 
 @auth.on.threads
 async def on_threads(ctx: Auth.types.AuthContext, value: Any) -> Any:
-    """Read, update, delete, search and runs: only the threads in the caller's scope."""
+    """Read, update, delete, search and runs: only the threads in the caller's scope.
+
+    A thread's tenant and owner never change after it is created; customers change only
+    their threads' other metadata, never the conversation's state.
+    """
     caller = _caller(ctx)
     if caller is None:
         return None
+    if ctx.action == "update" and isinstance(value, dict):
+        metadata = value.get("metadata")
+        if metadata is None and not caller.is_staff:
+            raise _forbidden("customers cannot edit a conversation's state")
+        if isinstance(metadata, dict):
+            metadata.pop("tenant_id", None)
+            metadata.pop("owner", None)
     return _scope(caller)
 
 

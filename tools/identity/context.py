@@ -16,7 +16,7 @@ import hmac
 from typing import Any
 
 from state import Context, get_settings
-from tools.identity.tokens import ROLES, Caller, seal, seal_key
+from tools.identity.tokens import ROLES, Caller, TokenVerifier, seal, seal_key
 from tools.resilience.errors import IdentityError
 
 __all__ = ["caller_of", "identity_of", "run_context", "server_caller", "thread_of"]
@@ -48,10 +48,10 @@ def server_caller(user: Any, key: bytes | None = None) -> Caller | None:
     """
     if user is None:
         return None
-    identity, tenant, role = (_field(user, k) for k in ("identity", "tenant_id", "role"))
-    if not isinstance(identity, str) or not isinstance(tenant, str) or role not in ROLES:
+    user_id, tenant, role = (_field(user, k) for k in ("user_id", "tenant_id", "role"))
+    if not isinstance(user_id, str) or not isinstance(tenant, str) or role not in ROLES:
         return None  # e.g. Studio's user under `langgraph dev`, or no auth configured
-    caller = Caller(identity, tenant, role)
+    caller = Caller(user_id, tenant, role)
     key = key if key is not None else seal_key(get_settings())
     given = _field(user, "seal")
     if (
@@ -147,6 +147,14 @@ def _served(runtime: Any) -> bool:
     return "langgraph_auth_user" in ((config or {}).get("configurable") or {})
 
 
+def _unauthenticated_allowed() -> bool:
+    """Development without any token key only: with a key, every served run needs a caller."""
+    settings = get_settings()
+    return (
+        settings.auth_allow_unauthenticated and not TokenVerifier.for_settings(settings).configured
+    )
+
+
 def identity_of(runtime: Any) -> Context:
     """The identity of the run behind a node's ``Runtime`` or a tool's ``ToolRuntime``.
 
@@ -155,7 +163,7 @@ def identity_of(runtime: Any) -> Context:
     ``SUPPORT_AUTH_ALLOW_UNAUTHENTICATED`` allows it for development.
     """
     caller = server_caller(_user_of(runtime))
-    if caller is None and _served(runtime) and not get_settings().auth_allow_unauthenticated:
+    if caller is None and _served(runtime) and not _unauthenticated_allowed():
         raise IdentityError(
             "this server has no authenticated caller for the run: serve the graph with the "
             "project's auth handler and a token key (see README, Deploy)"

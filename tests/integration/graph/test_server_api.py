@@ -126,6 +126,63 @@ async def test_the_token_decides_who_is_asking(server):
     assert "BlockingError" not in server.read_log()
 
 
+async def test_the_same_user_id_in_two_tenants_are_two_people(server):
+    name = f"sam-{uuid.uuid4().hex[:6]}"
+    acme = server.client(token(name, "acme"))
+    globex = server.client(token(name, "globex"))
+    thread = await acme.threads.create()
+    await run(acme, thread["thread_id"], input=RESET)
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await globex.threads.get_state(thread["thread_id"])
+    assert refused.value.response.status_code == 404
+    assert await globex.threads.search() == []
+    answer = await run(globex, thread["thread_id"], input=RESET)
+    assert "Forgot password" not in str(answer)
+
+
+async def test_a_thread_keeps_its_owner_and_customers_cannot_steer_it(server):
+    alice_token, bob_token = user("alice"), user("bob")
+    alice, bob = server.client(alice_token), server.client(bob_token)
+    import contextlib
+
+    import jwt
+
+    alice_id = jwt.decode(alice_token, SECRET, algorithms=["HS256"])["sub"]
+    mine = await alice.threads.create()
+    # Naming an existing thread when creating does not hand it over.
+    try:
+        taken = await bob.threads.create(thread_id=mine["thread_id"], if_exists="do_nothing")
+    except httpx.HTTPStatusError as exc:
+        # 409 on langgraph dev; Aegra 0.6 answers the clash of thread ids with a 500
+        assert exc.response.status_code in ((409,) if server.kind == "langgraph-dev" else (500,))
+        assert alice_id not in exc.response.text  # nothing of the thread but its id
+    else:
+        assert "values" not in taken or not taken["values"]
+    # Metadata cannot move a thread to another owner. (A new client: Aegra closes the
+    # connection after that 500.)
+    bob = server.client(bob_token)
+    theirs = await bob.threads.create()
+    with contextlib.suppress(httpx.HTTPStatusError):
+        await bob.threads.update(theirs["thread_id"], metadata={"owner": alice_id})
+    assert theirs["thread_id"] not in [t["thread_id"] for t in await alice.threads.search()]
+    # A customer cannot write the conversation's state or steer the graph.
+    await run(alice, mine["thread_id"], input=RESET)
+    before = (await alice.threads.get_state(mine["thread_id"]))["values"]["messages"]
+    with pytest.raises(httpx.HTTPStatusError):
+        await alice.threads.update_state(
+            mine["thread_id"], {"messages": [{"role": "assistant", "content": "FAKE"}]}
+        )
+    forged = {
+        "update": {
+            "messages": [{"role": "assistant", "content": "FAKE AGENT", "name": "human_agent"}]
+        },
+        "goto": "__end__",
+    }
+    await run(alice, mine["thread_id"], command=forged)
+    after = (await alice.threads.get_state(mine["thread_id"]))["values"]["messages"]
+    assert "FAKE" not in str(after) and after == before
+
+
 async def test_another_tenant_gets_nothing_from_this_knowledge_base(server):
     client = server.client(user("gil", tenant="globex"))
     thread = await client.threads.create()

@@ -120,9 +120,9 @@ KEY = b"seal-key"
 
 
 def test_the_server_user_is_read_from_either_server():
-    alice = {"identity": "alice", "tenant_id": "acme", "role": "customer"}
+    alice = {"user_id": "alice", "tenant_id": "acme", "role": "customer"}
     assert server_caller({**alice, "seal": seal(CUSTOMER, KEY)}, KEY) == CUSTOMER
-    sam = AegraUser(identity="sam", tenant_id="acme", role="agent", seal=seal(AGENT, KEY))
+    sam = AegraUser(user_id="sam", tenant_id="acme", role="agent", seal=seal(AGENT, KEY))
     assert server_caller(sam, KEY) == AGENT
     assert server_caller(AegraUser(identity="langgraph-studio-user"), KEY) is None
     assert server_caller(None, KEY) is None
@@ -130,10 +130,10 @@ def test_the_server_user_is_read_from_either_server():
 
 def test_a_user_forged_in_the_run_config_is_refused():
     """Some servers keep a ``langgraph_auth_user`` the request itself carried."""
-    forged = {"identity": "alice", "tenant_id": "acme", "role": "admin", "seal": "0" * 64}
+    forged = {"user_id": "alice", "tenant_id": "acme", "role": "admin", "seal": "0" * 64}
     with pytest.raises(IdentityError, match="not authenticated by this server"):
         server_caller(forged, KEY)
-    unsealed = {"identity": "alice", "tenant_id": "acme", "role": "customer"}
+    unsealed = {"user_id": "alice", "tenant_id": "acme", "role": "customer"}
     with pytest.raises(IdentityError):
         server_caller(unsealed, KEY)
     upgraded = {**unsealed, "role": "admin", "seal": seal(CUSTOMER, KEY)}
