@@ -27,7 +27,7 @@ from fastapi import FastAPI
 # anonymous callers when the auth module fails, but not when the HTTP app does.
 import graph.server.auth  # noqa: F401
 from state import get_settings
-from tools.identity.tokens import TokenVerifier, bearer_token
+from tools.identity.tokens import Caller, TokenVerifier, bearer_token
 from tools.resilience.errors import SupportAgentError
 
 __all__ = ["app"]
@@ -64,16 +64,13 @@ async def _read_body(receive: Any) -> bytes:
     return b"".join(chunks)
 
 
-async def _is_staff(authorization: str | None) -> bool:
-    """Whether the request's token is an agent's or an admin's (unverifiable: no)."""
-    if not authorization:
-        return False
+async def _caller(authorization: str | None) -> Caller | None:
+    """The request's caller, or None when its token does not verify (Aegra answers 401)."""
     verifier = TokenVerifier.for_settings(get_settings())
     try:  # a JWKS lookup may fetch the key set: not on the event loop
-        caller = await asyncio.to_thread(verifier.verify, bearer_token(authorization))
+        return await asyncio.to_thread(verifier.verify, bearer_token(authorization))
     except SupportAgentError:
-        return False
-    return caller.is_staff
+        return None
 
 
 class ThreadRunsGuard:
@@ -97,7 +94,8 @@ class ThreadRunsGuard:
             for key, value in scope.get("headers", [])
             if key.lower() == b"authorization"
         }
-        if scope.get("method") == "POST" and not await _is_staff(headers.get("authorization")):
+        caller = await _caller(headers.get("authorization"))
+        if scope.get("method") == "POST" and caller is not None and not caller.is_staff:
             body = await _read_body(receive)
             if match["what"] == "state" or _has_command(body):
                 await _reply(
