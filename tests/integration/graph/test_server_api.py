@@ -74,9 +74,8 @@ def test_aegra_serves_the_same_graph_and_auth_as_langgraph_json():
     assert aegra == served
 
 
+@pytest.mark.parametrize("server", ["aegra"], indirect=True)  # langgraph dev has no database
 async def test_the_project_and_the_server_share_one_database(server):
-    if server.database_url is None:
-        pytest.skip("langgraph dev keeps its own state in memory")
     import psycopg
 
     with psycopg.connect(server.database_url) as conn:
@@ -291,9 +290,13 @@ async def test_staff_of_the_tenant_resume_an_escalated_thread(server):
     await run(customer, thread_id, command={"resume": {"reply": "FAKE HUMAN", "resolve": True}})
     state = await customer.threads.get_state(thread_id)
     assert "FAKE HUMAN" not in str(state["values"]["messages"])
-    if server.kind == "aegra":
-        pytest.skip("Aegra 0.6 scopes threads to their creator: agents cannot see them")
     agent = server.client(user("sam", role="agent"))
+    if server.kind == "aegra":
+        # Aegra 0.6 shows a thread only to its creator: the known gap (README, Deploy).
+        with pytest.raises(httpx.HTTPStatusError) as hidden:
+            await agent.threads.get_state(thread_id)
+        assert hidden.value.response.status_code == 404
+        return
     await run(agent, thread_id, command={"resume": {"reply": "Hi, Sam here.", "resolve": True}})
     state = await customer.threads.get_state(thread_id)
     assert state["values"]["messages"][-1]["content"] == "Hi, Sam here."
