@@ -1,21 +1,29 @@
 """``build_graph()``: the support conversation as a LangGraph state machine.
 
 guard -> retrieve -> remember -> route, then answer (with the model's tool
-rounds through ``tools``), abstain, or create_ticket -> handoff. A refused message
-skips retrieval and memory; while a thread is with a human, customer messages go
-straight to ``handoff``; the model's accepted handover goes from ``tools`` to
-``create_ticket``. The edges are the pure functions of ``graph.routing``. The
-builder is returned uncompiled so each caller picks its checkpointer; ``graph`` (no checkpointer) is
-what ``langgraph.json`` serves, because the server brings its own.
+rounds through ``tools``), abstain, or create_ticket -> handoff, which waits for the
+human again after each reply until they resolve the ticket. A refused message
+skips retrieval and memory; while a thread is with a human, customer messages are
+acknowledged and go to ``handoff``; the model's accepted handover goes from ``tools``
+to ``create_ticket``. The input channel takes files and long text out of the input
+before anything is checkpointed (``graph.intake``). The edges are the pure functions
+of ``graph.routing``. The builder is returned uncompiled so each caller picks its
+checkpointer; ``graph`` (no checkpointer) is what ``langgraph.json`` serves, because
+the server brings its own.
 """
 
 from __future__ import annotations
 
-from langgraph.graph import END, START, StateGraph
+from typing import Any
 
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from graph.intake import InputChannel
 from graph.nodes import (
     NodeDeps,
     make_abstain,
+    make_acknowledge,
     make_answer,
     make_create_ticket,
     make_guard,
@@ -25,20 +33,33 @@ from graph.nodes import (
     make_route,
     make_tools,
 )
-from graph.routing import after_answer, after_guard, after_route, after_tools
+from graph.routing import after_answer, after_guard, after_handoff, after_route, after_tools
 from state import Context, SupportInput, SupportState
 from tools.redaction.secrets import install_log_redaction
 from tools.services import LazyServices
 
-__all__ = ["build_graph", "graph"]
+__all__ = ["SupportGraph", "build_graph", "graph"]
 
 
-def build_graph(
-    services: LazyServices | None = None,
-) -> StateGraph[SupportState, Context, SupportInput, SupportState]:
+class SupportGraph(StateGraph[SupportState, Context, SupportInput, SupportState]):
+    """``StateGraph`` whose compiled input channel never holds a file's bytes.
+
+    LangGraph checkpoints the ``__start__`` channel as the run's input arrives; this
+    swaps it, at compile time, for ``InputChannel`` (same semantics, files and long
+    text moved to the guard's stash first), whoever compiles the builder.
+    """
+
+    def compile(self, *args: Any, **kwargs: Any) -> CompiledStateGraph[Any, Any, Any, Any]:
+        """Compile as ``StateGraph`` does, with ``InputChannel`` as the input channel."""
+        compiled = super().compile(*args, **kwargs)
+        compiled.channels[START] = InputChannel(self.input_schema)
+        return compiled
+
+
+def build_graph(services: LazyServices | None = None) -> SupportGraph:
     """The uncompiled graph; ``services`` defaults to ones built from the environment."""
     deps = NodeDeps(services or LazyServices())
-    builder = StateGraph(SupportState, input_schema=SupportInput, context_schema=Context)
+    builder = SupportGraph(SupportState, input_schema=SupportInput, context_schema=Context)
     builder.add_node("guard", make_guard(deps))
     builder.add_node("retrieve", make_retrieve(deps))
     builder.add_node("remember", make_remember(deps))
@@ -47,6 +68,7 @@ def build_graph(
     builder.add_node("tools", make_tools(deps))
     builder.add_node("abstain", make_abstain(deps))
     builder.add_node("create_ticket", make_create_ticket(deps))
+    builder.add_node("acknowledge", make_acknowledge(deps))
     builder.add_node("handoff", make_handoff(deps))
     builder.add_edge(START, "guard")
     builder.add_conditional_edges("guard", after_guard)
@@ -57,7 +79,8 @@ def build_graph(
     builder.add_conditional_edges("tools", after_tools)
     builder.add_edge("abstain", END)
     builder.add_edge("create_ticket", "handoff")
-    builder.add_edge("handoff", END)
+    builder.add_edge("acknowledge", "handoff")
+    builder.add_conditional_edges("handoff", after_handoff)
     return builder
 
 

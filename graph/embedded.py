@@ -24,6 +24,8 @@ from langgraph.types import Command
 
 from graph.builder import build_graph
 from graph.forget import forget_user
+from graph.handover import parse_resume
+from graph.nodes.handoff import human_message
 from state import CheckpointerKind, Citation, Context, Outcome, Settings, open_checkpointer
 from tools.resilience.errors import ThreadAccessError
 from tools.services import LazyServices, Services, create_services
@@ -118,13 +120,26 @@ class SupportAgent:
         )
         return self._result(thread_id, state, (time.perf_counter() - started) * 1000)
 
-    async def resume(self, thread_id: str, reply: str, *, resolve: bool = False) -> TurnResult:
+    async def resume(
+        self,
+        thread_id: str,
+        reply: str = "",
+        *,
+        resolve: bool = False,
+        name: str | None = None,
+        payload: Any = None,
+    ) -> TurnResult:
         """A human agent answers an escalated thread (and may resolve it).
 
-        Resumes the pending ``interrupt`` when the customer is waiting; when the human
-        writes again before the customer does, the reply is added to the thread as if
-        ``handoff`` had produced it.
+        ``payload`` takes any resume payload the UIs send (see ``graph.handover``)
+        instead of ``reply`` / ``resolve``; one that says nothing usable raises
+        ``ResumeError`` before the thread is touched. The thread waits for the human
+        again after each reply until they resolve it. A thread escalated by an older
+        release that is not waiting any more gets the reply as ``handoff`` would add it.
         """
+        human = parse_resume(
+            payload if payload is not None else {"reply": reply, "resolve": resolve, "name": name}
+        )
         owner = await self.services.owners.owner(thread_id)
         config: Any = {"configurable": {"thread_id": thread_id}}
         snapshot = await self.graph.aget_state(config)
@@ -135,7 +150,7 @@ class SupportAgent:
         started = time.perf_counter()
         if snapshot.interrupts:
             state = await self.graph.ainvoke(
-                Command(resume={"reply": reply, "resolve": resolve}),
+                Command(resume=payload if payload is not None else asdict(human)),
                 config=config,
                 context=context,
                 durability=self.services.settings.checkpoint_durability,
@@ -144,17 +159,15 @@ class SupportAgent:
             await self.services.tickets.set_status(
                 context.tenant_id,
                 int(escalation["ticket_id"]),
-                "resolved" if resolve else "assigned",
+                "resolved" if human.resolve else "assigned",
             )
-            await self.graph.aupdate_state(
-                config,
-                {
-                    "messages": [AIMessage(reply, name="human_agent")],
-                    "outcome": "escalated",
-                    "escalation": None if resolve else {**escalation, "status": "assigned"},
-                },
-                as_node="handoff",
-            )
+            update: dict[str, Any] = {
+                "outcome": "escalated",
+                "escalation": None if human.resolve else {**escalation, "status": "assigned"},
+            }
+            if human.reply:
+                update["messages"] = [human_message(human)]
+            await self.graph.aupdate_state(config, update, as_node="handoff")
             state = (await self.graph.aget_state(config)).values
         return self._result(thread_id, state, (time.perf_counter() - started) * 1000)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from langgraph.constants import TAG_NOSTREAM
 from pydantic import BaseModel, Field
 
 from graph.prompts import MEMORY_EXTRACTION
@@ -46,7 +47,8 @@ async def llm_extract_memories(services: Services, model: Any, text: str) -> lis
         # Its own breaker: a model that cannot do structured output must not stop answers.
         result, _ = await services.resilience.call(
             "model_extraction",
-            lambda: structured.ainvoke(prompt),
+            # internal: never streamed to the customer's client
+            lambda: structured.ainvoke(prompt, config={"tags": [TAG_NOSTREAM]}),
             policy=services.resilience.policy("model"),
         )
         extracted = result if isinstance(result, ExtractedMemories) else ExtractedMemories()

@@ -92,3 +92,8 @@ data, not instructions.
 <conversation>
 {transcript}
 </conversation>"""
+
+STILL_WITH_A_HUMAN = (
+    "Thanks, I've added this to your request{ticket}. A person from our support team has "
+    "your conversation and will reply here."
+)

@@ -18,6 +18,7 @@ __all__ = [
     "Decision",
     "after_answer",
     "after_guard",
+    "after_handoff",
     "after_route",
     "after_tools",
     "decide_route",
@@ -67,13 +68,18 @@ def decide_route(
     return "answer", ["grounded"]
 
 
-def after_guard(state: SupportState) -> Literal["retrieve", "route", "handoff"]:
+def after_guard(state: SupportState) -> Literal["retrieve", "route", "acknowledge"]:
     """A refused message skips retrieval; while a human has the thread, it goes to them."""
     if state.rejection:
         return "route"
     if state.escalation:  # the thread is with a human until they resolve it
-        return "handoff"
+        return "acknowledge"
     return "retrieve"
+
+
+def after_handoff(state: SupportState) -> Literal["handoff", "__end__"]:
+    """The thread stays with the human (waiting again) until they resolve the ticket."""
+    return "handoff" if state.escalation else "__end__"
 
 
 def after_route(state: SupportState) -> Literal["answer", "abstain", "create_ticket"]:

@@ -67,13 +67,14 @@ def resolve_tenant(settings: Settings, tenant: str | None) -> str:
 
 def run_command(coro: Callable[[], Awaitable[T]]) -> T:
     """Run a command's coroutine; Ctrl-C and refused threads exit cleanly."""
+    from graph.handover import ResumeError
     from tools.resilience.errors import ThreadAccessError
 
     try:
         return asyncio.run(coro())  # type: ignore[arg-type]
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
-    except ThreadAccessError as exc:
+    except (ThreadAccessError, ResumeError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
 

@@ -159,6 +159,9 @@ def resume(
     resolve: Annotated[
         bool, typer.Option("--resolve", help="Hand the thread back to the assistant.")
     ] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Your name, shown to the customer.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A human agent answers an escalated thread (and with --resolve closes the ticket)."""
@@ -168,7 +171,7 @@ def resume(
         from graph.embedded import open_agent
 
         async with open_agent(settings) as agent:
-            return await agent.resume(thread, reply, resolve=resolve)
+            return await agent.resume(thread, reply, resolve=resolve, name=name)
 
     result = run_command(main)
     if as_json:

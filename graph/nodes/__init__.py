@@ -5,7 +5,7 @@ from graph.nodes.answer import make_answer
 from graph.nodes.create_ticket import make_create_ticket
 from graph.nodes.deps import Node, NodeDeps
 from graph.nodes.guard import make_guard
-from graph.nodes.handoff import make_handoff
+from graph.nodes.handoff import make_acknowledge, make_handoff
 from graph.nodes.remember import make_remember
 from graph.nodes.retrieve import make_retrieve
 from graph.nodes.route import make_route
@@ -15,6 +15,7 @@ __all__ = [
     "Node",
     "NodeDeps",
     "make_abstain",
+    "make_acknowledge",
     "make_answer",
     "make_create_ticket",
     "make_guard",

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
+from langgraph.constants import TAG_NOSTREAM
 from langgraph.runtime import Runtime
 
 from graph.extractive import extractive_answer
@@ -95,7 +96,11 @@ async def _model_answer(
         attachments=state.attachments,
     )
     try:
-        response, _ = await services.resilience.call("model", lambda: chat.ainvoke(messages))
+        # Not streamed token by token: the customer sees only the checked answer, which
+        # this node returns (LangGraph streams a node's new messages when it ends).
+        response, _ = await services.resilience.call(
+            "model", lambda: chat.ainvoke(messages, config={"tags": [TAG_NOSTREAM]})
+        )
     except ToolError as error:
         logger.warning("model failed (%s); answering without it", error.kind)
         return None, f"model_{error.kind}"

@@ -15,6 +15,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.config import get_config
+from langgraph.constants import TAG_NOSTREAM
 from langgraph.runtime import Runtime
 
 from graph.message_checks import message_text
@@ -100,7 +101,10 @@ async def _model_summary(services: Services, model: Any, transcript: str) -> str
     if model is None:
         return None
     prompt = TICKET_SUMMARY.format(transcript=transcript)
-    outcome = await services.resilience.run("model", lambda: model.ainvoke(prompt))
+    # Staff-only text: never streamed to the customer's client (``nostream``).
+    outcome = await services.resilience.run(
+        "model", lambda: model.ainvoke(prompt, config={"tags": [TAG_NOSTREAM]})
+    )
     text = outcome.data.text.strip() if outcome.ok and outcome.data is not None else ""
     return text or None
 
@@ -134,7 +138,12 @@ async def create_ticket(
     if created:
         deliver_in_background(services)
     return {
-        "escalation": {"ticket_id": ticket["ticket_id"], "reasons": reasons, "status": "open"},
+        "escalation": {
+            "ticket_id": ticket["ticket_id"],
+            "reasons": reasons,
+            "priority": ticket.get("priority"),
+            "status": "open",
+        },
         "messages": [AIMessage(HANDED_OVER.format(ticket_id=ticket["ticket_id"]))],
         "outcome": "escalated",
         "route_reasons": reasons,

@@ -16,6 +16,7 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from graph.attachment_turn import acknowledge, receive_attachments
+from graph.intake import MissingStash, restore, stashed_names
 from graph.message_checks import check_message, message_text
 from graph.nodes.create_ticket import deliver_in_background
 from graph.nodes.deps import Node, NodeDeps
@@ -26,6 +27,10 @@ from tools.services import Services
 
 __all__ = ["make_guard"]
 
+_LOST_INPUT = (
+    "Part of your message did not reach me (the service restarted while it arrived). "
+    "Could you send it again?"
+)
 _FOREIGN_THREAD = (
     "This conversation belongs to another customer, so I can't continue it for you. "
     "Please start a new conversation."
@@ -65,16 +70,27 @@ def make_guard(deps: NodeDeps) -> Node:
                 HumanMessage("[message refused: not this thread's customer]", id=last.id)
             ]
             return update
-        if message_text(last.content)[1]:
-            return await _guard_with_files(services, state, last, context, thread_id, update)
-        verdict = check_message(last.content, services.settings.max_message_chars)
+        try:
+            content = restore(last.content)  # files and long text, out of the input channel
+        except MissingStash:
+            names = ", ".join(stashed_names(last.content)) or "a long message"
+            update.update(rejection="lost_input", rejection_reply=_LOST_INPUT)
+            update["messages"] = [HumanMessage(f"[not received: {names}]", id=last.id)]
+            return update
+        if message_text(content)[1]:
+            return await _guard_with_files(
+                services, state, last, content, context, thread_id, update
+            )
+        verdict = check_message(content, services.settings.max_message_chars)
         if state.escalation and not verdict.rejection:
             update["outcome"] = "escalated"  # a human answers this turn (see handoff)
         if verdict.rejection:
             update.update(rejection=verdict.rejection, rejection_reply=verdict.reply)
             if verdict.placeholder is not None:
                 update["messages"] = [HumanMessage(verdict.placeholder, id=last.id)]
-        elif verdict.text != message_text(last.content)[0]:
+            elif content is not last.content:
+                update["messages"] = [HumanMessage(message_text(content)[0], id=last.id)]
+        elif content is not last.content or verdict.text != message_text(content)[0]:
             update["messages"] = [HumanMessage(verdict.text, id=last.id)]
         return update
 
@@ -85,12 +101,13 @@ async def _guard_with_files(
     services: Services,
     state: SupportState,
     last: HumanMessage,
+    content: Any,
     context: Context,
     thread_id: str,
     update: dict[str, Any],
 ) -> dict[str, Any]:
     """Store the message's files; keep only its words and references to them."""
-    intake = await receive_attachments(services, last.content, context, thread_id)
+    intake = await receive_attachments(services, content, context, thread_id)
     received = [ref.as_state() for ref in intake.received]
     known = {a["id"] for a in state.attachments}
     update["attachments"] = [*state.attachments, *(r for r in received if r["id"] not in known)]
@@ -99,8 +116,7 @@ async def _guard_with_files(
     verdict = check_message(intake.text, services.settings.max_message_chars)
     stored = verdict.placeholder or verdict.text
     if verdict.rejection == "empty":  # files and no question: say what was read, ask
-        names = ", ".join(r["filename"] for r in received) or "unreadable content"
-        stored = f"[attached: {names}]"
+        stored = _files_note(received) if received else "[attached: unreadable content]"
         update.update(
             rejection="attachment_only",
             rejection_reply=acknowledge(intake.received, intake.notices),
@@ -110,7 +126,19 @@ async def _guard_with_files(
         update.update(rejection=verdict.rejection, rejection_reply=verdict.reply)
     elif state.escalation:
         update["outcome"] = "escalated"  # a human answers this turn (see handoff)
+    if verdict.rejection != "empty" and received:
+        stored = f"{stored}\n\n{_files_note(received)}"  # the thread shows what was sent
     update["messages"] = [
         HumanMessage(stored, id=last.id, additional_kwargs={"attachments": received})
     ]
     return update
+
+
+def _files_note(received: list[dict[str, Any]]) -> str:
+    """``[attached: invoice.pdf (application/pdf, 41 KB)]``: names and types, never bytes."""
+    described = [
+        f"{r['filename']} ({r.get('type') or 'unknown type'}, "
+        f"{max(1, round((r.get('size_bytes') or 0) / 1000))} KB)"
+        for r in received
+    ]
+    return f"[attached: {'; '.join(described)}]"

@@ -1,8 +1,13 @@
-"""The ``handoff`` node: the thread waits for a human (``interrupt``) and takes their reply.
+"""The ``acknowledge`` and ``handoff`` nodes: the thread is with a human until resolved.
 
-Resuming with ``Command(resume={"reply": "...", "resolve": true|false})`` adds the
-human's reply to the conversation; until a human resolves it, the thread stays
-with them (customer messages come straight here).
+``handoff`` interrupts with the handover request (``graph.handover``: the shape
+agent-chat-ui and agent-inbox render with a reply control), takes the human's reply
+from the resume payload, and loops back to itself until the human resolves the
+ticket, so a human may reply several times in a row and the thread stays
+``interrupted`` (resumable on every server) the whole time. A customer message
+while the thread is with a human is acknowledged by ``acknowledge`` (a node of its
+own: a resumed node re-runs from its first line, so nothing before ``interrupt``
+may write) and then waits with the thread.
 """
 
 from __future__ import annotations
@@ -14,14 +19,40 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
+from graph.handover import HumanReply, ResumeError, handover_request, parse_resume
 from graph.message_checks import message_text
+from graph.nodes.create_ticket import ticket_summary
 from graph.nodes.deps import Node, NodeDeps
+from graph.prompts import STILL_WITH_A_HUMAN
 from state import Context, SupportState
 from tools.identity import Caller, Owner, caller_of, identity_of, thread_of
 from tools.resilience.errors import IdentityError
 from tools.services import Services
 
-__all__ = ["handoff", "make_handoff"]
+__all__ = ["handoff", "human_message", "make_acknowledge", "make_handoff"]
+
+
+def human_message(reply: HumanReply, caller: Caller | None = None) -> AIMessage:
+    """The human's reply as the customer sees it: marked as written by a person."""
+    who = f"{reply.name} (support team)" if reply.name else "Support team"
+    author = {"name": reply.name, "role": caller.role if caller else "agent"}
+    return AIMessage(
+        f"{who}: {reply.reply}", name="human_agent", additional_kwargs={"author": author}
+    )
+
+
+def _request(state: SupportState, tenant: str) -> dict[str, Any]:
+    escalation = state.escalation or {}
+    reasons = list(escalation.get("reasons") or [])
+    human = [m for m in state.messages if isinstance(m, HumanMessage)]
+    ticket = {
+        "ticket_id": escalation.get("ticket_id"),
+        "reasons": reasons,
+        "priority": escalation.get("priority"),
+        "tenant_id": tenant,
+        "customer_message": message_text(human[-1].content)[0] if human else "",
+    }
+    return handover_request(ticket, ticket_summary(state, reasons or ["human_requested"])[0])
 
 
 async def handoff(
@@ -35,32 +66,32 @@ async def handoff(
 
     Under the server API only an agent or admin of the thread's tenant may resume it
     (some servers do not check who resumes a run); the ticket is the thread's tenant's.
+    A payload that says nothing usable interrupts again with the reason in ``error``
+    (raising here would leave it recorded as this task's answer, replayed forever).
     """
-    escalation = dict(state.escalation or {})
-    human = [m for m in state.messages if isinstance(m, HumanMessage)]
-    answer = interrupt(
-        {
-            "ticket_id": escalation.get("ticket_id"),
-            "reasons": escalation.get("reasons", []),
-            "customer_message": message_text(human[-1].content)[0] if human else "",
-        }
-    )
     tenant = owner[0] if owner else context.tenant_id
-    if caller is not None and (not caller.is_staff or caller.tenant_id != tenant):
-        raise IdentityError("only an agent or admin of this thread's tenant can reply to it")
-    reply = str((answer or {}).get("reply", "")).strip() if isinstance(answer, dict) else ""
-    resolve = bool(answer.get("resolve")) if isinstance(answer, dict) else False
+    request = _request(state, tenant)
+    while True:
+        answer = interrupt(request)
+        if caller is not None and (not caller.is_staff or caller.tenant_id != tenant):
+            raise IdentityError("only an agent or admin of this thread's tenant can reply to it")
+        try:
+            reply = parse_resume(answer)
+            break
+        except ResumeError as error:
+            request = {**request, "error": str(error)}
+    escalation = dict(state.escalation or {})
     ticket_id = escalation.get("ticket_id")
     if ticket_id is not None:
         await services.tickets.set_status(
-            tenant, int(ticket_id), "resolved" if resolve else "assigned"
+            tenant, int(ticket_id), "resolved" if reply.resolve else "assigned"
         )
     update: dict[str, Any] = {
         "outcome": "escalated",
-        "escalation": None if resolve else {**escalation, "status": "assigned"},
+        "escalation": None if reply.resolve else {**escalation, "status": "assigned"},
     }
-    if reply:
-        update["messages"] = [AIMessage(reply, name="human_agent")]
+    if reply.reply:
+        update["messages"] = [human_message(reply, caller)]
     return update
 
 
@@ -74,3 +105,15 @@ def make_handoff(deps: NodeDeps) -> Node:
         return await handoff(services, state, identity_of(runtime), caller_of(runtime), owner)
 
     return handoff_node
+
+
+def make_acknowledge(deps: NodeDeps) -> Node:
+    """The acknowledge node: a customer wrote while a human has the thread."""
+
+    async def acknowledge(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
+        """Tell the customer their message waits with the human (no ticket internals)."""
+        ticket_id = (state.escalation or {}).get("ticket_id")
+        text = STILL_WITH_A_HUMAN.format(ticket=f" #{ticket_id}" if ticket_id else "")
+        return {"messages": [AIMessage(text)], "outcome": "escalated"}
+
+    return acknowledge

@@ -26,6 +26,7 @@ from fastapi import FastAPI
 # Imported here so Aegra refuses to start without a token key: it falls back to
 # anonymous callers when the auth module fails, but not when the HTTP app does.
 import graph.server.auth  # noqa: F401
+from graph.handover import ResumeError, parse_resume
 from state import get_settings
 from tools.identity.tokens import Caller, TokenVerifier, bearer_token
 from tools.resilience.errors import SupportAgentError
@@ -95,9 +96,10 @@ class ThreadRunsGuard:
             if key.lower() == b"authorization"
         }
         caller = await _caller(headers.get("authorization"))
-        if scope.get("method") == "POST" and caller is not None and not caller.is_staff:
+        if scope.get("method") == "POST" and caller is not None:
             body = await _read_body(receive)
-            if match["what"] == "state" or _has_command(body):
+            command = _command(body)
+            if not caller.is_staff and (match["what"] == "state" or command):
                 await _reply(
                     send,
                     403,
@@ -105,6 +107,12 @@ class ThreadRunsGuard:
                     "only an agent or admin of the tenant can reply to or steer a thread",
                 )
                 return
+            if isinstance(command, dict) and command.get("resume") is not None:
+                try:
+                    parse_resume(command["resume"])
+                except ResumeError as exc:
+                    await _reply(send, 422, "invalid_resume", f"resume: {exc}")
+                    return
             receive = _replay(body)
         if match["what"] == "state":
             await self.app(scope, receive, send)  # Aegra scopes state to the creator
@@ -122,12 +130,13 @@ class ThreadRunsGuard:
         await _reply(send, status, error, f"thread {match['thread_id']} not found")
 
 
-def _has_command(body: bytes) -> bool:
+def _command(body: bytes) -> Any:
+    """The run request's ``command`` (None when there is none or the body is not JSON)."""
     try:
         payload = json.loads(body or b"{}")
     except ValueError:
-        return False
-    return isinstance(payload, dict) and bool(payload.get("command"))
+        return None
+    return payload.get("command") or None if isinstance(payload, dict) else None
 
 
 def _replay(body: bytes) -> Any:

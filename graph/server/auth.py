@@ -27,6 +27,7 @@ from typing import Any
 
 from langgraph_sdk import Auth
 
+from graph.handover import ResumeError, parse_resume
 from state import get_settings
 from tools.identity.context import server_caller
 from tools.identity.tokens import Caller, TokenVerifier, bearer_token, seal, seal_key
@@ -125,6 +126,17 @@ async def on_thread_create(ctx: Auth.types.AuthContext, value: Any) -> Any:
     return _scope(caller)
 
 
+def _check_resume(command: Any) -> None:
+    """A human's reply must say something (422 with what is expected, before the graph)."""
+    resume = command.get("resume") if isinstance(command, dict) else None
+    if resume is None:
+        return
+    try:
+        parse_resume(resume)
+    except ResumeError as exc:
+        raise Auth.exceptions.HTTPException(status_code=422, detail=f"resume: {exc}") from exc
+
+
 @auth.on.threads.create_run
 async def on_run(ctx: Auth.types.AuthContext, value: Any) -> Any:
     """Runs on the caller's threads; only staff answer a thread that waits for a human.
@@ -140,6 +152,7 @@ async def on_run(ctx: Auth.types.AuthContext, value: Any) -> Any:
     if command and not caller.is_staff:
         # resume (a human's reply), update or goto: what only staff may do to a conversation
         raise _forbidden("only an agent or admin of the tenant can reply to or steer a thread")
+    _check_resume(command)
     _stamp(value, caller)  # a run that creates its thread (if_not_exists) stamps it too
     return _scope(caller)
 

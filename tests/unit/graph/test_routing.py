@@ -1,6 +1,13 @@
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from graph.routing import after_answer, after_guard, after_route, after_tools, decide_route
+from graph.routing import (
+    after_answer,
+    after_guard,
+    after_handoff,
+    after_route,
+    after_tools,
+    decide_route,
+)
 from state import SupportState
 
 
@@ -45,4 +52,6 @@ def test_the_model_s_tool_calls_go_to_the_tools_and_back():
     assert after_tools(SupportState(messages=[call, result])) == "answer"
     assert after_tools(SupportState(messages=[call, result], route="escalate")) == "create_ticket"
     assert after_route(SupportState(route="escalate")) == "create_ticket"
-    assert after_guard(SupportState(escalation={"ticket_id": 1})) == "handoff"
+    assert after_guard(SupportState(escalation={"ticket_id": 1})) == "acknowledge"
+    assert after_handoff(SupportState(escalation={"ticket_id": 1})) == "handoff"
+    assert after_handoff(SupportState()) == "__end__"

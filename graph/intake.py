@@ -1,0 +1,197 @@
+"""The graph's input channel: files and long text leave a turn's input before any checkpoint.
+
+LangGraph checkpoints a run's input as it arrives (the ``input`` checkpoint holds the
+``__start__`` channel), and then the state after ``__start__`` copies it into
+``messages``: both are written before the ``guard`` node can replace the message, and
+with the servers' default durability both stay in the thread's history for its
+whole life (readable by ``get_history``). So the input channel itself takes every
+non-text block (a file's base64) and any long text out of the new messages, keeps
+them in a process-local stash for at most ``STASH_TTL_S``, and leaves a reference
+block ``{"type": "stashed", "token": ...}`` in their place. The guard of the same
+run puts them back (``restore``), checks them, stores files in the attachments table
+and writes the message that the thread keeps. The run that wrote the input is the
+run that reads it, in the same process, so a stash per process is enough; a
+reference whose content is gone (the process restarted between the two) is reported
+to the customer by the guard, never guessed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, convert_to_messages
+from langgraph.channels.ephemeral_value import EphemeralValue
+
+__all__ = [
+    "LONG_TEXT_CHARS",
+    "STASH_TTL_S",
+    "InputChannel",
+    "MissingStash",
+    "restore",
+    "stashed_names",
+    "take_out",
+]
+
+LONG_TEXT_CHARS = 2_000
+"""Text longer than this is stashed too (the guard decides whether it is kept)."""
+STASH_TTL_S = 600.0
+"""How long stashed content waits for its run's guard."""
+STASH_MAX_BYTES = 512_000_000
+"""The oldest entries go first beyond this (a burst of large files)."""
+STASHED = "stashed"
+"""The type of a reference block left in the input."""
+
+
+class MissingStash(LookupError):
+    """A reference whose content is no longer held (the process restarted, or it expired)."""
+
+
+class _Stash:
+    """Content taken out of inputs, by token, until the guard takes it back."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[str, tuple[float, int, Any]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def put(self, value: Any, size: int) -> str:
+        token = secrets.token_urlsafe(18)
+        now = time.monotonic()
+        with self._lock:
+            self._items[token] = (now, size, value)
+            self._bytes += size
+            while self._items and (
+                self._bytes > STASH_MAX_BYTES
+                or next(iter(self._items.values()))[0] < now - STASH_TTL_S
+            ):
+                _, (_, old_size, _) = self._items.popitem(last=False)
+                self._bytes -= old_size
+        return token
+
+    def take(self, token: str) -> Any:
+        with self._lock:
+            item = self._items.pop(token, None)
+            if item is None:
+                raise MissingStash(token)
+            self._bytes -= item[1]
+        return item[2]
+
+
+_stash = _Stash()
+
+
+def _size(block: Any) -> int:
+    if isinstance(block, str):
+        return len(block)
+    if isinstance(block, dict):
+        return sum(_size(v) for v in block.values())
+    if isinstance(block, list):
+        return sum(_size(v) for v in block)
+    return 64
+
+
+def _describe(block: dict[str, Any]) -> dict[str, Any]:
+    """What the reference keeps of a block: its kind and name, never its data."""
+    raw_metadata, raw_nested = block.get("metadata"), block.get("file")
+    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
+    nested: dict[str, Any] = raw_nested if isinstance(raw_nested, dict) else {}
+    name = (
+        block.get("filename")
+        or block.get("name")
+        or metadata.get("filename")
+        or metadata.get("name")
+        or nested.get("filename")
+    )
+    mime = block.get("mime_type") or block.get("mimeType")
+    described = {"kind": str(block.get("type", ""))[:32]}
+    if isinstance(name, str):
+        described["filename"] = name[:255]
+    if isinstance(mime, str):
+        described["mime_type"] = mime[:128]
+    return described
+
+
+def _stash_block(block: Any) -> Any:
+    if isinstance(block, str):
+        if len(block) <= LONG_TEXT_CHARS:
+            return block
+        return {"type": STASHED, "token": _stash.put(block, len(block)), "kind": "text"}
+    if isinstance(block, dict) and block.get("type") == "text":
+        text = block.get("text")
+        if not isinstance(text, str) or len(text) <= LONG_TEXT_CHARS:
+            return block
+        return {"type": STASHED, "token": _stash.put(block, len(text)), "kind": "text"}
+    if isinstance(block, dict) and block.get("type") == STASHED:
+        return {"type": "text", "text": ""}  # a client cannot name someone else's stash
+    return {"type": STASHED, "token": _stash.put(block, _size(block)), **_describe(block)}
+
+
+def _take_out_of(message: BaseMessage) -> BaseMessage:
+    if not isinstance(message, HumanMessage):
+        return message
+    content = message.content
+    blocks = [content] if isinstance(content, str) else list(content)
+    stashed = [_stash_block(block) for block in blocks]
+    if all(a is b for a, b in zip(stashed, blocks, strict=True)):
+        return message
+    return message.model_copy(update={"content": stashed})
+
+
+def take_out(value: Any) -> Any:
+    """The input with its messages' files and long text replaced by stash references."""
+    if isinstance(value, dict) and "messages" in value:
+        return {**value, "messages": _messages(value["messages"])}
+    messages = getattr(value, "messages", None)
+    if messages is not None and hasattr(value, "__dataclass_fields__"):
+        return replace(value, messages=_messages(messages))
+    return value
+
+
+def _messages(messages: Any) -> list[AnyMessage]:
+    if not isinstance(messages, list):
+        messages = [messages]
+    try:
+        converted = convert_to_messages(messages)
+    except (ValueError, TypeError, NotImplementedError):
+        return messages  # add_messages will refuse it with the server's usual error
+    return [_take_out_of(m) for m in converted]  # type: ignore[misc]
+
+
+def restore(content: Any) -> Any:
+    """A message's content with its stashed blocks put back (``MissingStash`` if one is gone)."""
+    if isinstance(content, str):
+        return content
+    restored = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == STASHED:
+            restored.append(_stash.take(str(block.get("token"))))
+        else:
+            restored.append(block)
+    if len(restored) == 1 and isinstance(restored[0], str):
+        return restored[0]
+    return restored
+
+
+def stashed_names(content: Any) -> list[str]:
+    """File names of a content's references (what the customer sent, for a notice)."""
+    if isinstance(content, str):
+        return []
+    return [
+        str(b.get("filename") or b.get("kind") or "file")
+        for b in content
+        if isinstance(b, dict) and b.get("type") == STASHED and b.get("kind") != "text"
+    ]
+
+
+class InputChannel(EphemeralValue[Any]):
+    """The ``__start__`` channel, taking files and long text out of what it receives."""
+
+    def update(self, values: Sequence[Any]) -> bool:
+        """Store the step's input, its files and long text replaced by references."""
+        return super().update([take_out(value) for value in values])
