@@ -22,6 +22,11 @@ from state import Citation, Passage
 __all__ = ["GroundedAnswer", "UngroundedAnswerError", "answer_prompt", "cite", "grounded"]
 
 _MARKER = re.compile(r"\[([^\[\]\n]{1,300})\]")
+_DROPPED = "\x00"
+_DANGLING = re.compile(
+    r"(?:[,;]|\s-|\s—)\s*(?:[^\s,;.!?()\[\]\x00]+\s+){0,3}\x00"  # ", see also X"
+    r"|\s*\(\s*(?:[^\s,;.!?()\[\]\x00]+\s+){0,3}\x00\s*\)"  # " (see X)"
+)
 
 
 class UngroundedAnswerError(ValueError):
@@ -43,6 +48,10 @@ def cite(text: str, passages: Sequence[Passage]) -> GroundedAnswer:
     ...       "dense": 0.9}]
     >>> cite("Do X [a.md]. Do Y [made-up.md].", p).text.splitlines()[0]
     'Do X [1]. Do Y.'
+    >>> cite("Do X [a.md], see also [made-up.md].", p).text.splitlines()[0]
+    'Do X [1].'
+    >>> cite("Do X [a.md] (see [made-up.md]).", p).text.splitlines()[0]
+    'Do X [1].'
     """
     by_id = {p["doc_id"]: p for p in passages}
     numbers: dict[str, int] = {}
@@ -52,7 +61,7 @@ def cite(text: str, passages: Sequence[Passage]) -> GroundedAnswer:
         kept = [i for i in ids if i in by_id]
         if not kept:
             # Plain bracketed prose stays; anything shaped like an id we did not give is dropped.
-            return match.group(0) if " " in match.group(1).strip() else ""
+            return match.group(0) if " " in match.group(1).strip() else _DROPPED
         marks = []
         for doc_id in kept:
             numbers.setdefault(doc_id, len(numbers) + 1)
@@ -60,6 +69,9 @@ def cite(text: str, passages: Sequence[Passage]) -> GroundedAnswer:
         return "".join(marks)
 
     body = _MARKER.sub(replace, text)
+    # A clause that only pointed at a dropped marker ("…, see also [x]", "(see [x])") goes
+    # with it, so no "see also." is left hanging.
+    body = _DANGLING.sub("", body).replace(_DROPPED, "")
     body = re.sub(r"[ \t]+([.,;:!?])", r"\1", body)
     body = re.sub(r"[ \t]{2,}", " ", body).strip()
     citations = [

@@ -28,6 +28,8 @@ class FakeOpenAI:
         """What the model searches for in ``search`` mode."""
         self.structured: dict = {"memories": []}
         """What structured-output requests (memory extraction) get back."""
+        self.token_delay_s = 0.0
+        """Pause between streamed chunks (requests with ``"stream": true``)."""
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -106,6 +108,9 @@ class FakeOpenAI:
                 self._reply(body, text)
 
             def _reply(self, body, text, tool_call=None):
+                if body.get("stream"):
+                    self._stream(body, text, tool_call)
+                    return
                 payload = {
                     "id": "chatcmpl-1",
                     "object": "chat.completion",
@@ -145,6 +150,39 @@ class FakeOpenAI:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def _stream(self, body, text, tool_call):
+                """Server-sent events, as the API streams: word by word, then [DONE]."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+
+                def chunk(delta, finish=None):
+                    event = {
+                        "id": "chatcmpl-1",
+                        "object": "chat.completion.chunk",
+                        "created": int(time.time()),
+                        "model": body["model"],
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                    }
+                    self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                    self.wfile.flush()
+
+                chunk({"role": "assistant", "content": ""})
+                if tool_call:
+                    call = {
+                        "index": 0,
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": tool_call[0], "arguments": json.dumps(tool_call[1])},
+                    }
+                    chunk({"tool_calls": [call]})
+                for word in re.findall(r"\S+\s*", text or ""):
+                    time.sleep(fake.token_delay_s)
+                    chunk({"content": word})
+                chunk({}, "tool_calls" if tool_call else "stop")
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"

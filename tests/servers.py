@@ -155,3 +155,33 @@ def serve(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@contextmanager
+def serve_fresh(
+    kind: str, sample_kb_data: Path, tmp_root: Path, postgres_server: str, **env: str
+) -> Iterator[Server]:
+    """``kind`` on a copy of the sample KB's data (Aegra: on a new database, dropped after)."""
+    import shutil
+    import uuid
+
+    import psycopg
+
+    data_dir = tmp_root / f"{kind}-data"
+    shutil.copytree(sample_kb_data, data_dir)
+    database_url = None
+    name = f"support_aegra_{uuid.uuid4().hex[:10]}"
+    if kind == "aegra":
+        with psycopg.connect(postgres_server, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        database_url = f"{postgres_server.rpartition('/')[0]}/{name}"
+    try:
+        with serve(
+            kind, data_dir, tmp_root / f"{kind}.log", database_url=database_url, **env
+        ) as running:
+            running.data_dir = data_dir  # type: ignore[attr-defined]
+            yield running
+    finally:
+        if database_url:
+            with psycopg.connect(postgres_server, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -135,10 +135,17 @@ async def _guard_with_files(
 
 
 def _files_note(received: list[dict[str, Any]]) -> str:
-    """``[attached: invoice.pdf (application/pdf, 41 KB)]``: names and types, never bytes."""
+    """``[attached: invoice.pdf (pdf, 41 KB)]``: names, types and sizes, never bytes."""
     described = [
-        f"{r['filename']} ({r.get('type') or 'unknown type'}, "
-        f"{max(1, round((r.get('size_bytes') or 0) / 1000))} KB)"
+        f"{r['filename']} ({r.get('type') or 'unknown type'}, {_size(r.get('size_bytes') or 0)})"
         for r in received
     ]
     return f"[attached: {'; '.join(described)}]"
+
+
+def _size(size: int) -> str:
+    if size < 1000:
+        return f"{size} bytes"
+    if size < 1_000_000:
+        return f"{round(size / 1000)} KB"
+    return f"{size / 1_000_000:.1f} MB"

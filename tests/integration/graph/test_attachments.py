@@ -272,7 +272,8 @@ async def test_a_file_without_a_question_is_acknowledged(agent, tmp_path):
     assert result.outcome == "abstained"
     assert result.answer.startswith("I've received “order.txt”.")
     history = await agent.history(result.thread_id)
-    assert history[0] == ("human", "[attached: order.txt]")  # the bytes are not in the thread
+    # the bytes are not in the thread, their name, type and size are
+    assert history[0] == ("human", "[attached: order.txt (txt, 44 bytes)]")
 
 
 async def test_instructions_inside_a_document_change_nothing(agent, tmp_path):

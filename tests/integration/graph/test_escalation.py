@@ -121,15 +121,20 @@ async def test_escalation_creates_one_ticket_a_human_can_act_on(agent):
     assert await count(agent, "tickets") == 1, "retrying the node"
 
 
-async def test_human_reply_then_resolve_hands_the_thread_back(agent):
+async def test_human_replies_in_a_row_then_resolve_hands_the_thread_back(agent):
     result = await agent.ask("I want to speak to a human please", user_id="bea")
-    reply = await agent.resume(result.thread_id, "Hi, this is Sam. How can I help?")
-    assert reply.answer == "Hi, this is Sam. How can I help?"
+    reply = await agent.resume(result.thread_id, "Hi, this is Sam. How can I help?", name="Sam")
+    assert reply.answer == "Sam (support team): Hi, this is Sam. How can I help?"
     assert reply.escalation["status"] == "assigned"
+    # the human writes again before the customer does: the thread is still waiting for them
+    again = await agent.resume(result.thread_id, "I can see your order.")
+    assert again.answer == "Support team: I can see your order."
     follow = await agent.ask(
         "Thanks Sam, my order is late", thread_id=result.thread_id, user_id="bea"
     )
-    assert follow.outcome == "escalated"  # still with the human
+    assert follow.outcome == "escalated"  # still with the human, and told so
+    assert "A person from our support team has your conversation" in follow.answer
+    assert "human_requested" not in follow.answer  # no ticket internals for the customer
     done = await agent.resume(result.thread_id, "Sorted, it arrives tomorrow.", resolve=True)
     assert done.escalation is None
     back = await agent.ask("How do I reset my password?", thread_id=result.thread_id, user_id="bea")
@@ -137,8 +142,80 @@ async def test_human_reply_then_resolve_hands_the_thread_back(agent):
     [ticket] = await agent.services.tickets.list("default")
     assert ticket["status"] == "resolved"
     history = await agent.history(result.thread_id)
-    assert ("ai", "Hi, this is Sam. How can I help?") in history
+    said = [text for role, text in history if role == "ai"]
+    assert said.index("Sam (support team): Hi, this is Sam. How can I help?") < said.index(
+        "Support team: I can see your order."
+    )
+    assert ("human", "Thanks Sam, my order is late") in history
     assert await count(agent, "tickets") == 1
+
+
+UI_PAYLOADS = [
+    # agent-chat-ui today (LangChain HITL): edit the reply, reject with a message, approve
+    (
+        {
+            "decisions": [
+                {
+                    "type": "edit",
+                    "edited_action": {
+                        "name": "reply_to_customer",
+                        "args": {"reply": "From the edit form", "resolve": "false"},
+                    },
+                }
+            ]
+        },
+        "Support team: From the edit form",
+    ),
+    ({"decisions": [{"type": "reject", "message": "From the reject box"}]}, None),
+    ("A plain string", "Support team: A plain string"),
+    ([{"type": "response", "args": "From agent-inbox"}], "Support team: From agent-inbox"),
+    ({"reply": "Ours, named", "name": "Ana"}, "Ana (support team): Ours, named"),
+]
+
+
+async def test_every_ui_resume_payload_delivers_the_reply(agent):
+    result = await agent.ask("Can I talk to someone real?", user_id="uma")
+    assert result.outcome == "escalated"
+    snapshot = await agent.graph.aget_state({"configurable": {"thread_id": result.thread_id}})
+    [pending] = snapshot.interrupts
+    value = pending.value
+    # agent-chat-ui's check (src/lib/agent-inbox-interrupt.ts) and agent-inbox's older one
+    assert isinstance(value["action_requests"], list) and isinstance(value["review_configs"], list)
+    assert {"allow_respond", "allow_accept", "allow_edit", "allow_ignore"} <= set(value["config"])
+    assert value["ticket"]["ticket_id"] == result.escalation["ticket_id"]
+    assert value["ticket"]["tenant_id"] == "default"
+    assert "Can I talk to someone real?" in value["ticket"]["summary"]
+    for payload, shown in UI_PAYLOADS:
+        turn = await agent.resume(result.thread_id, payload=payload)
+        expected = shown or "Support team: From the reject box"
+        assert turn.answer == expected, payload
+        assert turn.escalation["status"] == "assigned"
+    from graph.handover import ResumeError
+
+    with pytest.raises(ResumeError, match="expected"):
+        await agent.resume(result.thread_id, payload={"accepted": True})
+    done = await agent.resume(result.thread_id, payload={"decisions": [{"type": "approve"}]})
+    assert done.escalation is None
+    [ticket] = await agent.services.tickets.list("default")
+    assert ticket["status"] == "resolved"
+    history = [text for role, text in await agent.history(result.thread_id) if role == "ai"]
+    assert len([t for t in history if "(support team)" in t or "Support team:" in t]) == 5
+
+
+async def test_a_payload_the_graph_cannot_read_waits_for_a_good_one(agent):
+    """Sent past the API's check (e.g. straight to the graph), it is never taken as a reply."""
+    from langgraph.types import Command
+
+    result = await agent.ask("Put me through to an agent", user_id="vic")
+    config = {"configurable": {"thread_id": result.thread_id}}
+    await agent.graph.ainvoke(
+        Command(resume={"accepted": True}), config=config, context=Context(user_id="vic")
+    )
+    snapshot = await agent.graph.aget_state(config)
+    [pending] = snapshot.interrupts
+    assert "expected" in pending.value["error"]
+    good = await agent.resume(result.thread_id, "Now a real reply")
+    assert good.answer == "Support team: Now a real reply"
 
 
 async def test_webhook_down_then_back_delivers_each_ticket_once(agent, receiver):
@@ -186,7 +263,7 @@ def test_resume_through_the_command_line(sample_kb_data, tmp_path):
     resumed = json.loads(
         run("resume", asked["thread_id"], "--reply", "Hello from Sam", "--resolve", "--json")
     )
-    assert resumed["answer"] == "Hello from Sam"
+    assert resumed["answer"] == "Support team: Hello from Sam"  # marked as from a person
     [ticket] = json.loads(run("tickets", "list", "--json"))
     assert (
         ticket["status"] == "resolved" and ticket["ticket_id"] == asked["escalation"]["ticket_id"]

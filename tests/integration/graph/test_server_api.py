@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import shutil
 import subprocess
 import sys
 import uuid
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import ROOT, SECRET, SERVERS, serve, token
+from tests.servers import ROOT, SECRET, SERVERS, serve_fresh, token
 
 pytestmark = pytest.mark.integration
 
@@ -29,26 +28,9 @@ PRO = {"messages": [{"role": "user", "content": "I'm on the Pro plan. How do ref
 
 @pytest.fixture(scope="module", params=SERVERS)
 def server(request, sample_kb_data, tmp_path_factory, postgres_server):
-    import psycopg
-
-    kind = request.param
-    data_dir = tmp_path_factory.mktemp(f"{kind}-data") / "data"
-    shutil.copytree(sample_kb_data, data_dir)
-    database_url = None
-    if kind == "aegra":
-        name = f"support_aegra_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(postgres_server, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        database_url = f"{postgres_server.rpartition('/')[0]}/{name}"
-    log_path = tmp_path_factory.mktemp(f"{kind}-log") / "server.log"
-    try:
-        with serve(kind, data_dir, log_path, database_url=database_url) as running:
-            running.data_dir = data_dir  # type: ignore[attr-defined]
-            yield running
-    finally:
-        if database_url:
-            with psycopg.connect(postgres_server, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    root = tmp_path_factory.mktemp(request.param)
+    with serve_fresh(request.param, sample_kb_data, root, postgres_server) as running:
+        yield running
 
 
 def user(name: str, tenant: str = "default", role: str = "customer") -> str:
