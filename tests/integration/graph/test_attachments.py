@@ -581,3 +581,38 @@ async def test_the_file_leads_even_when_memories_reorder_the_articles(agent):
     assert result.answer.startswith("Here is what your file “invoice-LM-20931.pdf” says:")
     assert "$145.37" in result.answer
     assert result.citations[0]["doc_id"] == result.attachments[0]["doc_id"]
+
+
+async def test_no_checkpoint_keeps_a_file_or_an_oversized_message(agent):
+    """Every checkpoint of the thread, the input ones included (default durability)."""
+    import base64
+    import json
+
+    invoice = (ROOT / "evaluations" / "datasets" / "files" / "invoice-LM-20931.pdf").read_bytes()
+    encoded = base64.b64encode(invoice).decode()
+    block = {  # today's agent-chat-ui PDF block
+        "type": "file",
+        "mimeType": "application/pdf",
+        "data": encoded,
+        "metadata": {"filename": "invoice-LM-20931.pdf"},
+    }
+    first = await agent.ask(
+        [{"type": "text", "text": "What is the total I was charged on this invoice?"}, block],
+        user_id="cp",
+    )
+    assert "$145.37" in first.answer and first.citations[0]["doc_id"].startswith("attachment:")
+    huge = "Please read all of this. " * 5000  # 125,000 characters
+    second = await agent.ask(huge, thread_id=first.thread_id, user_id="cp")
+    assert "124,999 characters long" in second.answer  # stripped
+    kept = await agent.ask("How do I reset my password?", thread_id=first.thread_id, user_id="cp")
+    assert kept.outcome == "answered"
+
+    config = {"configurable": {"thread_id": first.thread_id}}
+    checkpoints = [c async for c in agent.graph.aget_state_history(config)]
+    assert len(checkpoints) > 10
+    dumped = [json.dumps(c.values, default=str) for c in checkpoints]
+    assert not [d for d in dumped if encoded[100:160] in d]
+    assert max(len(d) for d in dumped) < 60_000, "the long message stayed in a checkpoint"
+    # the thread still shows that a file was sent, and which
+    history = await agent.history(first.thread_id)
+    assert history[0][1].endswith("[attached: invoice-LM-20931.pdf (pdf, 2 KB)]")
