@@ -8,6 +8,7 @@ later checkpoint.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 __all__ = ["GuardResult", "check_message", "message_text"]
 
 _ALLOWED_CONTROLS = {"\n", "\t", "\r"}
+_FILES_NOTE = re.compile(r"^\[attached: [^\n]*\]$", re.M)
 
 
 @dataclass(frozen=True)
@@ -31,9 +33,13 @@ class GuardResult:
 
 
 def message_text(content: Any) -> tuple[str, int]:
-    """Text of a message's content (a string or content blocks) and the count of non-text blocks."""
+    """Text of a message's content (a string or content blocks) and the count of non-text blocks.
+
+    The guard's ``[attached: …]`` line (what the thread shows of a customer's files) is
+    not the customer's words: searches, memories and routing never read it.
+    """
     if isinstance(content, str):
-        return content, 0
+        return _FILES_NOTE.sub("", content).strip() if "[attached: " in content else content, 0
     parts: list[str] = []
     other = 0
     for block in content if isinstance(content, list) else [content]:
@@ -43,7 +49,8 @@ def message_text(content: Any) -> tuple[str, int]:
             parts.append(str(block.get("text", "")))
         else:
             other += 1
-    return "\n".join(parts), other
+    text = "\n".join(parts)
+    return (_FILES_NOTE.sub("", text).strip() if "[attached: " in text else text), other
 
 
 def check_message(content: Any, max_chars: int) -> GuardResult:
