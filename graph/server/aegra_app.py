@@ -113,7 +113,7 @@ class ThreadRunsGuard:
                 except ResumeError as exc:
                     await _reply(send, 422, "invalid_resume", f"resume: {exc}")
                     return
-            receive = _replay(body)
+            receive = _replay(body, receive)
         if match["what"] == "state":
             await self.app(scope, receive, send)  # Aegra scopes state to the creator
             return
@@ -139,18 +139,22 @@ def _command(body: bytes) -> Any:
     return payload.get("command") or None if isinstance(payload, dict) else None
 
 
-def _replay(body: bytes) -> Any:
-    """A ``receive`` that hands the already-read body to the app."""
+def _replay(body: bytes, receive: Any) -> Any:
+    """A ``receive`` that hands the already-read body to the app, then the client's events.
+
+    After the body it waits on the client's own ``receive``: a streaming response
+    listens there for the disconnect, and an immediate one would end every stream.
+    """
     sent = False
 
-    async def receive() -> dict[str, Any]:
+    async def replay() -> dict[str, Any]:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return dict(await receive())
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return receive
+    return replay
 
 
 app = FastAPI(title="support-agent on Aegra")
