@@ -57,6 +57,8 @@ bench: venv
 	$(PY) bench/concurrency.py
 	$(PY) bench/checkpoints.py
 	$(PY) bench/onnx_embed.py
+	$(PY) bench/streaming.py
+	$(PY) bench/server_start.py
 
 # Refresh the pinned versions CI installs (after changing dependencies in pyproject.toml).
 lock: venv
