@@ -281,7 +281,7 @@ async def test_staff_of_the_tenant_resume_an_escalated_thread(server):
         return
     await run(agent, thread_id, command={"resume": {"reply": "Hi, Sam here.", "resolve": True}})
     state = await customer.threads.get_state(thread_id)
-    assert state["values"]["messages"][-1]["content"] == "Hi, Sam here."
+    assert state["values"]["messages"][-1]["content"] == "Support team: Hi, Sam here."
     assert state["values"]["escalation"] is None
 
 
