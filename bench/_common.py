@@ -328,3 +328,20 @@ def workload(turns: int, seed: int = 7, prefix: str = "t") -> list[Conversation]
         total += length
         n += 1
     return out
+
+
+def sample_kb_data_dir() -> Path:
+    """A new data directory with ``sample_kb/`` ingested through the command line."""
+    import subprocess
+    import sys
+    import tempfile
+
+    data = Path(tempfile.mkdtemp()) / "data"
+    subprocess.run(
+        [str(Path(sys.executable).with_name("support-agent")), "kb", "ingest", "sample_kb"],
+        cwd=Path(__file__).resolve().parents[1],
+        env={"SUPPORT_DATA_DIR": str(data), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+        check=True,
+        capture_output=True,
+    )
+    return data

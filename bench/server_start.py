@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _common import sample_kb_data_dir  # noqa: E402
 
 from tests.servers import serve_fresh, token  # noqa: E402
 
@@ -46,14 +47,7 @@ async def _turns(server) -> list[float]:  # type: ignore[no-untyped-def]
 
 def main() -> None:
     kinds = sys.argv[1:] or ["langgraph-dev", "aegra"]
-    data = Path(tempfile.mkdtemp()) / "data"
-    subprocess.run(
-        [str(Path(sys.executable).with_name("support-agent")), "kb", "ingest", "sample_kb"],
-        cwd=ROOT,
-        env={"SUPPORT_DATA_DIR": str(data), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
-        check=True,
-        capture_output=True,
-    )
+    data = sample_kb_data_dir()
     results = {}
     for kind in kinds:
         with serve_fresh(kind, data, Path(tempfile.mkdtemp()), POSTGRES) as server:

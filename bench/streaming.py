@@ -19,15 +19,14 @@ import asyncio
 import base64
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import sample_kb_data_dir  # noqa: E402
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage  # noqa: E402
 
 from graph.embedded import open_agent  # noqa: E402
@@ -58,19 +57,6 @@ def big_pdf(size: int) -> bytes:
         xref,
     )
     return out
-
-
-def ingested() -> Path:
-    """A data directory with the sample KB ingested (by the command line, as a user would)."""
-    data = Path(tempfile.mkdtemp()) / "data"
-    subprocess.run(
-        [str(Path(sys.executable).with_name("support-agent")), "kb", "ingest", "sample_kb"],
-        cwd=ROOT,
-        env={"SUPPORT_DATA_DIR": str(data), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
-        check=True,
-        capture_output=True,
-    )
-    return data
 
 
 async def main(data: Path) -> None:
@@ -115,4 +101,4 @@ async def main(data: Path) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(ingested()))
+    asyncio.run(main(sample_kb_data_dir()))
