@@ -17,6 +17,7 @@ to the customer by the guard, never guessed.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -28,11 +29,14 @@ from typing import Any
 from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, convert_to_messages
 from langgraph.channels.ephemeral_value import EphemeralValue
 
+from tools.attachments.input import block_label
+
 __all__ = [
     "LONG_TEXT_CHARS",
     "STASH_TTL_S",
     "InputChannel",
     "MissingStash",
+    "discard",
     "restore",
     "stashed_names",
     "take_out",
@@ -97,23 +101,13 @@ def _size(block: Any) -> int:
 
 
 def _describe(block: dict[str, Any]) -> dict[str, Any]:
-    """What the reference keeps of a block: its kind and name, never its data."""
-    raw_metadata, raw_nested = block.get("metadata"), block.get("file")
-    metadata: dict[str, Any] = raw_metadata if isinstance(raw_metadata, dict) else {}
-    nested: dict[str, Any] = raw_nested if isinstance(raw_nested, dict) else {}
-    name = (
-        block.get("filename")
-        or block.get("name")
-        or metadata.get("filename")
-        or metadata.get("name")
-        or nested.get("filename")
-    )
-    mime = block.get("mime_type") or block.get("mimeType")
+    """What the reference keeps of a block: its kind, name and type, never its data."""
+    name, mime = block_label(block)
     described = {"kind": str(block.get("type", ""))[:32]}
-    if isinstance(name, str):
-        described["filename"] = name[:255]
-    if isinstance(mime, str):
-        described["mime_type"] = mime[:128]
+    if name:
+        described["filename"] = name
+    if mime:
+        described["mime_type"] = mime
     return described
 
 
@@ -176,6 +170,15 @@ def restore(content: Any) -> Any:
     if len(restored) == 1 and isinstance(restored[0], str):
         return restored[0]
     return restored
+
+
+def discard(content: Any) -> None:
+    """Drop what a refused message stashed (it will never be read)."""
+    if isinstance(content, list):
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == STASHED:
+                with contextlib.suppress(MissingStash):
+                    _stash.take(str(block.get("token")))
 
 
 def stashed_names(content: Any) -> list[str]:

@@ -15,14 +15,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 
-from tests.servers import ROOT, SECRET, SERVERS, serve, token
+from tests.servers import ROOT, SECRET, SERVERS, serve_fresh, token
 
 ROLES = {
     "customer (owner)": ("cara", "default", "customer"),
@@ -171,41 +170,26 @@ async def _matrix(server: Any, data_dir: Path) -> dict[str, dict[str, str]]:
 
 
 def main() -> None:
-    import psycopg
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.parse_args()
     results: dict[str, dict[str, dict[str, str]]] = {}
     admin = "postgresql://postgres@127.0.0.1:5432/postgres"
-    for kind in SERVERS:
-        work = Path(tempfile.mkdtemp(prefix=f"matrix-{kind}-"))
-        data = work / "data"
-        subprocess.run(
-            [
-                str(Path(sys.executable).with_name("support-agent")),
-                "kb",
-                "ingest",
-                str(ROOT / "sample_kb"),
-            ],
-            env={"SUPPORT_DATA_DIR": str(data), "PATH": "/usr/bin:/bin"},
-            check=True,
-            capture_output=True,
-            cwd=ROOT,
-        )
-        database = None
-        name = f"matrix_{uuid.uuid4().hex[:8]}"
-        if kind == "aegra":
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            database = f"postgresql://postgres@127.0.0.1:5432/{name}"
-        try:
-            with serve(kind, data, work / "server.log", database_url=database) as server:
-                results[kind] = asyncio.run(_matrix(server, data))
-        finally:
-            if database:
-                with psycopg.connect(admin, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            shutil.rmtree(work, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix="matrix-"))
+    sample = work / "sample-data"
+    subprocess.run(
+        [str(Path(sys.executable).with_name("support-agent")), "kb", "ingest", "sample_kb"],
+        env={"SUPPORT_DATA_DIR": str(sample), "PATH": "/usr/bin:/bin"},
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    try:
+        for kind in SERVERS:
+            with serve_fresh(kind, sample, work, admin) as server:
+                results[kind] = asyncio.run(_matrix(server, server.data_dir))  # type: ignore[attr-defined]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     ops = ["create thread", "run", "stream", "state", "history", "resume", "search threads"]
     print("| server | role | " + " | ".join(ops) + " |")
     print("|---|---|" + "---|" * len(ops))

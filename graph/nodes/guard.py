@@ -16,7 +16,7 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from graph.attachment_turn import acknowledge, receive_attachments
-from graph.intake import MissingStash, restore, stashed_names
+from graph.intake import MissingStash, discard, restore, stashed_names
 from graph.message_checks import check_message, message_text
 from graph.nodes.create_ticket import deliver_in_background
 from graph.nodes.deps import Node, NodeDeps
@@ -58,6 +58,7 @@ def make_guard(deps: NodeDeps) -> Node:
         if thread_id and not await services.owners.claim(
             context.tenant_id, context.user_id, thread_id
         ):
+            discard(last.content)  # what a refused message stashed is never read
             if caller_of(runtime) is not None:
                 # Under the server API the run fails and returns nothing of the thread
                 # (a server that skips the auth handlers on some endpoint still stops here).

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["IncomingFile", "RefusedBlock", "split_content"]
+__all__ = ["IncomingFile", "RefusedBlock", "block_label", "split_content"]
 
 _FILE_TYPES = frozenset({"file", "image", "image_url", "audio", "video", "text-plain"})
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+/-]*)(;[\w-]+=[^;,]*)*;base64,(?P<data>.*)$", re.S)
@@ -110,6 +110,14 @@ def _fields(block: dict[str, Any], number: int) -> tuple[str, str | None, str | 
     ids = (block.get("file_id"), block.get("fileId"), nested.get("file_id"))
     linked = any(urls) or any(ids) or block.get("source_type") in ("url", "id")
     return _filename(block, nested) or f"attachment-{number}", mime, payload, linked
+
+
+def block_label(block: dict[str, Any]) -> tuple[str, str | None]:
+    """(safe file name or "", declared MIME type) of a block, without touching its data."""
+    raw_nested = block.get("file")
+    nested: dict[str, Any] = raw_nested if isinstance(raw_nested, dict) else {}
+    declared = block.get("mime_type") or block.get("mimeType")
+    return _filename(block, nested), declared[:128] if isinstance(declared, str) else None
 
 
 def _filename(block: dict[str, Any], nested: dict[str, Any]) -> str:
