@@ -42,15 +42,17 @@ __all__ = [
     "DataMissingError",
     "FaqKb",
     "banking77_cases",
+    "bitext_cases",
     "clinc150_cases",
     "faq_split",
     "goal_sentence",
+    "nlupp_cases",
     "tau2_cases",
     "utterances",
     "write_kb",
 ]
 
-SOURCES = ("tau2", "clinc150", "banking77")
+SOURCES = ("tau2", "clinc150", "banking77", "bitext", "nlupp")
 Tau2Variant = Literal["instructions", "dialogue"]
 
 
@@ -253,3 +255,56 @@ def banking77_cases(
     queries = random.Random(seed).sample(test, min(sample, len(test)))
     kb = FaqKb(records)
     return _faq_cases("banking77", kb, queries, []), kb
+
+
+# -- requests for a person (escalation) ------------------------------------------------------
+
+_BITEXT_ESCALATE = frozenset({"contact_human_agent", "complaint"})
+NLUPP_TEST_FOLDS = range(16, 20)
+"""NLU++ has 20 folds and no official split: folds 0-13 train the escalation heads,
+14-15 tune their thresholds, 16-19 are the test set."""
+
+
+def bitext_cases(data: Path) -> list[Case]:
+    """Bitext's official test split: a request for a person or a complaint escalates.
+
+    The other 25 intents (``contact_customer_service`` and ``review`` among them, the
+    near misses) are labelled ``answered``: only escalation precision / recall / F1
+    mean anything on this set (the knowledge base is not theirs).
+    """
+    path = data / "bitext_support" / "intent_detection"
+    path = _need(path / "Bitext_Sample_Customer_Service_Testing_Dataset.csv")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [
+        Case(
+            id=f"bitext-{n:04d}",
+            threads=((Message(_clean(row["utterance"])),),),
+            expected_outcome="escalated" if row["intent"] in _BITEXT_ESCALATE else "answered",
+            metadata={"source": "bitext", "intent": row["intent"], "tags": row["tags"]},
+        )
+        for n, row in enumerate(rows)
+    ]
+
+
+def nlupp_cases(data: Path) -> list[Case]:
+    """NLU++ test folds (16-19), banking and hotels: ``handoff`` escalates.
+
+    The label marks the topic, so the few "no, you don't need to transfer me" count as
+    requests here too (the agent rightly does not escalate them: they show as misses).
+    """
+    cases = []
+    for domain in ("banking", "hotels"):
+        for fold in NLUPP_TEST_FOLDS:
+            items = json.loads(_need(data / "nlupp" / domain / f"fold{fold}.json").read_text())
+            for n, item in enumerate(items):
+                intents = item.get("intents") or []
+                cases.append(
+                    Case(
+                        id=f"nlupp-{domain}-{fold}-{n:03d}",
+                        threads=((Message(_clean(item["text"])),),),
+                        expected_outcome="escalated" if "handoff" in intents else "answered",
+                        metadata={"source": "nlupp", "domain": domain, "intents": intents},
+                    )
+                )
+    return cases

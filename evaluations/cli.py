@@ -132,7 +132,9 @@ def eval_command(
 
 
 def eval_data(
-    source: Annotated[str, typer.Argument(help="tau2, clinc150 or banking77.")],
+    source: Annotated[
+        str, typer.Argument(help="tau2, clinc150, banking77, bitext or nlupp.")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Directory for the dataset (and KB).")],
     data: Annotated[Path, typer.Option("--data", help="The shared datasets folder.")] = Path(
         "../shared/data"
@@ -168,6 +170,10 @@ def eval_data(
             cases, faq = adapters.clinc150_cases(data, in_scope=sample, out_of_scope=oos, seed=seed)
             kb_path = adapters.write_kb(out / "clinc150-kb.jsonl", faq)
             name = "clinc150"
+        elif source in ("bitext", "nlupp"):  # requests for a person: escalation only
+            cases = (adapters.bitext_cases if source == "bitext" else adapters.nlupp_cases)(data)
+            kb_path = (Path(__file__).resolve().parents[1] / "sample_kb").resolve()
+            name = source
         else:
             cases, faq = adapters.banking77_cases(data, sample=sample, seed=seed)
             kb_path = adapters.write_kb(out / "banking77-kb.jsonl", faq)

@@ -64,6 +64,7 @@ ALL_ESCALATION_REASONS = (
     "chargeback",
     "safety",
     "frustration",
+    "complaint",
     "repeated_failure",
     "model_proposed",
 )

@@ -6,6 +6,8 @@ escalation policy), never the model's alone.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -15,9 +17,30 @@ from graph.nodes.deps import Node, NodeDeps
 from graph.routing import decide_route
 from state import Context, SupportState
 from tools.escalation import escalation_reasons
+from tools.escalation.intent import intent_heads
 from tools.identity import identity_of
+from tools.services import Services
 
 __all__ = ["make_route"]
+
+logger = logging.getLogger(__name__)
+_EMBED_TIMEOUT_S = 2.0
+
+
+async def _intents(services: Services, text: str) -> list[str]:
+    """What the semantic heads detect in the customer's words (rules alone if unavailable).
+
+    The vector is the query embedding's cache entry when the search used the message as
+    it is; a follow-up's search query differs, so its words are embedded once more.
+    """
+    if not text.strip():
+        return []
+    try:
+        vector = await asyncio.wait_for(services.kb.queries.embed(text[:2000]), _EMBED_TIMEOUT_S)
+    except Exception as exc:  # the rules still decide; the turn is never held up by this
+        logger.warning("escalation intent skipped: %s", type(exc).__name__)
+        return []
+    return intent_heads().detect(vector)
 
 
 def make_route(deps: NodeDeps) -> Node:
@@ -36,11 +59,13 @@ def make_route(deps: NodeDeps) -> Node:
         if state.rejection or not state.messages:
             return {"route": decision, "route_reasons": reasons}
         services = await deps.services()
+        text = message_text(state.messages[-1].content)[0]
         escalate = escalation_reasons(
-            message_text(state.messages[-1].content)[0],
+            text,
             abstain_streak=state.abstain_streak,
             will_abstain=decision == "abstain",
             policy=services.settings.escalation_policy(identity_of(runtime).tenant_id),
+            intents=await _intents(services, text),
         )
         if escalate:
             return {"route": "escalate", "route_reasons": escalate, "escalation_reasons": escalate}

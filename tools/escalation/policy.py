@@ -15,19 +15,35 @@ from state import EscalationPolicy
 
 __all__ = ["REASON_CODES", "escalation_reasons"]
 
+_STAFF = (
+    r"(humans?|persons?|agents?|agnt|agrnt|representatives?|rep+s?|operators?|advis[eo]rs?|"
+    r"executives?|managers?|supervisors?|staff|employees?|associates?)"
+)
+_PERSON = rf"({_STAFF[1:-1]}|someone|somebody|people)"
+_NEGATED = re.compile(
+    rf"\b(no need to|don'?t|do not|no,? i don'?t)\s+(need to\s+|want to\s+|have to\s+)?"
+    rf"(transfer|connect|put)\b"
+    rf"|\b(don'?t|do not) (need|want) (a|an|to (talk|speak) (to|with) (a|an))\s*{_PERSON}\b",
+    re.I,
+)
+"""A customer saying no to a person ("no need to transfer me") is not asking for one."""
+
 _RULES: dict[str, re.Pattern[str]] = {
     "human_requested": re.compile(
-        r"\b(speak|talk|chat|connect|transfer|put)\s+(me\s+)?(to|with|through to)\s+"
-        r"(a|an|the|your|some|real)?\s*(real\s+|live\s+)?"
-        r"(human|person|agent|representative|someone|people|manager|supervisor|staff)\b"
-        r"|\b(human|live|real)\s+(agent|person|representative|support|being)\b"
-        r"|\b(need|want|get)\s+(a|an|some)\s+(real\s+)?(person|human|representative)\b"
-        r"|\b(representative|operator|agent),?\s+please\b",
+        rf"\b(speak|talk|chat|connect|transfer|put|get)\s+(me\s+)?(on\s+|back\s+)?"
+        rf"(to|with|through to|onto)\s+(a|an|the|your|some|one of your)?\s*"
+        rf"(real\s+|live\s+|actual\s+)?{_PERSON}\b"
+        rf"|\b(human|live|real)\s+(agent|person|representative|support|being)\b"
+        rf"|\b(need|want|get|give me)\s+(a|an|some|to speak to a|to talk to a)?\s*"
+        rf"(real\s+|live\s+)?{_STAFF}\b"
+        rf"|\b{_STAFF},?\s+please\b"
+        rf"|^\W*(a\s+)?{_STAFF}\W*$",
         re.I,
     ),
     "not_helpful": re.compile(
-        r"\b(that|this|it|you|your answer)\s+(didn'?t|did not|doesn'?t|does not|isn'?t|is not|"
-        r"wasn'?t|was not)\s+(help|work|answer|solve|fix|useful|helpful)"
+        r"\b(that|you|your (answer|reply|solution|suggestion|steps?)|the answer)\s+"
+        r"(didn'?t|did not|doesn'?t|does not|isn'?t|is not|wasn'?t|was not)\s+"
+        r"(help|answer|solve|fix|work|useful|helpful)"
         r"|\b(not|un)helpful\b|\buseless\b|\bstill (doesn'?t|not) work",
         re.I,
     ),
@@ -65,12 +81,13 @@ _RULES: dict[str, re.Pattern[str]] = {
     ),
     "frustration": re.compile(
         r"!{3,}|\b(ridiculous|unacceptable|furious|outrageous|fed up|sick of|"
-        r"waste of (my )?time|worst (service|company|support)|disgusting|pathetic)\b",
+        r"waste of (my )?time|worst (service|company|support)|disgusting|pathetic|"
+        r"(nobody|no one|no-one) (is )?(answering|responding|replying|helping|listening))\b",
         re.I,
     ),
 }
 
-REASON_CODES = (*_RULES, "repeated_failure", "model_proposed")
+REASON_CODES = (*_RULES, "complaint", "repeated_failure", "model_proposed")
 """Every reason a conversation can be escalated for."""
 
 _HOW_TO = re.compile(r"(what|how|where|when|can|could|is|are|do|does|will|why)\b", re.I)
@@ -86,17 +103,29 @@ def escalation_reasons(
     will_abstain: bool,
     policy: EscalationPolicy,
     proposed: Iterable[str] = (),
+    intents: Iterable[str] = (),
 ) -> list[str]:
     """Reason codes to escalate this turn for (empty: do not escalate).
 
     ``abstain_streak`` counts the turns before this one that ended without an answer;
-    ``will_abstain`` says whether this one is about to.
+    ``will_abstain`` says whether this one is about to; ``intents`` are what the
+    semantic heads (``tools.escalation.intent``) detected in the message: they add to
+    the rules. Frustration is judged by words, never by capital letters; a customer
+    who says no to a transfer is not asking for one.
 
     >>> p = EscalationPolicy()
     >>> escalation_reasons("Can I talk to a real person?", abstain_streak=0,
     ...                    will_abstain=False, policy=p)
     ['human_requested']
     >>> escalation_reasons("How do I request a refund?", abstain_streak=0,
+    ...                    will_abstain=False, policy=p)
+    []
+    >>> escalation_reasons("I want a rep", abstain_streak=0, will_abstain=False, policy=p)
+    ['human_requested']
+    >>> escalation_reasons("No need to transfer me, thanks", abstain_streak=0,
+    ...                    will_abstain=False, policy=p, intents=["human_requested"])
+    []
+    >>> escalation_reasons("NEED YOUR BILLING DEPARTMENT EMAIL", abstain_streak=0,
     ...                    will_abstain=False, policy=p)
     []
     """
@@ -109,8 +138,9 @@ def escalation_reasons(
     if will_abstain and abstain_streak + 1 >= policy.abstentions_before_escalation:
         reasons.append("repeated_failure")
     reasons.extend(code for code in proposed if code not in reasons)
-    if len(text) > 40 and sum(c.isupper() for c in text) > 0.6 * sum(c.isalpha() for c in text):
-        reasons.append("frustration")  # shouting
+    reasons.extend(intent for intent in intents if intent not in reasons)
+    if _NEGATED.search(text):
+        reasons = [r for r in reasons if r != "human_requested"]
     return [r for r in dict.fromkeys(reasons) if r in policy.enabled_reasons]
 
 
