@@ -132,9 +132,7 @@ def eval_command(
 
 
 def eval_data(
-    source: Annotated[
-        str, typer.Argument(help="tau2, clinc150, banking77, bitext or nlupp.")
-    ],
+    source: Annotated[str, typer.Argument(help="tau2, clinc150, banking77, bitext or nlupp.")],
     out: Annotated[Path, typer.Option("--out", help="Directory for the dataset (and KB).")],
     data: Annotated[Path, typer.Option("--data", help="The shared datasets folder.")] = Path(
         "../shared/data"

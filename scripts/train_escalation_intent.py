@@ -50,8 +50,11 @@ BITEXT = {"contact_human_agent": "human_requested", "complaint": "complaint"}
 
 
 def bitext(data: Path, split: str) -> list[tuple[str, set[str]]]:
-    path = data / "bitext_support" / "intent_detection" / (
-        f"Bitext_Sample_Customer_Service_{split}_Dataset.csv"
+    path = (
+        data
+        / "bitext_support"
+        / "intent_detection"
+        / (f"Bitext_Sample_Customer_Service_{split}_Dataset.csv")
     )
     with path.open(newline="", encoding="utf-8") as handle:
         return [
@@ -140,8 +143,10 @@ def main() -> None:
                 "in_scope_rate": round(float((scope_scores >= threshold).mean()), 4),
             },
         }
-        print(f"{head}: threshold {threshold:.2f}, held-out P {precision:.3f} "
-              f"R {recall:.3f} F1 {f1:.3f}")
+        print(
+            f"{head}: threshold {threshold:.2f}, held-out P {precision:.3f} "
+            f"R {recall:.3f} F1 {f1:.3f}"
+        )
     OUT.write_text(
         json.dumps(
             {
