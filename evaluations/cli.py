@@ -86,8 +86,8 @@ def eval_command(
             err.print(f"[red]cannot read --compare {compare_to}: {exc}[/red]")
             raise typer.Exit(2) from exc
     data = load_dataset(dataset)
-    for error in data.errors:
-        err.print(f"[yellow]{dataset}: {error}[/yellow]")
+    for problem in [*map(str, data.errors), *data.warnings]:
+        err.print(f"[yellow]{dataset}: {problem}[/yellow]")
     if not data.cases:
         err.print("[red]no valid case to run[/red]")
         raise typer.Exit(2)

@@ -119,6 +119,8 @@ class Dataset:
     path: Path | None
     cases: list[Case]
     errors: list[LoadError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Said once per file: e.g. keys the contract does not know (their cases still load)."""
 
     @property
     def name(self) -> str:
@@ -132,6 +134,7 @@ class Dataset:
             "path": str(self.path) if self.path else None,
             "cases": len(self.cases),
             "errors": [asdict(e) for e in self.errors],
+            "warnings": list(self.warnings),
         }
 
 
@@ -182,9 +185,7 @@ def parse_case(raw: Any, base: Path | None = None) -> Case:
     """Validate one decoded line; ``ValueError`` says what is wrong."""
     if not isinstance(raw, dict):
         raise _Invalid("a case is a JSON object")
-    unknown = set(raw) - _KNOWN
-    if unknown:
-        raise _Invalid(f"unknown keys {sorted(unknown)}")
+    unknown = sorted(set(raw) - _KNOWN)
     case_id = raw.get("id")
     if not isinstance(case_id, str) or not case_id.strip():
         raise _Invalid("'id' is required and must be a non-empty string")
@@ -208,6 +209,8 @@ def parse_case(raw: Any, base: Path | None = None) -> Case:
     metadata = raw.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise _Invalid("'metadata' must be an object")
+    if unknown:  # datasets carry annotations of their own: kept, never scored
+        metadata = {**metadata, "unknown_keys": {key: raw[key] for key in unknown}}
     docs = raw.get("expected_doc_ids")
     memories = raw.get("expected_memories")
     return Case(
@@ -251,6 +254,9 @@ def load_dataset(source: Path | str | Iterable[str], *, base: Path | None = None
     >>> ds = load_dataset(['{"id": "a", "messages": ["hi"]}', '{"id": "b"}', "not json"])
     >>> [c.id for c in ds.cases], [str(e) for e in ds.errors]
     (['a'], ["line 2: give either 'messages' or 'threads'", 'line 3: invalid JSON: Expecting value (column 1)'])
+    >>> ds = load_dataset(['{"id": "a", "messages": ["hi"], "turn_label": "x"}'])
+    >>> [c.id for c in ds.cases], ds.warnings
+    (['a'], ["unknown keys ['turn_label'] (first in case 'a') kept in metadata"])
     """  # noqa: E501
     if isinstance(source, str | Path):
         path = Path(source)
@@ -259,10 +265,18 @@ def load_dataset(source: Path | str | Iterable[str], *, base: Path | None = None
     else:
         path = None
         cases = list(_parse_lines(source, base))
+    loaded = [c for c in cases if isinstance(c, Case)]
+    unknown = sorted({k for c in loaded for k in c.metadata.get("unknown_keys", {})})
+    first = next((c.id for c in loaded if "unknown_keys" in c.metadata), "")
     return Dataset(
         path=path,
-        cases=[c for c in cases if isinstance(c, Case)],
+        cases=loaded,
         errors=[e for e in cases if isinstance(e, LoadError)],
+        warnings=(
+            [f"unknown keys {unknown} (first in case {first!r}) kept in metadata"]
+            if unknown
+            else []
+        ),
     )
 
 

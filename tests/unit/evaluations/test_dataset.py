@@ -38,20 +38,23 @@ def test_loader_reports_bad_lines_and_loads_the_rest(tmp_path):
     path = tmp_path / "ds.jsonl"
     path.write_text("\n".join(lines) + "\n")
     ds = load_dataset(path)
-    assert [c.id for c in ds.cases] == ["ok-1", "ok-2"]
+    # a key the contract does not know (a dataset's own annotation, or a typo) keeps its
+    # case, with one warning that names it
+    assert [c.id for c in ds.cases] == ["ok-1", "typo", "ok-2"]
+    assert ds.cases[1].metadata["unknown_keys"] == {"expected_docs": ["a"]}
+    assert ds.warnings == ["unknown keys ['expected_docs'] (first in case 'typo') kept in metadata"]
     errors = {e.line: e.reason for e in ds.errors}
-    assert sorted(errors) == [2, 3, 4, 6, 7, 8, 9, 10, 11, 12]
+    assert sorted(errors) == [2, 3, 4, 6, 7, 9, 10, 11, 12]
     assert errors[2].startswith("invalid JSON")
     assert "'id' is required" in errors[3]
     assert "expected_outcome" in errors[4] and "maybe" in errors[4]
     assert "duplicate id 'ok-1'" in errors[6]
     assert "either 'messages' or 'threads'" in errors[7]
-    assert "unknown keys ['expected_docs']" in errors[8]
     assert "non-empty list" in errors[9]
     assert "attachment not found: nope.pdf" in errors[10]
     assert "list of strings" in errors[11]
     assert "JSON object" in errors[12]
-    ok2 = ds.cases[1]
+    ok2 = ds.cases[2]
     assert len(ok2.threads) == 2 and ok2.final_message.attachments == (
         (tmp_path / "a.pdf").resolve(),
     )
