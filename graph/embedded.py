@@ -69,8 +69,14 @@ class TurnResult:
 
 
 def _retrieved(state: dict[str, Any]) -> list[str]:
-    """Doc ids the turn retrieved, best first, then files the model read with its tool."""
+    """Doc ids the turn retrieved, best first, then files the model read with its tool.
+
+    Staff-only articles the search found (never shown to the customer) keep their rank:
+    retrieval is scored on what the search found, not on what the customer may see.
+    """
     ids = [p["doc_id"] for p in state.get("passages") or []]
+    for article in sorted(state.get("internal_articles") or [], key=lambda a: a.get("rank", 0)):
+        ids.insert(min(int(article.get("rank", len(ids))), len(ids)), article["doc_id"])
     return ids + [c["doc_id"] for c in state.get("citations") or [] if c["doc_id"] not in ids]
 
 

@@ -73,6 +73,9 @@ class SupportState:
     """0..1: how far ``top_score`` is above the abstention threshold."""
     memories: list[RecalledMemoryState] = field(default_factory=list)
     """This customer's memories recalled for this turn (data, not instructions)."""
+    internal_articles: list[dict[str, Any]] = field(default_factory=list)
+    """Staff-only documents that matched this turn (``{doc_id, title, rank}``): never shown
+    to the customer, listed on the ticket when the turn escalates."""
     query_terms: dict[str, float] = field(default_factory=dict)
     """IDF of the query's terms in the knowledge base (used to pick answer sentences)."""
     rejection: str | None = None

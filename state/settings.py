@@ -117,6 +117,15 @@ class Settings(BaseSettings):
         description="Fernet key(s), comma-separated, newest first: encrypts memory content "
         "and keys its hashes. Rotate by prepending a new key.",
     )
+    kb_internal_pattern: str = Field(
+        r"\(internal\)\s*$|(^|/)internal/",
+        description="Documents whose title or id matches (case-insensitive) are for staff: "
+        "never cited, quoted or listed to customers, attached to tickets instead. A "
+        "document's own metadata.audience (internal / staff, or customer) wins over it.",
+    )
+    kb_internal_patterns: dict[str, str] = Field(
+        default_factory=dict, description="Per-tenant (per knowledge base) patterns (JSON)."
+    )
     escalation: EscalationPolicy = Field(
         default_factory=EscalationPolicy, description="When conversations go to a human."
     )
@@ -202,6 +211,10 @@ class Settings(BaseSettings):
         if self.database_url is not None and "://" not in self.database_url.get_secret_value():
             raise ValueError("SUPPORT_DATABASE_URL must be a SQLAlchemy URL (dialect+driver://...)")
         return self
+
+    def internal_pattern(self, tenant_id: str) -> str:
+        """The rule that marks a tenant's staff-only documents (see ``kb_internal_pattern``)."""
+        return self.kb_internal_patterns.get(tenant_id, self.kb_internal_pattern)
 
     def escalation_policy(self, tenant_id: str) -> EscalationPolicy:
         """The tenant's escalation policy (the default one unless overridden)."""

@@ -44,8 +44,14 @@ HANDED_OVER = (
 )
 
 
-def ticket_summary(state: SupportState, reasons: list[str]) -> tuple[str, str]:
-    """(summary a human can act on, transcript excerpt), without a model."""
+def ticket_summary(
+    state: SupportState, reasons: list[str], *, staff_only: bool = True
+) -> tuple[str, str]:
+    """(summary a human can act on, transcript excerpt), without a model.
+
+    ``staff_only=False`` leaves out the staff-only articles (for what a customer's
+    client can read, such as the handover request).
+    """
     human = [message_text(m.content)[0] for m in state.messages if isinstance(m, HumanMessage)]
     answers = [m.text for m in state.messages if isinstance(m, AIMessage)]
     tried = [a.splitlines()[0][:160] for a in answers[-2:] if a.strip()] or ["nothing yet"]
@@ -58,6 +64,11 @@ def ticket_summary(state: SupportState, reasons: list[str]) -> tuple[str, str]:
         "Known about the customer: " + "; ".join(remembered),
         "Escalated because: " + ", ".join(reasons),
     ]
+    if staff_only and state.internal_articles:
+        lines.append(
+            "Internal articles for staff: "
+            + "; ".join(f"{a['title']} ({a['doc_id']})" for a in state.internal_articles)
+        )
     if state.attachments:
         files = [
             f"{a['filename']} ({a['doc_id']}, "

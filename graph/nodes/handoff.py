@@ -52,7 +52,9 @@ def _request(state: SupportState, tenant: str) -> dict[str, Any]:
         "tenant_id": tenant,
         "customer_message": message_text(human[-1].content)[0] if human else "",
     }
-    return handover_request(ticket, ticket_summary(state, reasons or ["human_requested"])[0])
+    # the interrupt is readable by the thread's customer: no staff-only articles in it
+    summary = ticket_summary(state, reasons or ["human_requested"], staff_only=False)[0]
+    return handover_request(ticket, summary)
 
 
 async def handoff(

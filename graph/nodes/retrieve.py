@@ -88,6 +88,7 @@ def make_retrieve(deps: NodeDeps) -> Node:
             "threshold": result.threshold,
             "confidence": result.confidence,
             "query_terms": result.term_weights,
+            "internal_articles": list(result.internal),
             "kb_error": kb_error,
             "degraded": ",".join(degraded) or None,
         }

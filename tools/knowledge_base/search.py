@@ -18,6 +18,7 @@ from typing import Any
 
 from state import Passage, Settings
 from tools.embeddings.sentence import QueryBatcher
+from tools.knowledge_base.audience import is_internal
 from tools.knowledge_base.calibration import FALLBACK_THRESHOLD
 from tools.knowledge_base.chroma import ChromaCollections
 from tools.knowledge_base.fusion import bm25_weight, weighted_rrf
@@ -50,6 +51,11 @@ class SearchResult:
     """IDF of the query's stemmed terms in this collection (for sentence selection)."""
     dense_ranking: list[str] = field(default_factory=list)
     bm25_ranking: list[str] = field(default_factory=list)
+    internal: list[dict[str, Any]] = field(default_factory=list)
+    """Staff-only documents that matched (``{doc_id, title, rank}``): never in ``passages``;
+    ``rank`` is their place in ``ranking``."""
+    ranking: list[str] = field(default_factory=list)
+    """Every document found, best first, staff-only ones included (what evaluations score)."""
 
     @property
     def confidence(self) -> float:
@@ -68,9 +74,12 @@ class _Hit:
     chunk: int
     heading: str
     cosine: float | None = None
+    internal: bool = False
 
     @classmethod
-    def of(cls, chunk_id: str, meta: dict[str, Any], text: str, cosine: float | None) -> _Hit:
+    def of(
+        cls, chunk_id: str, meta: dict[str, Any], text: str, cosine: float | None, rule: str
+    ) -> _Hit:
         return cls(
             chunk_id,
             meta["doc_id"],
@@ -80,6 +89,7 @@ class _Hit:
             int(meta.get("chunk", 0)),
             str(meta.get("heading", "")),
             cosine,
+            is_internal(meta, rule),
         )
 
 
@@ -171,6 +181,7 @@ class HybridSearch:
             n_results=min(candidates, max(1, len(lexical.chunk_ids))),
             include=["documents", "metadatas", "distances"],
         )
+        rule = self.settings.internal_pattern(tenant_id)
         hits: dict[str, _Hit] = {}
         dense_ids: list[str] = []
         for cid, text, meta, dist in zip(
@@ -180,19 +191,29 @@ class HybridSearch:
             raw["distances"][0],
             strict=True,
         ):
-            hits[cid] = _Hit.of(cid, meta, text, 1.0 - dist)
+            hits[cid] = _Hit.of(cid, meta, text, 1.0 - dist, rule)
             dense_ids.append(cid)
         bm25_ids: list[str] = []
         for position, _score in bm25_hits:
             cid, meta = lexical.chunk_ids[position], lexical.metas[position]
-            hits.setdefault(cid, _Hit.of(cid, meta, lexical.texts[position], None))
+            hits.setdefault(cid, _Hit.of(cid, meta, lexical.texts[position], None, rule))
             bm25_ids.append(cid)
         terms = {t: lexical.index.idf(t) for t in dict.fromkeys(tokenize(query))}
         weights = fusion_weights(mode, sum(terms.values()))
         fused = weighted_rrf({"dense": dense_ids, "bm25": bm25_ids}, weights)
         by_doc: dict[str, list[tuple[_Hit, float]]] = {}
+        internal: dict[str, dict[str, Any]] = {}
+        ranking: list[str] = []
         for cid, score in fused:
             hit = hits[cid]
+            if hit.internal:  # for staff: kept for the ticket, never shown to the customer
+                if hit.doc_id not in internal and len(internal) < k:
+                    internal[hit.doc_id] = {"doc_id": hit.doc_id, "title": hit.title}
+                    internal[hit.doc_id]["rank"] = len(ranking)
+                    ranking.append(hit.doc_id)
+                continue
+            if hit.doc_id not in by_doc and len(by_doc) < k:
+                ranking.append(hit.doc_id)
             group = by_doc.get(hit.doc_id)
             if group is None and len(by_doc) < k:
                 by_doc[hit.doc_id] = [(hit, score)]
@@ -220,7 +241,10 @@ class HybridSearch:
                     dense=round(cosine, 4),
                 )
             )
-        top = max((h.cosine for h in hits.values() if h.cosine is not None), default=0.0)
+        top = max(
+            (h.cosine for h in hits.values() if h.cosine is not None and not h.internal),
+            default=0.0,
+        )
         return SearchResult(
             query,
             passages,
@@ -229,6 +253,8 @@ class HybridSearch:
             terms,
             dense_ranking=_doc_order(dense_ids, hits),
             bm25_ranking=_doc_order(bm25_ids, hits),
+            internal=list(internal.values()),
+            ranking=ranking,
         )
 
     def search_lexical(self, query: str, tenant_id: str, k: int) -> SearchResult:
@@ -242,9 +268,10 @@ class HybridSearch:
         total = sum(terms.values()) or 1.0
         passages: list[Passage] = []
         best_coverage = 0.0
+        rule = self.settings.internal_pattern(tenant_id)
         for position, score in cached.index.search(query, self.settings.candidate_k):
             meta = cached.metas[position]
-            if any(p["doc_id"] == meta["doc_id"] for p in passages):
+            if is_internal(meta, rule) or any(p["doc_id"] == meta["doc_id"] for p in passages):
                 continue
             text = cached.texts[position]
             present = set(tokenize(text))
@@ -341,4 +368,4 @@ def _passage_text(hits: list[_Hit]) -> str:
 
 
 def _doc_order(chunk_ids: list[str], hits: dict[str, _Hit]) -> list[str]:
-    return list(dict.fromkeys(hits[c].doc_id for c in chunk_ids))
+    return list(dict.fromkeys(hits[c].doc_id for c in chunk_ids if not hits[c].internal))
