@@ -14,10 +14,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from state import Citation, Passage
+from state import Citation, Passage, citation_of
 from tools.knowledge_base.lexical import tokenize
 
-__all__ = ["ExtractiveAnswer", "extractive_answer", "render_sources"]
+__all__ = ["FILE_SOURCE", "ExtractiveAnswer", "extractive_answer", "render_sources"]
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
@@ -165,14 +165,7 @@ def extractive_answer(
         passage = passages[p_index]
         units = per_passage[p_index]
         parts.append(_render(units, sorted(chosen[p_index]), number, budget))
-        citations.append(
-            Citation(
-                doc_id=passage["doc_id"],
-                title=passage["title"],
-                source=passage["source"],
-                score=passage["score"],
-            )
-        )
+        citations.append(citation_of(passage))
     first = passages[order[0]]
     if first["doc_id"].startswith("attachment:"):
         lead = f"Here is what your file “{first['title']}” says:"
@@ -243,7 +236,33 @@ def _join_units(units: list[_Unit], indices: list[int]) -> str:
     return "\n".join(lines)
 
 
+FILE_SOURCE = "(your file)"
+"""How the source list marks a customer's own file (the next turn looks for it)."""
+
+
 def render_sources(citations: Sequence[Citation]) -> str:
-    """A numbered source list matching the ``[n]`` markers in an answer."""
-    rows = [f"- [{n}] {c['title']} ({c['doc_id']})" for n, c in enumerate(citations, start=1)]
+    """A numbered source list matching the ``[n]`` markers in an answer.
+
+    Customers see titles, with the article's page when the knowledge base has one;
+    never a file path or an internal id.
+
+    >>> print(render_sources([
+    ...     {"doc_id": "a/reset.md", "title": "Reset", "source": "a/reset.md", "score": 1.0,
+    ...      "url": "https://help.example.com/a/reset"},
+    ...     {"doc_id": "b/x.md", "title": "Refunds", "source": "b/x.md", "score": 0.5},
+    ...     {"doc_id": "attachment:3", "title": "invoice.pdf", "source": "", "score": 0.4}]))
+    Sources:
+    <BLANKLINE>
+    - [1] Reset: https://help.example.com/a/reset
+    - [2] Refunds
+    - [3] invoice.pdf (your file)
+    """
+    rows = []
+    for number, c in enumerate(citations, start=1):
+        if c.get("url"):
+            rows.append(f"- [{number}] {c['title']}: {c['url']}")
+        elif c["doc_id"].startswith("attachment:"):
+            rows.append(f"- [{number}] {c['title']} {FILE_SOURCE}")
+        else:
+            rows.append(f"- [{number}] {c['title']}")
     return "Sources:\n\n" + "\n".join(rows)

@@ -17,7 +17,7 @@ from langchain_core.messages import AnyMessage, SystemMessage
 
 from graph.extractive import render_sources
 from graph.prompts import ANSWER_SYSTEM, ATTACHMENT, PASSAGE
-from state import Citation, Passage
+from state import Citation, Passage, citation_of
 
 __all__ = ["GroundedAnswer", "UngroundedAnswerError", "answer_prompt", "cite", "grounded"]
 
@@ -74,15 +74,7 @@ def cite(text: str, passages: Sequence[Passage]) -> GroundedAnswer:
     body = _DANGLING.sub("", body).replace(_DROPPED, "")
     body = re.sub(r"[ \t]+([.,;:!?])", r"\1", body)
     body = re.sub(r"[ \t]{2,}", " ", body).strip()
-    citations = [
-        Citation(
-            doc_id=doc_id,
-            title=by_id[doc_id]["title"],
-            source=by_id[doc_id]["source"],
-            score=by_id[doc_id]["score"],
-        )
-        for doc_id in numbers
-    ]
+    citations = [citation_of(by_id[doc_id]) for doc_id in numbers]
     if citations:
         body = f"{body}\n\n{render_sources(citations)}"
     return GroundedAnswer(body, citations)

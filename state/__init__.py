@@ -26,6 +26,7 @@ from state.graph_state import (
     Route,
     SupportInput,
     SupportState,
+    citation_of,
     per_turn_defaults,
 )
 from state.policies import EscalationPolicy, PoliciesSettings, ResiliencePolicy
@@ -58,6 +59,7 @@ __all__ = [
     "SupportState",
     "ThreadOwner",
     "Ticket",
+    "citation_of",
     "create_engine",
     "get_settings",
     "init_db",

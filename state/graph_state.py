@@ -10,7 +10,7 @@ and a new field is per-turn unless it is listed here.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
@@ -34,6 +34,8 @@ class Passage(TypedDict):
     """Fused relevance score (higher is better; comparable within a turn only)."""
     dense: float
     """Cosine similarity of the best chunk to the query."""
+    url: NotRequired[str]
+    """The article's page for customers, when the knowledge base has one."""
 
 
 class RecalledMemoryState(TypedDict):
@@ -53,6 +55,21 @@ class Citation(TypedDict):
     title: str
     source: str
     score: float
+    url: NotRequired[str]
+    """The article's page for customers, when the knowledge base has one."""
+
+
+def citation_of(passage: Passage) -> Citation:
+    """The citation of a passage (what the answer's source list shows)."""
+    citation = Citation(
+        doc_id=passage["doc_id"],
+        title=passage["title"],
+        source=passage["source"],
+        score=passage["score"],
+    )
+    if passage.get("url"):
+        citation["url"] = passage["url"]
+    return citation
 
 
 @dataclass

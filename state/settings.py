@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import quote
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -123,6 +124,15 @@ class Settings(BaseSettings):
         "never cited, quoted or listed to customers, attached to tickets instead. A "
         "document's own metadata.audience (internal / staff, or customer) wins over it.",
     )
+    kb_url_template: str | None = Field(
+        None,
+        description="The customer-facing page of an article, e.g. "
+        "'https://help.example.com/{stem}' ({doc_id}: the document's id, {stem}: the id "
+        "without its file extension); a record's metadata.url wins. Unset: titles only.",
+    )
+    kb_url_templates: dict[str, str] = Field(
+        default_factory=dict, description="Per-tenant URL templates (JSON)."
+    )
     kb_internal_patterns: dict[str, str] = Field(
         default_factory=dict, description="Per-tenant (per knowledge base) patterns (JSON)."
     )
@@ -211,6 +221,17 @@ class Settings(BaseSettings):
         if self.database_url is not None and "://" not in self.database_url.get_secret_value():
             raise ValueError("SUPPORT_DATABASE_URL must be a SQLAlchemy URL (dialect+driver://...)")
         return self
+
+    def article_url(self, tenant_id: str, meta: dict[str, Any]) -> str | None:
+        """The customer-facing page of a document (its metadata.url, else the template)."""
+        if isinstance(meta.get("url"), str) and meta["url"].startswith(("https://", "http://")):
+            return str(meta["url"])
+        template = self.kb_url_templates.get(tenant_id, self.kb_url_template)
+        if not template:
+            return None
+        doc_id = str(meta.get("doc_id", ""))
+        stem = doc_id.rsplit(".", 1)[0] if "." in doc_id.rsplit("/", 1)[-1] else doc_id
+        return template.format(doc_id=quote(doc_id), stem=quote(stem))
 
     def internal_pattern(self, tenant_id: str) -> str:
         """The rule that marks a tenant's staff-only documents (see ``kb_internal_pattern``)."""

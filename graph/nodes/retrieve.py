@@ -17,6 +17,7 @@ from langgraph.runtime import Runtime
 from sqlalchemy.exc import SQLAlchemyError
 
 from graph.attachment_turn import merge_passages, refers_to_attachment
+from graph.extractive import FILE_SOURCE
 from graph.message_checks import message_text
 from graph.nodes.deps import Node, NodeDeps
 from graph.query import form_query
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 def _quoted_a_file(state: SupportState) -> bool:
     """Whether the assistant's previous answer cited one of the customer's files."""
     previous = next((m for m in reversed(state.messages) if isinstance(m, AIMessage)), None)
-    return previous is not None and "(attachment:" in previous.text
+    return previous is not None and FILE_SOURCE in previous.text
 
 
 def make_retrieve(deps: NodeDeps) -> Node:

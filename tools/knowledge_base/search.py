@@ -75,10 +75,17 @@ class _Hit:
     heading: str
     cosine: float | None = None
     internal: bool = False
+    url: str | None = None
 
     @classmethod
     def of(
-        cls, chunk_id: str, meta: dict[str, Any], text: str, cosine: float | None, rule: str
+        cls,
+        chunk_id: str,
+        meta: dict[str, Any],
+        text: str,
+        cosine: float | None,
+        rule: str,
+        url: str | None = None,
     ) -> _Hit:
         return cls(
             chunk_id,
@@ -90,6 +97,7 @@ class _Hit:
             str(meta.get("heading", "")),
             cosine,
             is_internal(meta, rule),
+            url,
         )
 
 
@@ -182,6 +190,11 @@ class HybridSearch:
             include=["documents", "metadatas", "distances"],
         )
         rule = self.settings.internal_pattern(tenant_id)
+        settings = self.settings
+
+        def url_of(meta: dict[str, Any]) -> str | None:
+            return settings.article_url(tenant_id, meta)
+
         hits: dict[str, _Hit] = {}
         dense_ids: list[str] = []
         for cid, text, meta, dist in zip(
@@ -191,12 +204,13 @@ class HybridSearch:
             raw["distances"][0],
             strict=True,
         ):
-            hits[cid] = _Hit.of(cid, meta, text, 1.0 - dist, rule)
+            hits[cid] = _Hit.of(cid, meta, text, 1.0 - dist, rule, url_of(meta))
             dense_ids.append(cid)
         bm25_ids: list[str] = []
         for position, _score in bm25_hits:
             cid, meta = lexical.chunk_ids[position], lexical.metas[position]
-            hits.setdefault(cid, _Hit.of(cid, meta, lexical.texts[position], None, rule))
+            hit = _Hit.of(cid, meta, lexical.texts[position], None, rule, url_of(meta))
+            hits.setdefault(cid, hit)
             bm25_ids.append(cid)
         terms = {t: lexical.index.idf(t) for t in dict.fromkeys(tokenize(query))}
         weights = fusion_weights(mode, sum(terms.values()))
@@ -231,16 +245,17 @@ class HybridSearch:
             cosine = best.cosine
             if cosine is None:
                 cosine = cosines.get(best.chunk_id, 0.0)
-            passages.append(
-                Passage(
-                    doc_id=best.doc_id,
-                    title=best.title,
-                    source=best.source,
-                    text=_passage_text([hit for hit, _ in group]),
-                    score=round(score, 6),
-                    dense=round(cosine, 4),
-                )
+            passage = Passage(
+                doc_id=best.doc_id,
+                title=best.title,
+                source=best.source,
+                text=_passage_text([hit for hit, _ in group]),
+                score=round(score, 6),
+                dense=round(cosine, 4),
             )
+            if best.url:
+                passage["url"] = best.url
+            passages.append(passage)
         top = max(
             (h.cosine for h in hits.values() if h.cosine is not None and not h.internal),
             default=0.0,
@@ -277,16 +292,18 @@ class HybridSearch:
             present = set(tokenize(text))
             coverage = sum(w for t, w in terms.items() if t in present) / total
             best_coverage = max(best_coverage, coverage)
-            passages.append(
-                Passage(
-                    doc_id=meta["doc_id"],
-                    title=meta["title"],
-                    source=meta["source"],
-                    text=text,
-                    score=round(score, 4),
-                    dense=0.0,
-                )
+            passage = Passage(
+                doc_id=meta["doc_id"],
+                title=meta["title"],
+                source=meta["source"],
+                text=text,
+                score=round(score, 4),
+                dense=0.0,
             )
+            url = self.settings.article_url(tenant_id, meta)
+            if url:
+                passage["url"] = url
+            passages.append(passage)
             if len(passages) >= k:
                 break
         return SearchResult(query, passages, round(best_coverage, 4), LEXICAL_COVERAGE, terms)
