@@ -171,21 +171,33 @@ def extractive_answer(
         lead = f"Here is what your file “{first['title']}” says:"
     else:
         lead = f"Here is what our help centre says in “{first['title']}”:"
-    personal = _personal_line(focus or {}, [per_passage[p][i] for p in order for i in chosen[p]])
+    units_said = [per_passage[p][i] for p in order for i in chosen[p]]
+    personal = _personal_line(focus or {}, units_said, question)
     if personal:
         lead = f"{personal}\n\n{lead}"
     body = "\n\n".join(parts)
     return ExtractiveAnswer(f"{lead}\n\n{body}\n\n{render_sources(citations)}", citations)
 
 
-def _personal_line(focus: Mapping[str, str], units: Sequence[_Unit]) -> str | None:
-    """Say back the quoted unit that names the customer's plan or product, if any."""
+def _personal_line(focus: Mapping[str, str], units: Sequence[_Unit], question: str) -> str | None:
+    """Say back the quoted unit that names the customer's plan or product, if any.
+
+    Only what the memory added: a value the question names itself is not said back.
+
+    >>> unit = _Unit("Pro: 60 days.", 0, False)
+    >>> _personal_line({"Pro": "you're on the Pro plan"}, [unit], "How long are clips kept?")
+    "Since you're on the Pro plan: Pro: 60 days."
+    >>> _personal_line({"Pro": "you're on the Pro plan"}, [unit], "How long on Pro?") is None
+    True
+    """
     for value, phrase in focus.items():
         pattern = re.compile(rf"\b{re.escape(value)}\b")
+        if re.search(rf"\b{re.escape(value)}\b", question, re.I):
+            continue
         for unit in units:
             if pattern.search(unit.text):
                 text = _LIST_ITEM.sub("", unit.text).replace("**", "").strip()
-                return f"You told us {phrase}. For you: {text}"
+                return f"Since {phrase}: {text}"
     return None
 
 

@@ -45,10 +45,16 @@ _PLAN = [
     ),
 ]
 _PRODUCT = re.compile(
-    r"\b(?i:my|i(?:'ve)? (?:also |just |recently )?(?:have|own|bought|use|got) an?)\s+"
+    r"\b(?i:my|i(?:'ve)? (?:also |just |recently )?(?:have|own|bought|use|got) (?:an?|the|my))\s+"
     r"((?:[A-Z][\w-]*)(?:\s+[A-Z][\w-]*){0,2})"
+    r"((?i:\s+(?:credit |debit |savings |checking |business |joint |premium )?"
+    r"(?:card|account|subscription|membership|loan|mortgage|policy)))?"
     r"(?:[^.?!]{0,40}?\b(?i:version|firmware|v)\s*(\d+(?:\.\d+)+))?"
 )
+_GIVING_UP = re.compile(
+    r"\b(cancel|delete|close|remove|terminate|get rid of|shut down|stop)\w*\b[^.?!]{0,30}$", re.I
+)
+"""Words before a product that mean the customer is leaving it, not that they keep it."""
 _APP_VERSION = re.compile(r"\b(app|firmware)\s+(?:version\s+)?v?(\d+(?:\.\d+)+)\b", re.I)
 _ORDER = re.compile(
     r"\b(order|ticket|case|invoice|return)\s*(?:number|no\.?|#|id)?\s*[:#]?\s*"
@@ -90,6 +96,12 @@ def extract_memories(text: str) -> list[MemoryCandidate]:
 
     >>> [c.content for c in extract_memories("I upgraded to Pro. My Lumora Cam is offline.")]
     ['On the Pro plan', 'Has a Lumora Cam', 'Problem: My Lumora Cam is offline.']
+    >>> [c.content for c in extract_memories("I have the Gold Rewards credit card.")]
+    ['Has a Gold Rewards credit card']
+    >>> [c.content for c in extract_memories("What fees apply to my Blue account?")]
+    ['Has a Blue account']
+    >>> extract_memories("I want to delete my Blue account")
+    []
     """
     found: list[MemoryCandidate] = []
     seen: set[str] = set()
@@ -110,8 +122,13 @@ def extract_memories(text: str) -> list[MemoryCandidate]:
         name = match.group(1).strip()
         if name.split()[0] in _STOP_PRODUCTS or name.lower().endswith(("plan", "tier")):
             continue
-        version = f" (version {match.group(2)})" if match.group(2) else ""
-        add(MemoryCandidate("fact", f"Has a {name}{version}", "product", 0.6))
+        before = text[: match.start()].rsplit(".", 1)[-1]
+        if _GIVING_UP.search(before):  # "delete my X account" says nothing they still have
+            continue
+        kind = (match.group(2) or "").strip().lower()
+        product = f"{name} {kind}".strip()
+        version = f" (version {match.group(3)})" if match.group(3) else ""
+        add(MemoryCandidate("fact", f"Has a {product}{version}", "product", 0.6))
     for match in _APP_VERSION.finditer(text):
         add(
             MemoryCandidate(

@@ -47,7 +47,7 @@ async def test_facts_from_one_thread_shape_another_and_stay_private(agent):
     later = await agent.ask("How long is my clip history kept?", user_id="alice")
     assert later.thread_id != first.thread_id
     assert "On the Pro plan" in later.memories_used
-    assert later.answer.startswith("You told us you're on the Pro plan. For you: Pro: 60 days")
+    assert later.answer.startswith("Since you're on the Pro plan: Pro: 60 days")
 
     stranger = await agent.ask("How long is my clip history kept?", user_id="bob")
     assert stranger.memories_used == []
