@@ -8,6 +8,7 @@ transferred to a human agent", quoted lines like "This is unacceptable!"). Each
 behaviour line is turned into what the customer would say when it applies: the
 action after a leading condition ("If ..., <action>") and every quoted phrase. A task
 is predicted "escalate" when any of its utterances escalates under the default policy
+(rules and the semantic intent heads, as the route node decides)
 (repeated_failure is left out: it needs the live dialogue). Gold: the task's
 evaluation actions include transfer_to_human_agents (13 of 97).
 
@@ -34,7 +35,11 @@ from rich.table import Table  # noqa: E402
 
 from evaluations.adapters import utterances  # noqa: E402
 from state import EscalationPolicy  # noqa: E402
+from tools.embeddings.sentence import SentenceEmbeddings  # noqa: E402
+from tools.escalation.intent import intent_heads  # noqa: E402
 from tools.escalation.policy import escalation_reasons  # noqa: E402
+
+_EMBEDDINGS = SentenceEmbeddings()
 
 POLICY = EscalationPolicy(
     enabled_reasons=[r for r in EscalationPolicy().enabled_reasons if r != "repeated_failure"]
@@ -48,9 +53,14 @@ BANK_WITH_DISPUTE_TOOLS = EscalationPolicy(
 
 
 def escalates(texts: list[str], policy: EscalationPolicy = POLICY) -> list[str]:
+    """The reasons, as the route node finds them: the rules plus the semantic heads."""
     found: list[str] = []
+    heads = intent_heads()
     for text in texts:
-        found += escalation_reasons(text, abstain_streak=0, will_abstain=False, policy=policy)
+        intents = heads.detect(_EMBEDDINGS.embed_query(text)) if text.strip() else []
+        found += escalation_reasons(
+            text, abstain_streak=0, will_abstain=False, policy=policy, intents=intents
+        )
     return list(dict.fromkeys(found))
 
 

@@ -14,11 +14,13 @@ data, train splits only:
   (``contact_customer_service`` and ``review`` are the near misses);
 * NLU++ (CC BY 4.0), banking and hotels folds 0-13: ``handoff`` positive unless the
   text says no to a transfer ("you don't need to transfer me"), the rest negative;
-* in-scope negatives: 3,000 BANKING77 train questions and 3,000 CLINC150 train
-  queries (plus its ``oos_train``), so ordinary questions stay below the threshold.
+* in-scope negatives: the BANKING77 and CLINC150 train questions (plus CLINC150's
+  ``oos_train``), so ordinary questions stay below the threshold, and the customer
+  turns of DSTC10's spoken dialogues (conversational lines: thanks, "that's
+  disappointing", "I can try to reach them"), which the question sets lack.
 
 Each head's threshold is chosen on held-out data (Bitext's validation split, NLU++
-folds 14-15, 1,000 other BANKING77 and CLINC150 train questions): the best F1 among
+folds 14-15, 500 BANKING77 and 500 CLINC150 train questions left out of training): the best F1 among
 thresholds that escalate at most 1% of the in-scope questions. Test splits (Bitext
 test, NLU++ folds 16-19, BANKING77 and CLINC150 test) are never read here; they are
 what ``support-agent eval`` measures. Only the weights are written, never the texts.
@@ -83,8 +85,10 @@ def in_scope(data: Path, seed: int) -> tuple[list[str], list[str]]:
     rng = random.Random(seed)
     rng.shuffle(banking)
     rng.shuffle(queries)
-    train = banking[:3000] + queries[:3000] + [t for t, _ in clinc["oos_train"]]
-    held = banking[3000:3500] + queries[3000:3500]
+    logs = json.loads((data / "dstc10_track2" / "val" / "logs.json").read_text())
+    spoken = [turn["text"] for log in logs for turn in log if turn["speaker"] == "U"]
+    train = banking[500:] + queries[500:] + [t for t, _ in clinc["oos_train"]] + spoken
+    held = banking[:500] + queries[:500]
     return train, held
 
 

@@ -20,6 +20,13 @@ _STAFF = (
     r"executives?|managers?|supervisors?|staff|employees?|associates?)"
 )
 _PERSON = rf"({_STAFF[1:-1]}|someone|somebody|people)"
+_ABOUT_PEOPLE = re.compile(
+    r"\b(agen|agn|agr|human|person|people|someone|somebody|rep|operat|manag|supervis|staff|"
+    r"execut|advis|assistan|employ|talk|speak|chat|call|contact|transfer|connect|live|real|"
+    r"team|department|desk|service)\w*",
+    re.I,
+)
+"""The semantic head's request for a person counts only in words that can name one."""
 _NEGATED = re.compile(
     rf"\b(no need to|don'?t|do not|no,? i don'?t)\s+(need to\s+|want to\s+|have to\s+)?"
     rf"(transfer|connect|put)\b"
@@ -37,6 +44,7 @@ _RULES: dict[str, re.Pattern[str]] = {
         rf"|\b(need|want|get|give me)\s+(a|an|some|to speak to a|to talk to a)?\s*"
         rf"(real\s+|live\s+)?{_STAFF}\b"
         rf"|\b{_STAFF},?\s+please\b"
+        rf"|\b(customer\s+service|customer\s+support|support|service)\s+{_STAFF}\W*$"
         rf"|^\W*(a\s+)?{_STAFF}\W*$",
         re.I,
     ),
@@ -122,7 +130,13 @@ def escalation_reasons(
     []
     >>> escalation_reasons("I want a rep", abstain_streak=0, will_abstain=False, policy=p)
     ['human_requested']
+    >>> escalation_reasons("customer service repp", abstain_streak=0, will_abstain=False,
+    ...                    policy=p)
+    ['human_requested']
     >>> escalation_reasons("No need to transfer me, thanks", abstain_streak=0,
+    ...                    will_abstain=False, policy=p, intents=["human_requested"])
+    []
+    >>> escalation_reasons("Oh, that's disappointing.", abstain_streak=0,
     ...                    will_abstain=False, policy=p, intents=["human_requested"])
     []
     >>> escalation_reasons("NEED YOUR BILLING DEPARTMENT EMAIL", abstain_streak=0,
@@ -138,7 +152,11 @@ def escalation_reasons(
     if will_abstain and abstain_streak + 1 >= policy.abstentions_before_escalation:
         reasons.append("repeated_failure")
     reasons.extend(code for code in proposed if code not in reasons)
-    reasons.extend(intent for intent in intents if intent not in reasons)
+    for intent in intents:
+        if intent == "human_requested" and not _ABOUT_PEOPLE.search(text):
+            continue  # "Oh, that's disappointing" is not a request for a person
+        if intent not in reasons:
+            reasons.append(intent)
     if _NEGATED.search(text):
         reasons = [r for r in reasons if r != "human_requested"]
     return [r for r in dict.fromkeys(reasons) if r in policy.enabled_reasons]
