@@ -12,11 +12,22 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "dataset": ("OUTCOMES", "Case", "Dataset", "LoadError", "Message", "load_dataset"),
+    "dataset": (
+        "OUTCOMES",
+        "Case",
+        "Dataset",
+        "LoadError",
+        "Message",
+        "load_dataset",
+        "split_history",
+    ),
     "metrics": (
+        "abstention_separation",
         "citation_validity",
         "confusion_matrix",
+        "content_f1",
         "escalation_scores",
+        "false_abstention_at",
         "hit_at_k",
         "memory_recall",
         "outcome_accuracy",
@@ -24,6 +35,7 @@ _EXPORTS = {
         "percentile",
         "recall_at_k",
         "reciprocal_rank",
+        "token_f1",
     ),
     "report": ("build_report", "compare", "render_markdown", "write_report"),
     "runner": ("EvalRun", "run_dataset"),

@@ -14,6 +14,14 @@ what is missing. What each adapter labels:
 - **CLINC150**: in-scope test queries (``answered``, gold = the KB records of
   their intent) mixed with ``oos_test`` queries (``abstained``, no gold).
 - **BANKING77**: test queries, all in scope (``answered``, gold = intent).
+- **DSTC10 track 2**: the 104 knowledge-seeking turns of the spoken validation dialogues,
+  each as a transcript (earlier turns imported, the last one asked); gold = its FAQ
+  snippet. KB: every snippet of ``knowledge.json`` (``write_dstc10_kb``).
+- **MTRAG**: MTRAG-UN's 507 generation tasks as transcripts, with reference answers and
+  answerability (answerable / partial are ``answered``, unanswerable / underspecified
+  ``abstained``); KB: their gold passages (``write_mtrag_kb``). And MTRAG's 777 retrieval
+  questions with gold standalone rewrites (``mtrag_rewrite_cases``): the follow-ups, to
+  score the turn's search query.
 
 For the FAQ sets the KB is built from the *train* split (``FaqKb``): one record
 per training question, ``{"id": "<intent>--<n>", "title": "", "content":
@@ -33,7 +41,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from evaluations.dataset import Case, Message
 
@@ -44,15 +52,20 @@ __all__ = [
     "banking77_cases",
     "bitext_cases",
     "clinc150_cases",
+    "dstc10_cases",
     "faq_split",
     "goal_sentence",
+    "mtrag_cases",
+    "mtrag_rewrite_cases",
     "nlupp_cases",
     "tau2_cases",
     "utterances",
+    "write_dstc10_kb",
     "write_kb",
+    "write_mtrag_kb",
 ]
 
-SOURCES = ("tau2", "clinc150", "banking77", "bitext", "nlupp")
+SOURCES = ("tau2", "clinc150", "banking77", "bitext", "nlupp", "dstc10", "mtrag")
 Tau2Variant = Literal["instructions", "dialogue"]
 
 
@@ -196,14 +209,20 @@ def faq_split(
     return records, test, held
 
 
-def write_kb(path: Path, kb: FaqKb) -> Path:
-    """Write the KB as JSON records (unchanged content leaves the file untouched)."""
-    lines = [json.dumps({"id": rid, "title": "", "content": f"# {q}"}) for rid, q in kb.records]
-    text = "\n".join(lines) + "\n"
+def _write_records(path: Path, records: Sequence[dict[str, Any]]) -> Path:
+    """Write KB records as JSONL; unchanged content leaves the file (and the KB cache) alone."""
+    text = "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_kb(path: Path, kb: FaqKb) -> Path:
+    """Write the KB as JSON records (unchanged content leaves the file untouched)."""
+    return _write_records(
+        path, [{"id": rid, "title": "", "content": f"# {q}"} for rid, q in kb.records]
+    )
 
 
 def _faq_cases(name: str, kb: FaqKb, queries: list[tuple[str, str]], oos: list[str]) -> list[Case]:
@@ -307,4 +326,227 @@ def nlupp_cases(data: Path) -> list[Case]:
                         metadata={"source": "nlupp", "domain": domain, "intents": intents},
                     )
                 )
+    return cases
+
+
+# -- transcripts with knowledge to find (DSTC10, MTRAG) --------------------------------------
+
+_ROLES: dict[str, Literal["user", "assistant"]] = {
+    "U": "user",
+    "S": "assistant",
+    "user": "user",
+    "agent": "assistant",
+}
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _transcript(turns: Sequence[dict[str, Any]]) -> tuple[Message, ...]:
+    """Recorded turns as messages (speech-recognition alternatives ignored: ``text`` only)."""
+    return tuple(
+        Message(t["text"].strip(), role=_ROLES[t["speaker"]]) for t in turns if t["text"].strip()
+    )
+
+
+def _dstc10_doc_id(domain: str, entity: str, doc: str) -> str:
+    """``hotel-110053-14``; domain-wide knowledge (entity ``*``) is ``taxi-all-3``."""
+    return f"{domain}-{'all' if entity == '*' else entity}-{doc}"
+
+
+def _words(text: str) -> str:
+    """Lowercase alphanumeric words, space-separated and padded (for whole-word matching)."""
+    return " " + re.sub(r"[^a-z0-9]+", " ", text.lower().replace("'", "")).strip() + " "
+
+
+def _named_by(name: str, turns: Sequence[Message]) -> str:
+    """Who named the entity in ``turns``: ``user``, only the ``assistant``, or ``none``.
+
+    A whole-word match on the first two words of the name (speech recognition mangles
+    the rest often enough).
+    """
+    key = " ".join(_words(name).split()[:2])
+    if not key:
+        return "none"
+    said = {
+        role: any(f" {key} " in _words(m.text) for m in turns if m.role == role)
+        for role in _ROLES.values()
+    }
+    return "user" if said["user"] else "assistant" if said["assistant"] else "none"
+
+
+def _load_json(path: Path) -> Any:
+    return json.loads(_need(path).read_text(encoding="utf-8"))
+
+
+def _dstc10_case(n: int, turns: list[dict[str, Any]], label: dict[str, Any], kb: Any) -> Case:
+    gold = label["knowledge"]
+    messages = _transcript(turns)
+    entity = kb[gold[0]["domain"]][str(gold[0]["entity_id"])]
+    return Case(
+        id=f"dstc10-{n:03d}",
+        threads=(messages,),
+        expected_doc_ids=tuple(
+            _dstc10_doc_id(k["domain"], str(k["entity_id"]), str(k["doc_id"])) for k in gold
+        ),
+        expected_outcome="answered",
+        reference_answer=label.get("response") or None,
+        metadata={
+            "source": "dstc10",
+            "domain": gold[0]["domain"],
+            "entity_named_by": _named_by(entity.get("name") or "", messages[:-1]),
+        },
+    )
+
+
+def dstc10_cases(data: Path) -> list[Case]:
+    """DSTC10 track 2 validation: one transcript per knowledge-seeking turn (104).
+
+    The earlier turns (customer ``U`` and agent ``S``) are history, the last customer turn
+    is asked; gold = its snippet, reference answer = the human agent's reply.
+    ``metadata.entity_named_by``: who named the gold entity in an earlier turn (the
+    question itself rarely does: "what is the check-in time there?").
+    """
+    root = data / "dstc10_track2"
+    logs, labels = _load_json(root / "val" / "logs.json"), _load_json(root / "val" / "labels.json")
+    knowledge = _load_json(root / "knowledge.json")
+    return [
+        _dstc10_case(n, turns, label, knowledge)
+        for n, (turns, label) in enumerate(zip(logs, labels, strict=True))
+        if label.get("target")
+    ]
+
+
+def write_dstc10_kb(data: Path, path: Path) -> Path:
+    """Every DSTC10 snippet as a KB record (12,039): title names the entity and the question."""
+    knowledge = _load_json(data / "dstc10_track2" / "knowledge.json")
+    records = []
+    for domain, entities in knowledge.items():
+        for entity_id, entity in entities.items():
+            subject = domain.capitalize() if entity_id == "*" else entity.get("name") or domain
+            for doc_id, doc in entity["docs"].items():
+                records.append(
+                    {
+                        "id": _dstc10_doc_id(domain, entity_id, doc_id),
+                        "title": f"{subject}: {doc['title']}",
+                        "content": doc["body"],
+                    }
+                )
+    return _write_records(path, records)
+
+
+_MTRAG_OUTCOMES = {
+    "answerable": "answered",
+    "partial": "answered",
+    "unanswerable": "abstained",
+    "underspecified": "abstained",
+}
+
+
+def _mtrag_id(document_id: str) -> str:
+    return _UNSAFE_ID.sub("-", document_id)
+
+
+def _mtrag_tasks(data: Path) -> list[dict[str, Any]]:
+    path = _need(data / "mtrag" / "mtragun" / "generation_tasks" / "reference.jsonl")
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def mtrag_cases(data: Path) -> list[Case]:
+    """MTRAG-UN's 507 generation tasks: the conversation so far as a transcript.
+
+    Answerable and partial tasks should be answered (gold = their passages); unanswerable
+    and underspecified ones should not be answered from the KB (``abstained``: the agent
+    says it does not know, or asks what the customer means).
+    """
+    cases = []
+    for task in _mtrag_tasks(data):
+        answerability = str(task["answerability"][0]).lower()
+        outcome = _MTRAG_OUTCOMES[answerability]
+        gold = tuple(dict.fromkeys(_mtrag_id(c["document_id"]) for c in task["contexts"]))
+        cases.append(
+            Case(
+                id=f"mtrag-{task['conversation_id']}-{task['turn']}",
+                threads=(_transcript(task["input"]),),
+                expected_doc_ids=gold if outcome == "answered" and gold else None,
+                expected_outcome=outcome,
+                reference_answer=task["targets"][0]["text"] if task["targets"] else None,
+                metadata={
+                    "source": "mtrag",
+                    "answerability": answerability,
+                    "collection": task["Collection"],
+                },
+            )
+        )
+    return cases
+
+
+def _passage_title(context: dict[str, Any]) -> str:
+    """The passage's title, or its first words when it has none (FiQA, some IBM Cloud)."""
+    if context.get("title"):
+        return _clean(context["title"])
+    words = _clean(context["text"]).split()
+    return " ".join(words[:8]) + (" …" if len(words) > 8 else "")
+
+
+def write_mtrag_kb(data: Path, path: Path) -> Path:
+    """The gold passages of every MTRAG-UN task, once each (the full corpora are not here)."""
+    records: dict[str, dict[str, Any]] = {}
+    for task in _mtrag_tasks(data):
+        for context in task["contexts"]:
+            doc_id = _mtrag_id(context["document_id"])
+            records.setdefault(
+                doc_id,
+                {
+                    "id": doc_id,
+                    "title": _passage_title(context),
+                    "content": context["text"].strip(),
+                    "metadata": {"collection": task["Collection"]},
+                },
+            )
+    return _write_records(path, list(records.values()))
+
+
+_MTRAG_COLLECTIONS = ("clapnq", "cloud", "fiqa", "govt")
+_USER_TURN = re.compile(r"(?:^|\n)\|user\|: ?")
+
+
+def _user_turns(text: str) -> list[str]:
+    """``|user|: ...`` lines (a turn may span lines) as the customer's messages."""
+    return [_clean(t) for t in _USER_TURN.split(text) if _clean(t)]
+
+
+def _jsonl_by_id(path: Path) -> dict[str, str]:
+    with _need(path).open(encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    return {row["_id"]: row["text"] for row in rows}
+
+
+def mtrag_rewrite_cases(data: Path) -> list[Case]:
+    """MTRAG's retrieval questions that follow earlier ones (675 of 777), with gold rewrites.
+
+    Customer turns only (what the agent answered is not in these files), so every turn
+    runs; not scored for outcome: ``metadata.rewrite`` scores the last turn's search query.
+    """
+    root = data / "mtrag" / "mtrag_human" / "retrieval_tasks"
+    cases = []
+    for collection in _MTRAG_COLLECTIONS:
+        questions = _jsonl_by_id(root / collection / f"{collection}_questions.jsonl")
+        rewrites = _jsonl_by_id(root / collection / f"{collection}_rewrite.jsonl")
+        for qid, text in questions.items():
+            turns = _user_turns(text)
+            rewrite = " ".join(_user_turns(rewrites.get(qid, "")))
+            if len(turns) < 2 or not rewrite:
+                continue
+            conversation, _, turn = qid.partition("<::>")
+            cases.append(
+                Case(
+                    id=f"mtrag-rewrite-{collection}-{conversation}-{turn}",
+                    threads=(tuple(Message(t) for t in turns),),
+                    metadata={
+                        "source": "mtrag_rewrite",
+                        "rewrite": rewrite,
+                        "collection": collection,
+                    },
+                )
+            )
     return cases

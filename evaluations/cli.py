@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +24,9 @@ from graph.cli.common import (
     progress_bar,
     run_command,
 )
+
+if TYPE_CHECKING:
+    from evaluations.dataset import Case
 
 __all__ = ["eval_command", "eval_data", "register"]
 
@@ -131,8 +134,38 @@ def eval_command(
         raise typer.Exit(1)
 
 
+def _build(
+    source: str, out: Path, data: Path, sample: int, oos: int, variant: str, seed: int
+) -> tuple[dict[str, list[Case]], Path]:
+    """The datasets (file stem -> cases) a source makes, and the KB to run them against."""
+    from evaluations import adapters
+
+    if source == "tau2":
+        cases = adapters.tau2_cases(data, variant)  # type: ignore[arg-type]
+        return {f"tau2-{variant}": cases}, adapters.tau2_kb(data).resolve()
+    if source == "clinc150":
+        cases, faq = adapters.clinc150_cases(data, in_scope=sample, out_of_scope=oos, seed=seed)
+        return {"clinc150": cases}, adapters.write_kb(out / "clinc150-kb.jsonl", faq)
+    if source in ("bitext", "nlupp"):  # requests for a person: escalation only
+        cases = (adapters.bitext_cases if source == "bitext" else adapters.nlupp_cases)(data)
+        return {source: cases}, (Path(__file__).resolve().parents[1] / "sample_kb").resolve()
+    if source == "dstc10":
+        kb = adapters.write_dstc10_kb(data, out / "dstc10-kb.jsonl")
+        return {"dstc10": adapters.dstc10_cases(data)}, kb
+    if source == "mtrag":  # the rewrite questions score query rewriting on the same KB
+        kb = adapters.write_mtrag_kb(data, out / "mtrag-kb.jsonl")
+        datasets = {"mtrag": adapters.mtrag_cases(data)}
+        datasets["mtrag_rewrite"] = adapters.mtrag_rewrite_cases(data)
+        return datasets, kb
+    cases, faq = adapters.banking77_cases(data, sample=sample, seed=seed)
+    return {"banking77": cases}, adapters.write_kb(out / "banking77-kb.jsonl", faq)
+
+
 def eval_data(
-    source: Annotated[str, typer.Argument(help="tau2, clinc150, banking77, bitext or nlupp.")],
+    source: Annotated[
+        str,
+        typer.Argument(help="tau2, clinc150, banking77, bitext, nlupp, dstc10 or mtrag."),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Directory for the dataset (and KB).")],
     data: Annotated[Path, typer.Option("--data", help="The shared datasets folder.")] = Path(
         "../shared/data"
@@ -149,7 +182,11 @@ def eval_data(
     seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 13,
     as_json: JsonOpt = False,
 ) -> None:
-    """Turn a public dataset (../shared/data) into an evaluation dataset (and its KB)."""
+    """Turn a public dataset (../shared/data) into evaluation datasets (and their KB).
+
+    ``mtrag`` writes two: ``mtrag.jsonl`` (answers, abstentions) and ``mtrag_rewrite.jsonl``
+    (follow-up questions with gold standalone rewrites).
+    """
     from evaluations import adapters
     from evaluations.dataset import write_dataset
 
@@ -160,32 +197,25 @@ def eval_data(
         )
         raise typer.Exit(2)
     try:
-        if source == "tau2":
-            cases = adapters.tau2_cases(data, variant)  # type: ignore[arg-type]
-            kb_path = adapters.tau2_kb(data).resolve()
-            name = f"tau2-{variant}"
-        elif source == "clinc150":
-            cases, faq = adapters.clinc150_cases(data, in_scope=sample, out_of_scope=oos, seed=seed)
-            kb_path = adapters.write_kb(out / "clinc150-kb.jsonl", faq)
-            name = "clinc150"
-        elif source in ("bitext", "nlupp"):  # requests for a person: escalation only
-            cases = (adapters.bitext_cases if source == "bitext" else adapters.nlupp_cases)(data)
-            kb_path = (Path(__file__).resolve().parents[1] / "sample_kb").resolve()
-            name = source
-        else:
-            cases, faq = adapters.banking77_cases(data, sample=sample, seed=seed)
-            kb_path = adapters.write_kb(out / "banking77-kb.jsonl", faq)
-            name = "banking77"
+        datasets, kb_path = _build(source, out, data, sample, oos, variant, seed)
     except adapters.DataMissingError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    path = out / f"{name}.jsonl"
-    count = write_dataset(path, cases)
-    command = f"support-agent eval {path} --kb {kb_path}"
+    written = []
+    for name, cases in datasets.items():
+        path = out / f"{name}.jsonl"
+        count = write_dataset(path, cases)
+        command = f"support-agent eval {path} --kb {kb_path}"
+        written.append(
+            {"dataset": str(path), "cases": count, "kb": str(kb_path), "command": command}
+        )
     if as_json:
-        print_json({"dataset": str(path), "cases": count, "kb": str(kb_path), "command": command})
+        print_json({**written[0], "datasets": written})
     else:
-        console.print(f"wrote {count} cases to {path}; run:\n  {command}")
+        for item in written:
+            console.print(
+                f"wrote {item['cases']} cases to {item['dataset']}; run:\n  {item['command']}"
+            )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,12 @@ The contract is the one in the architecture document, plus two extensions:
   (case-insensitive substring match).
 
 A message is a string, or ``{"text": "...", "attachments": ["files/x.pdf"]}`` with
-paths relative to the dataset file. The loader never stops at a bad line: it
+paths relative to the dataset file, or ``{"role": "assistant", "text": "..."}``: what
+the support side already said in a recorded conversation (``role`` defaults to
+``user``). A conversation with an assistant message is a transcript: everything before
+its last message is imported as the thread's history (not run) and only the last,
+which must be the customer's, runs as a turn (``split_history``); a conversation of
+customer messages only runs every message. The loader never stops at a bad line: it
 returns the valid cases and one ``LoadError`` (line number and reason) per bad
 line, so a typo in one case does not hide the results of the others.
 """
@@ -17,10 +22,10 @@ line, so a typo in one case does not hide the results of the others.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 __all__ = [
     "OUTCOMES",
@@ -28,12 +33,15 @@ __all__ = [
     "Dataset",
     "LoadError",
     "Message",
+    "Role",
     "load_dataset",
     "parse_case",
+    "split_history",
     "write_dataset",
 ]
 
 OUTCOMES = ("answered", "abstained", "escalated")
+Role = Literal["user", "assistant"]
 _KNOWN = {
     "id",
     "messages",
@@ -50,10 +58,14 @@ _KNOWN = {
 
 @dataclass(frozen=True)
 class Message:
-    """One customer message, with files attached (absolute paths once loaded)."""
+    """One message, with files attached (absolute paths once loaded).
+
+    ``assistant``: a reply the support side already gave in a recorded transcript.
+    """
 
     text: str
     attachments: tuple[Path, ...] = ()
+    role: Role = "user"
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,8 @@ class Case:
         """The contract form (attachment paths relative to ``base`` when given)."""
 
         def message(m: Message) -> str | dict[str, Any]:
+            if m.role != "user":
+                return {"role": m.role, "text": m.text}
             if not m.attachments:
                 return m.text
             paths = [str(p.relative_to(base) if base else p) for p in m.attachments]
@@ -149,21 +163,27 @@ def _str_list(value: Any, key: str) -> tuple[str, ...]:
 
 
 def _message(value: Any, base: Path | None, where: str) -> Message:
+    role: Any = "user"
     if isinstance(value, str):
         text, attachments = value, []
     elif isinstance(value, dict):
         text = value.get("text", "")
         attachments = value.get("attachments", [])
-        extra = set(value) - {"text", "attachments"}
+        role = value.get("role", "user")
+        extra = set(value) - {"text", "attachments", "role"}
         if extra:
             raise _Invalid(f"{where}: unknown message keys {sorted(extra)}")
         if not isinstance(text, str):
             raise _Invalid(f"{where}: 'text' must be a string")
+        if role not in get_args(Role):
+            raise _Invalid(f"{where}: 'role' must be user or assistant, not {role!r}")
         attachments = list(_str_list(attachments, f"{where}.attachments"))
     else:
-        raise _Invalid(f"{where}: a message is a string or {{text, attachments}}")
+        raise _Invalid(f"{where}: a message is a string or {{text, attachments, role}}")
     if not text.strip() and not attachments:
         raise _Invalid(f"{where}: empty message")
+    if role == "assistant" and attachments:
+        raise _Invalid(f"{where}: an assistant message carries no attachments")
     paths = []
     for name in attachments:
         path = Path(name)
@@ -172,13 +192,41 @@ def _message(value: Any, base: Path | None, where: str) -> Message:
         if not path.is_file():
             raise _Invalid(f"{where}: attachment not found: {name}")
         paths.append(path.resolve())
-    return Message(text, tuple(paths))
+    return Message(text, tuple(paths), role)
+
+
+def split_history(
+    conversation: Sequence[Message],
+) -> tuple[tuple[Message, ...], tuple[Message, ...]]:
+    """(history to import, messages to run): a transcript runs only its last message.
+
+    A conversation with any assistant message is a recording: replaying its customer
+    turns would make the agent's replies, not the recorded ones, the history.
+
+    >>> history, run = split_history(
+    ...     [Message("hi"), Message("hello", role="assistant"), Message("price?")]
+    ... )
+    >>> [m.text for m in history], [m.text for m in run]
+    (['hi', 'hello'], ['price?'])
+    >>> split_history([Message("a"), Message("b")])[0]
+    ()
+    """
+    messages = tuple(conversation)
+    if any(m.role == "assistant" for m in messages):
+        return messages[:-1], messages[-1:]
+    return (), messages
 
 
 def _conversation(value: Any, base: Path | None, where: str) -> tuple[Message, ...]:
     if not isinstance(value, list) or not value:
         raise _Invalid(f"'{where}' must be a non-empty list of messages")
-    return tuple(_message(m, base, f"{where}[{i}]") for i, m in enumerate(value))
+    messages = tuple(_message(m, base, f"{where}[{i}]") for i, m in enumerate(value))
+    if messages[-1].role != "user":
+        raise _Invalid(f"'{where}' must end with a user message (the turn that runs)")
+    history, _ = split_history(messages)
+    if any(m.attachments for m in history):
+        raise _Invalid(f"'{where}': in a transcript only the last message may attach files")
+    return messages
 
 
 def parse_case(raw: Any, base: Path | None = None) -> Case:

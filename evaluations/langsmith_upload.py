@@ -20,14 +20,27 @@ __all__ = ["NOT_CONFIGURED", "upload_run"]
 
 logger = logging.getLogger(__name__)
 NOT_CONFIGURED = "not configured (LANGSMITH_API_KEY unset)"
-_SCORES = ("hit@1", "hit@5", "hit@10", "recall@5", "rr", "citation_validity", "memory_recall")
+_SCORES = (
+    "hit@1",
+    "hit@5",
+    "hit@10",
+    "recall@5",
+    "rr",
+    "citation_validity",
+    "memory_recall",
+    "answer_f1",
+    "rewrite_f1",
+)
 
 
 def _example(case: Any) -> dict[str, Any]:
     return {
         "inputs": {
             "case_id": case.id,
-            "threads": [[m.text for m in thread] for thread in case.threads],
+            "threads": [
+                [m.text if m.role == "user" else {"role": m.role, "text": m.text} for m in thread]
+                for thread in case.threads
+            ],
         },
         "outputs": {
             "expected_outcome": case.expected_outcome,

@@ -10,16 +10,23 @@ prediction) are ``None`` too, never a silent 0 or 1.
 from __future__ import annotations
 
 import math
+import re
+import string
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
     "K_VALUES",
+    "STOPWORDS",
+    "abstention_separation",
     "auroc",
     "citation_validity",
     "confusion_matrix",
+    "content_f1",
     "escalation_scores",
+    "false_abstention_at",
     "hit_at_k",
     "mean",
     "memory_recall",
@@ -29,6 +36,7 @@ __all__ = [
     "recall_at_k",
     "reciprocal_rank",
     "retrieval_scores",
+    "token_f1",
 ]
 
 K_VALUES = (1, 5, 10)
@@ -236,3 +244,97 @@ def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float | Non
         greater += below
         ties += bisect_right(ordered, score) - below
     return (greater + 0.5 * ties) / (len(positives) * len(negatives))
+
+
+def false_abstention_at(
+    answered: Sequence[float], abstained: Sequence[float], recall: float = 0.8
+) -> tuple[float | None, float | None]:
+    """(threshold, false abstention rate) when abstaining below a confidence threshold.
+
+    The threshold is the lowest confidence at or below which ``recall`` of the cases that
+    should abstain fall (abstain when confidence <= threshold); the rate is the share of
+    the cases that should be answered at or below it too. Ties count against the agent.
+    ``(None, None)`` when either side is empty.
+
+    >>> false_abstention_at([0.9, 0.5, 0.1, 0.7], [0.0, 0.2, 0.3, 0.6, 0.95])
+    (0.6, 0.5)
+    """
+    if not answered or not abstained:
+        return None, None
+    ordered = sorted(abstained)
+    needed = max(1, math.ceil(recall * len(ordered) - 1e-9))
+    threshold = ordered[needed - 1]
+    return threshold, sum(a <= threshold for a in answered) / len(answered)
+
+
+def abstention_separation(
+    pairs: Iterable[tuple[str | None, float]], recall: float = 0.8
+) -> dict[str, Any]:
+    """How well confidence separates (expected outcome, confidence) ``answered`` from ``abstained``.
+
+    AUROC with answered cases as positives (1.0: every answerable question is more
+    confident than every one to abstain on), and the false abstention rate at ``recall``
+    of the out-of-scope cases (``false_abstention_at``). Other outcomes are left out.
+
+    >>> abstention_separation([("answered", 0.9), ("answered", 0.4), ("abstained", 0.1),
+    ...                        ("abstained", 0.5), ("escalated", 0.0)])
+    {'n_answered': 2, 'n_abstained': 2, 'auroc': 0.75, 'threshold': 0.5, 'false_abstention': 0.5}
+    """
+    kept = list(pairs)
+    answered = [c for e, c in kept if e == "answered"]
+    abstained = [c for e, c in kept if e == "abstained"]
+    threshold, rate = false_abstention_at(answered, abstained, recall)
+    return {
+        "n_answered": len(answered),
+        "n_abstained": len(abstained),
+        "auroc": auroc(answered, abstained),
+        "threshold": threshold,
+        "false_abstention": rate,
+    }
+
+
+_FUNCTION_WORDS = """a about above after again all am an and any are as at be been being before
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its
+    itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we
+    were what when where which while who whom why will with would you your yours yourself
+    yourselves also please tell know like get"""
+STOPWORDS = frozenset(_FUNCTION_WORDS.split())
+"""Function words left out of the content-word F1 (rewrites differ in them freely)."""
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
+def _tokens(text: str, *, content_only: bool = False) -> list[str]:
+    """SQuAD's normalisation: lowercase, no punctuation, no articles, split on whitespace."""
+    words = _ARTICLES.sub(" ", text.lower().translate(_PUNCTUATION)).split()
+    return [w for w in words if w not in STOPWORDS] if content_only else words
+
+
+def _f1(prediction: list[str], reference: list[str]) -> float:
+    if not prediction or not reference:
+        return float(prediction == reference)
+    common = sum((Counter(prediction) & Counter(reference)).values())
+    return 2 * common / (len(prediction) + len(reference))  # = 2PR / (P + R)
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    """SQuAD token F1: harmonic mean of token precision and recall after normalisation.
+
+    Both empty (after normalisation) is 1.0, one empty is 0.0.
+
+    >>> token_f1("3-5 business days", "It takes 3-5 business days."), token_f1("", "")
+    (0.75, 1.0)
+    """
+    return _f1(_tokens(prediction), _tokens(reference))
+
+
+def content_f1(prediction: str, reference: str) -> float:
+    """``token_f1`` over content words only (``STOPWORDS`` dropped): for search queries.
+
+    >>> content_f1("what is its price", "What is the price of the Gold card?")
+    0.5
+    """
+    return _f1(_tokens(prediction, content_only=True), _tokens(reference, content_only=True))

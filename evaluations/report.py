@@ -4,8 +4,8 @@
 functions; the JSON it returns is the machine-readable contract (``schema``
 names its version; keys are only ever added). Aggregates are taken over every
 trial of every case that carries the label, and say how many that was (``n``).
-``compare`` diffs two reports' headline figures: latency is better lower,
-everything else better higher.
+``compare`` diffs two reports' headline figures: latency and false abstention are
+better lower, everything else better higher.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from evaluations.dataset import OUTCOMES
+from evaluations.dataset import OUTCOMES, Case
 from evaluations.metrics import (
     K_VALUES,
+    abstention_separation,
     confusion_matrix,
     escalation_scores,
     mean,
@@ -39,7 +40,10 @@ __all__ = [
 ]
 
 SCHEMA = "support-agent-eval/1"
-_LOWER_IS_BETTER = ("latency_ms.",)
+ABSTAIN_RECALL = 0.8
+"""Share of the cases that should abstain the threshold must catch (false abstention at it)."""
+_LOWER_IS_BETTER = ("latency_ms.", "abstention.false_abstention")
+_NOISY = ("latency_ms.",)
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
@@ -49,6 +53,50 @@ def _r(value: float | None, digits: int = 4) -> float | None:
 def _score_mean(records: list[dict[str, Any]], key: str) -> dict[str, Any]:
     values = [r["scores"][key] for r in records if r["scores"].get(key) is not None]
     return {"n": len(values), "value": _r(mean(values))}
+
+
+def _separation(pairs: list[tuple[str | None, float]]) -> dict[str, Any]:
+    out = abstention_separation(pairs, ABSTAIN_RECALL)
+    return {**out, **{k: _r(out[k]) for k in ("auroc", "threshold", "false_abstention")}}
+
+
+def _abstention(records: list[dict[str, Any]], cases: dict[str, Case]) -> dict[str, Any]:
+    """Confidence as an answer-or-abstain score: overall and per ``metadata.answerability``.
+
+    Each answerability label is set against the other side: a label whose cases should
+    abstain (unanswerable, underspecified) against every case that should be answered,
+    and a label whose cases should be answered against every case that should abstain.
+    """
+    scored = [r for r in records if not r["error"] and r.get("confidence") is not None]
+    side: dict[str | None, list[tuple[str | None, float]]] = defaultdict(list)
+    by_label: dict[str, list[tuple[str | None, float]]] = defaultdict(list)
+    for r in scored:
+        pair = (r["expected_outcome"], float(r["confidence"]))
+        side[pair[0]].append(pair)
+        case = cases.get(r["case_id"])
+        label = case.metadata.get("answerability") if case else None
+        if isinstance(label, str) and pair[0] in ("answered", "abstained"):
+            by_label[label].append(pair)
+    out: dict[str, Any] = {
+        "recall": ABSTAIN_RECALL,
+        **_separation(side["answered"] + side["abstained"]),
+    }
+    out["by_answerability"] = {
+        label: _separation(pairs + side["abstained" if pairs[0][0] == "answered" else "answered"])
+        for label, pairs in sorted(by_label.items())
+    }
+    return out
+
+
+def _rewrite(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The turns' search queries, and two baselines, against gold standalone rewrites."""
+    query = _score_mean(records, "rewrite_f1")
+    return {
+        "n": query["n"],
+        "query_f1": query["value"],
+        "last_message_f1": _score_mean(records, "rewrite_f1_last")["value"],
+        "previous_last_f1": _score_mean(records, "rewrite_f1_previous_last")["value"],
+    }
 
 
 def build_report(run: EvalRun, *, langsmith: Any = "not configured") -> dict[str, Any]:
@@ -71,6 +119,7 @@ def build_report(run: EvalRun, *, langsmith: Any = "not configured") -> dict[str
     trials = [(len(v), sum(v)) for v in by_case.values()]
     citations = _score_mean(records, "citation_validity")
     memory = _score_mean(records, "memory_recall")
+    answers = _score_mean(records, "answer_f1")
     judged = [r["judge"] for r in records if r.get("judge")]
     judge: dict[str, Any]
     if run.judge.get("skipped") or not run.judge:
@@ -105,6 +154,9 @@ def build_report(run: EvalRun, *, langsmith: Any = "not configured") -> dict[str
             },
         },
         "escalation": escalation,
+        "abstention": _abstention(records, {c.id: c for c in run.dataset.cases}),
+        "answers": {"n": answers["n"], "token_f1": answers["value"]},
+        "rewrite": _rewrite(records),
         "citations": {"n": citations["n"], "validity": citations["value"]},
         "memory": {"n": memory["n"], "recall": memory["value"]},
         "latency_ms": {
@@ -138,6 +190,13 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
     flat["outcomes.accuracy"] = report.get("outcomes", {}).get("accuracy")
     flat["citations.validity"] = report.get("citations", {}).get("validity")
     flat["memory.recall"] = report.get("memory", {}).get("recall")
+    for section, name in (
+        ("abstention", "auroc"),
+        ("abstention", "false_abstention"),
+        ("answers", "token_f1"),
+        ("rewrite", "query_f1"),
+    ):
+        flat[f"{section}.{name}"] = report.get(section, {}).get(name)
     for key in ("correctness", "groundedness"):
         value = report.get("judge", {}).get(key)
         if isinstance(value, dict):
@@ -162,7 +221,7 @@ def compare(
         old, new = before[name], after[name]
         delta = new - old
         lower_better = name.startswith(_LOWER_IS_BETTER)
-        bar = max(abs(old) * 0.10, 1.0) if lower_better else tolerance
+        bar = max(abs(old) * 0.10, 1.0) if name.startswith(_NOISY) else tolerance
         entry = {"metric": name, "previous": old, "current": new, "delta": round(delta, 4)}
         if abs(delta) <= bar:
             out["unchanged"].append(name)
@@ -210,6 +269,45 @@ def _why(record: dict[str, Any]) -> str:
     return "; ".join(reasons)
 
 
+def _quality_rows(report: dict[str, Any]) -> list[str]:
+    """Abstention separation, answer F1 and rewrite F1 rows (``–`` where unlabelled)."""
+    a = report.get("abstention") or _separation([])
+    answers = report.get("answers") or {"n": 0, "token_f1": None}
+    rw = report.get("rewrite") or dict.fromkeys(("n", "query_f1"))
+    recall = f"{a.get('recall', ABSTAIN_RECALL):.0%}"
+    threshold = "" if a["threshold"] is None else f" (confidence ≤ {a['threshold']:.3f})"
+    return [
+        f"| abstention AUROC (confidence) | {_fmt(a['auroc'])} | "
+        f"{a['n_answered']} + {a['n_abstained']} |",
+        f"| false abstention at {recall} out-of-scope recall{threshold} | "
+        f"{_fmt(a['false_abstention'])} | {a['n_answered']} |",
+        f"| answer token F1 | {_fmt(answers['token_f1'])} | {answers['n']} |",
+        f"| rewrite F1: the turn's query | {_fmt(rw['query_f1'])} | {rw['n']} |",
+        f"| rewrite F1: last message | {_fmt(rw.get('last_message_f1'))} | {rw['n']} |",
+        f"| rewrite F1: previous + last message | {_fmt(rw.get('previous_last_f1'))} | {rw['n']} |",
+    ]
+
+
+def _answerability_table(abstention: dict[str, Any]) -> list[str]:
+    """Per-answerability separation, when the dataset labels it (MTRAG)."""
+    by_label = abstention.get("by_answerability") or {}
+    if not by_label:
+        return []
+    lines = [
+        "",
+        "## Abstention by answerability (each label against the other side)",
+        "",
+        "| answerability | AUROC | false abstention | threshold | n answered + abstained |",
+        "|---|---|---|---|---|",
+    ]
+    for label, a in by_label.items():
+        lines.append(
+            f"| {label} | {_fmt(a['auroc'])} | {_fmt(a['false_abstention'])} | "
+            f"{_fmt(a['threshold'])} | {a['n_answered']} + {a['n_abstained']} |"
+        )
+    return lines
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     """A human summary: headline tables, the confusion matrix, failures."""
     run = report["run"]
@@ -237,6 +335,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"| citation validity | {_fmt(report['citations']['validity'])} | "
         f"{report['citations']['n']} |",
         f"| memory recall | {_fmt(report['memory']['recall'])} | {report['memory']['n']} |",
+        *_quality_rows(report),
         f"| latency p50 (ms) | {lat['p50']} | {lat['n']} turns |",
         f"| latency p95 (ms) | {lat['p95']} | {lat['n']} turns |",
     ]
@@ -255,6 +354,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += ["|---" * (len(columns) + 1) + "|"]
     for expected, row in confusion.items():
         lines.append(f"| {expected} | " + " | ".join(str(row[c]) for c in columns) + " |")
+    lines += _answerability_table(report.get("abstention", {}))
     failed = [c for c in report["cases"] if not c["passed"]]
     lines += ["", f"## Failed trials ({len(failed)})", ""]
     for c in failed[:50]:
@@ -314,7 +414,7 @@ def write_charts(report: dict[str, Any], out_dir: Path) -> list[Path]:
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
 
-    bars = {k: v for k, v in headline(report).items() if not k.startswith("latency_ms.")}
+    bars = {k: v for k, v in headline(report).items() if not k.startswith(_LOWER_IS_BETTER)}
     fig, ax = plt.subplots(figsize=(7, 0.3 * len(bars) + 1.2))
     names = list(bars)
     ax.barh(names, [bars[n] for n in names], color="#55a868")

@@ -27,15 +27,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from evaluations.dataset import Case, Dataset
+from evaluations.dataset import Case, Dataset, Message, split_history
 from evaluations.judge import Judge, create_judge
 from evaluations.metrics import (
     K_VALUES,
     citation_validity,
+    content_f1,
     hit_at_k,
     memory_recall,
     recall_at_k,
     reciprocal_rank,
+    token_f1,
 )
 from graph.embedded import SupportAgent, open_agent
 from state import Settings, validate_identifier
@@ -83,10 +85,37 @@ def kb_store_dir(paths: Sequence[Path], settings: Settings, cache_root: Path) ->
     return cache_root / f"kb-{digest.hexdigest()[:16]}"
 
 
+def _rewrite_scores(case: Case, query: str) -> dict[str, float | None]:
+    """The turn's search query against the gold standalone rewrite, and two baselines.
+
+    Baselines from the customer's own words: the last message alone, and the previous
+    customer message followed by the last (what a rewriter has to beat).
+    """
+    gold = case.metadata.get("rewrite")
+    if not isinstance(gold, str) or not gold.strip():
+        return dict.fromkeys(("rewrite_f1", "rewrite_f1_last", "rewrite_f1_previous_last"))
+    said = [m.text for m in case.threads[-1] if m.role == "user"]
+    return {
+        "rewrite_f1": content_f1(query, gold),
+        "rewrite_f1_last": content_f1(said[-1], gold),
+        "rewrite_f1_previous_last": content_f1(" ".join(said[-2:]), gold),
+    }
+
+
 def score_turn(
-    case: Case, retrieved: Sequence[str], cited: Sequence[str], memories: Sequence[str]
+    case: Case,
+    retrieved: Sequence[str],
+    cited: Sequence[str],
+    memories: Sequence[str],
+    *,
+    answer: str = "",
+    query: str = "",
 ) -> dict[str, float | None]:
-    """The case's per-turn scores (``None`` where the case lacks the label)."""
+    """The case's per-turn scores (``None`` where the case lacks the label).
+
+    ``answer_f1`` only for cases expected to be answered: an abstention's reference
+    answer says "I don't know", which token overlap would reward wrongly.
+    """
     gold = case.expected_doc_ids or ()
     scores: dict[str, float | None] = {}
     for k in K_VALUES:
@@ -96,7 +125,9 @@ def score_turn(
     scores["rr"] = reciprocal_rank(retrieved, gold, max(K_VALUES))
     scores["citation_validity"] = citation_validity(cited, retrieved)
     scores["memory_recall"] = memory_recall(case.expected_memories, memories)
-    return scores
+    answerable = case.reference_answer and case.expected_outcome == "answered"
+    scores["answer_f1"] = token_f1(answer, case.reference_answer) if answerable else None
+    return {**scores, **_rewrite_scores(case, query)}
 
 
 def case_passed(record: dict[str, Any]) -> bool:
@@ -132,6 +163,28 @@ async def _ask(agent: SupportAgent, message: Any, **kwargs: Any) -> Any:
     return await agent.ask(message.text, **kwargs)
 
 
+async def _converse(
+    agent: SupportAgent,
+    conversation: Sequence[Message],
+    record: dict[str, Any],
+    user: str,
+    tenant: str,
+) -> Any:
+    """One conversation in a new thread: a transcript's history is imported, the rest runs."""
+    thread = f"{user}-{uuid.uuid4().hex[:8]}"
+    history, to_run = split_history(conversation)
+    if history:
+        said = [(m.role, m.text) for m in history]
+        await agent.import_history(thread, said, user_id=user, tenant_id=tenant)
+        record["imported"] += len(history)
+    result = None
+    for message in to_run:
+        result = await _ask(agent, message, thread_id=thread, user_id=user, tenant_id=tenant)
+        record["turns"] += 1
+        record["turn_latency_ms"].append(result.latency_ms)
+    return result
+
+
 async def _run_case(
     agent: SupportAgent, case: Case, trial: int, run_id: str, judge: Judge | None
 ) -> dict[str, Any]:
@@ -145,19 +198,14 @@ async def _run_case(
         "expected_doc_ids": list(case.expected_doc_ids) if case.expected_doc_ids else None,
         "expected_memories": list(case.expected_memories) if case.expected_memories else None,
         "turns": 0,
+        "imported": 0,
         "turn_latency_ms": [],
         "error": None,
     }
     result = None
     try:
         for conversation in case.threads:
-            thread = f"{user}-{uuid.uuid4().hex[:8]}"
-            for message in conversation:
-                result = await _ask(
-                    agent, message, thread_id=thread, user_id=user, tenant_id=tenant
-                )
-                record["turns"] += 1
-                record["turn_latency_ms"].append(result.latency_ms)
+            result = await _converse(agent, conversation, record, user, tenant)
         assert result is not None
         record.update(
             outcome=result.outcome,
@@ -170,17 +218,27 @@ async def _run_case(
             confidence=result.confidence,
             route_reasons=list(result.route_reasons),
             degraded=result.degraded,
+            query=result.query,
         )
         if judge is not None:
             record["judge"] = await judge.score(agent, case, result)
     except Exception as exc:  # one broken case must not end the run
         logger.warning("case %s (trial %d) failed: %s", case.id, trial, exc)
-        record.update(outcome="error", retrieved=[], cited=[], memories=[], escalation=None)
+        record.update(
+            outcome="error", retrieved=[], cited=[], memories=[], escalation=None, query=""
+        )
         record["error"] = f"{type(exc).__name__}: {exc}"
     finally:
         with contextlib.suppress(Exception):  # best effort: leave no customer data behind
             await agent.forget(user, tenant)
-    record["scores"] = score_turn(case, record["retrieved"], record["cited"], record["memories"])
+    record["scores"] = score_turn(
+        case,
+        record["retrieved"],
+        record["cited"],
+        record["memories"],
+        answer=record.get("answer") or "",
+        query=record["query"],
+    )
     record["passed"] = case_passed(record)
     return record
 

@@ -17,9 +17,9 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.types import Command
 
 from graph.builder import build_graph
@@ -62,6 +62,8 @@ class TurnResult:
     """Doc ids this turn retrieved, best first (what evaluations score retrieval on)."""
     attachments: list[dict[str, Any]] = field(default_factory=list)
     """Files sent with this turn's message and what became of each."""
+    query: str = ""
+    """The search query the turn formed from the conversation (what rewriting is scored on)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -125,6 +127,34 @@ class SupportAgent:
             durability=settings.checkpoint_durability,
         )
         return self._result(thread_id, state, (time.perf_counter() - started) * 1000)
+
+    async def import_history(
+        self,
+        thread_id: str,
+        messages: Sequence[tuple[Literal["user", "assistant"], str]],
+        *,
+        user_id: str | None = None,
+        tenant_id: str | None = None,
+    ) -> None:
+        """Record a conversation held elsewhere (another channel) as the thread's history.
+
+        Nothing runs: the messages are written as if the graph had just ended a turn with
+        them, so the next ``ask`` on the thread is a normal turn that reads them (follow-up
+        questions resolve against them). The thread is claimed for the customer as ``ask``
+        would; raises ``ThreadAccessError`` when it belongs to another customer.
+        """
+        settings = self.services.settings
+        tenant = tenant_id or settings.default_tenant
+        user = user_id or settings.default_user
+        await self.services.owners.check(tenant, user, thread_id)
+        if not await self.services.owners.claim(tenant, user, thread_id):
+            raise ThreadAccessError(f"thread {thread_id} belongs to another customer")
+        history: list[AnyMessage] = [
+            HumanMessage(text) if role == "user" else AIMessage(text) for role, text in messages
+        ]
+        config: Any = {"configurable": {"thread_id": thread_id}}
+        # "abstain" is followed by the end of the graph whatever the state holds.
+        await self.graph.aupdate_state(config, {"messages": history}, as_node="abstain")
 
     async def resume(
         self,
@@ -203,6 +233,7 @@ class SupportAgent:
             degraded=state.get("degraded"),
             attachments=list(state.get("received_attachments") or []),
             retrieved=_retrieved(state),
+            query=state.get("query") or "",
         )
 
     async def forget(self, user_id: str, tenant_id: str | None = None) -> dict[str, int]:

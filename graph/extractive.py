@@ -14,10 +14,17 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from graph.query import Rarity, subject_words
 from state import Citation, Passage, citation_of
 from tools.knowledge_base.lexical import tokenize
 
-__all__ = ["FILE_SOURCE", "ExtractiveAnswer", "extractive_answer", "render_sources"]
+__all__ = [
+    "FILE_SOURCE",
+    "ExtractiveAnswer",
+    "clean_text",
+    "extractive_answer",
+    "render_sources",
+]
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
@@ -49,7 +56,31 @@ _ANSWER_TYPES = (
     ),
 )
 _ANSWER_TYPE_BOOST = 1.5
+_WRONG_TYPE = 0.6
 _MAX_CHARS = 1200
+_HOW_TO = re.compile(
+    r"\b(how (do|can|should|would|to) |how to\b|steps? (to|for)\b|what (do|should) i do\b)", re.I
+)
+_STEP_BOOST = 1.5
+_INTRODUCES = re.compile(r"(:|\b(the following|as follows|below|these)\b[^.!?]*[.:])\s*$", re.I)
+_LEANS_BACK = re.compile(
+    r"^(this|that|these|those|it|they|such|however|also|but|then|otherwise|in this case)\b",
+    re.I,
+)
+_MIN_COVERAGE = 0.5
+"""Share of the question's weighted words the quoted text (with its title) must hold:
+below it the passage is about something else (the YouTube article for a Vimeo question)."""
+_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
+
+
+def clean_text(text: str) -> str:
+    r"""Text as a reader should see it: no HTML tags or anchors, no Markdown escapes.
+
+    >>> clean_text('<a name="names"></a>Reserved \\_names\\_ <b>here</b>')
+    'Reserved _names_ here'
+    """
+    return _MD_ESCAPE.sub(r"\1", _HTML_TAG.sub("", text)).strip()
 
 
 @dataclass(frozen=True)
@@ -75,7 +106,7 @@ def _units(passage_text: str) -> list[_Unit]:
     units: list[_Unit] = []
     block = 0
     for raw in lines:
-        line = raw.strip()
+        line = clean_text(raw)
         if not line:
             block += 1
             continue
@@ -106,11 +137,15 @@ def extractive_answer(
     *,
     max_units: int = 4,
     focus: Mapping[str, str] | None = None,
+    rarity: Rarity | None = None,
 ) -> ExtractiveAnswer:
     """Answer ``question`` from ``passages`` (best first) by quoting their best units.
 
     ``focus`` maps a value the customer told us (their plan, their product) to how to
     say it ("you're on the Pro plan"); the quoted unit naming it is repeated up front.
+    ``rarity`` (the knowledge base's, see ``graph.query``) tells which of the question's
+    words name its subject: a passage that names none of them is not quoted. Returns no
+    citations when nothing answers the question (the caller abstains).
     """
     if not passages:
         return ExtractiveAnswer("", [])
@@ -123,6 +158,7 @@ def extractive_answer(
         weights[term] = 2 * (weights.get(term) or rarest)  # 0.0: not in the knowledge base
     total = sum(weights.values())
     shapes = [shape for asks, shape in _ANSWER_TYPES if asks.search(question)]
+    how_to = bool(_HOW_TO.search(question))
     scored: list[tuple[float, int, int]] = []
     per_passage: list[list[_Unit]] = []
     for p_index, passage in enumerate(passages[:3]):
@@ -132,31 +168,39 @@ def extractive_answer(
             unit.score = _score(unit, weights, total) * prior
             if any(shape.search(unit.text) for shape in shapes):
                 unit.score *= _ANSWER_TYPE_BOOST
+            elif shapes:
+                unit.score *= _WRONG_TYPE  # "how long …?" is not answered without a duration
+            if how_to and unit.is_item:
+                unit.score *= _STEP_BOOST  # "how do I …": the steps, not the side notes
+            if _dangling_intro(units, u_index):
+                unit.score = 0.0  # "X reserves the following names." without the names
             scored.append((unit.score, p_index, u_index))
         per_passage.append(units)
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-    if not scored:
-        return ExtractiveAnswer("", [])
+    if not scored or scored[0][0] <= 0:
+        return ExtractiveAnswer("", [])  # nothing about the question: the caller abstains
     # The top-ranked document leads (retrieval ranks documents better than word overlap
     # ranks sentences) unless another one matches the question far better.
     top_best = max((u.score for u in per_passage[0]), default=0.0)
     best_p = scored[0][1] if scored[0][0] > 2 * top_best else 0
-    best_score = max((u.score for u in per_passage[best_p]), default=0.0)
-    chosen: dict[int, set[int]] = {}
-    if best_score <= 0:
-        readable = [p for p in [best_p, *range(len(per_passage))] if per_passage[p]]
-        if not readable:
-            return ExtractiveAnswer("", [])  # nothing quotable: the caller abstains
-        best_p = readable[0]
-        chosen[best_p] = set(range(min(2, len(per_passage[best_p]))))
-    else:
-        for score, p_index, u_index in scored:
-            if score < 0.5 * best_score or sum(len(v) for v in chosen.values()) >= max_units:
-                break
-            if p_index != best_p and (score < 0.75 * best_score or len(chosen) >= 2):
-                continue  # a second article only when it is nearly as relevant
-            chosen.setdefault(p_index, set()).add(u_index)
-            _expand_list(per_passage[p_index], u_index, chosen[p_index])
+    best_u = max(range(len(per_passage[best_p])), key=lambda i: per_passage[best_p][i].score)
+    best_score = per_passage[best_p][best_u].score
+    subject = _subject_stems(question, rarity)
+    if subject and not _names_enough(subject, passages[best_p]):
+        return ExtractiveAnswer("", [])  # about another product, place or service
+    chosen = {best_p: _window(per_passage[best_p], best_u, best_score, max_units)}
+    said = _terms_of(per_passage[best_p], chosen[best_p])
+    for score, p_index, u_index in scored:
+        if p_index == best_p or score < 0.75 * best_score or len(chosen) >= 2:
+            continue
+        adds = sum(
+            w
+            for t, w in weights.items()
+            if t in set(tokenize(per_passage[p_index][u_index].text)) - said
+        )
+        if adds >= 0.2 * total:  # a second article only when it answers more of the question
+            chosen[p_index] = _window(per_passage[p_index], u_index, score, max_units // 2)
+            break
     order = sorted(chosen, key=lambda p: (p != best_p, p))
     parts: list[str] = []
     citations: list[Citation] = []
@@ -168,15 +212,75 @@ def extractive_answer(
         citations.append(citation_of(passage))
     first = passages[order[0]]
     if first["doc_id"].startswith("attachment:"):
-        lead = f"Here is what your file “{first['title']}” says:"
+        lead = f"Here is what your file “{clean_text(first['title'])}” says:"
     else:
-        lead = f"Here is what our help centre says in “{first['title']}”:"
+        lead = f"Here is what our help centre says in “{clean_text(first['title'])}”:"
     units_said = [per_passage[p][i] for p in order for i in chosen[p]]
     personal = _personal_line(focus or {}, units_said, question)
     if personal:
         lead = f"{personal}\n\n{lead}"
     body = "\n\n".join(parts)
     return ExtractiveAnswer(f"{lead}\n\n{body}\n\n{render_sources(citations)}", citations)
+
+
+def _dangling_intro(units: list[_Unit], index: int) -> bool:
+    """A sentence that introduces a list or table that is not there to show with it."""
+    unit = units[index]
+    if unit.is_item or not _INTRODUCES.search(unit.text):
+        return False
+    return not (index + 1 < len(units) and units[index + 1].is_item)
+
+
+def _window(units: list[_Unit], best: int, best_score: float, max_units: int) -> set[int]:
+    """The best unit with what it needs to stand alone, and the next ones that also answer.
+
+    One contiguous stretch: a sentence that leans on the one before ("This takes a
+    day.") brings it; a list comes whole with its introduction; repeated text is dropped.
+    """
+    chosen = {best}
+    if _LEANS_BACK.match(units[best].text) and best > 0 and not units[best].is_item:
+        chosen.add(best - 1)
+    index = best + 1
+    while index < len(units) and len(chosen) < max(1, max_units):
+        if units[index].score < 0.5 * best_score and not _LEANS_BACK.match(units[index].text):
+            break
+        chosen.add(index)
+        index += 1
+    for i in sorted(chosen):
+        if units[i].is_item or units[i].text.endswith(":") or _INTRODUCES.search(units[i].text):
+            _expand_list(units, i, chosen)
+    seen: set[str] = set()
+    for i in sorted(chosen):
+        key = " ".join(tokenize(units[i].text))
+        if key in seen:
+            chosen.discard(i)
+        seen.add(key)
+    return chosen
+
+
+def _terms_of(units: list[_Unit], indices: set[int]) -> set[str]:
+    return {t for i in indices for t in tokenize(units[i].text)}
+
+
+def _subject_stems(question: str, rarity: Rarity | None) -> list[set[str]]:
+    """The stems of each word naming the subject of what is asked (product, place, service).
+
+    Only the sentences that ask: "I'm on the Pro plan. How do I reset my password?" is
+    about passwords, the plan is context.
+
+    >>> _subject_stems("I'm on the Pro plan. How do I use Vimeo?", None)
+    [{'vimeo'}]
+    """
+    sentences = [s for s in _SENTENCE.split(question) if s.strip()]
+    asking = " ".join(s for s in sentences if s.rstrip().endswith("?")) or question
+    return [set(tokenize(w)) for w in subject_words(asking, rarity) if tokenize(w)]
+
+
+def _names_enough(subject: list[set[str]], passage: Passage) -> bool:
+    """Whether the passage (title included) names at least half the question's subject."""
+    present = set(tokenize(f"{passage['title']} {passage['text']}"))
+    named = sum(1 for stems in subject if stems & present)
+    return 2 * named >= len(subject)
 
 
 def _personal_line(focus: Mapping[str, str], units: Sequence[_Unit], question: str) -> str | None:
@@ -271,10 +375,11 @@ def render_sources(citations: Sequence[Citation]) -> str:
     """
     rows = []
     for number, c in enumerate(citations, start=1):
+        title = clean_text(c["title"])
         if c.get("url"):
-            rows.append(f"- [{number}] {c['title']}: {c['url']}")
+            rows.append(f"- [{number}] {title}: {c['url']}")
         elif c["doc_id"].startswith("attachment:"):
-            rows.append(f"- [{number}] {c['title']} {FILE_SOURCE}")
+            rows.append(f"- [{number}] {title} {FILE_SOURCE}")
         else:
-            rows.append(f"- [{number}] {c['title']}")
+            rows.append(f"- [{number}] {title}")
     return "Sources:\n\n" + "\n".join(rows)

@@ -36,12 +36,15 @@ def decide_route(
     threshold: float,
     kb_error: str | None = None,
     attachment_passages: int = 0,
+    answerable: bool | None = None,
 ) -> tuple[Decision, list[str]]:
     """Answer only when the knowledge base (or the customer's own file) holds the answer.
 
     >>> decide_route(rejection=None, passages=3, top_score=0.62, threshold=0.4)
     ('answer', ['grounded'])
     >>> decide_route(rejection=None, passages=3, top_score=0.21, threshold=0.4)
+    ('abstain', ['low_confidence'])
+    >>> decide_route(rejection=None, passages=3, top_score=0.62, threshold=0.4, answerable=False)
     ('abstain', ['low_confidence'])
     >>> decide_route(rejection=None, passages=0, top_score=0, threshold=0.4, kb_error="timeout")
     ('abstain', ['kb_unavailable'])
@@ -63,7 +66,7 @@ def decide_route(
         return "answer", ["kb_degraded", "grounded_lexical"]
     if passages == 0:
         return "abstain", ["no_passages"]
-    if top_score < threshold:
+    if not answerable if answerable is not None else top_score < threshold:
         return "abstain", ["low_confidence"]
     return "answer", ["grounded"]
 

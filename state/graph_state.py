@@ -87,7 +87,12 @@ class SupportState:
     threshold: float = 0.0
     """Cosine below which this turn abstains (calibrated for the knowledge base)."""
     confidence: float = 0.0
-    """0..1: how far ``top_score`` is above the abstention threshold."""
+    """0..1: how likely the knowledge base holds the answer (from ``retrieval_signals``)."""
+    answerable: bool = False
+    """Whether the search found enough to answer (the abstention decision's input)."""
+    retrieval_signals: dict[str, float] = field(default_factory=dict)
+    """The evidence behind ``confidence``: dense margin over the threshold, coverage of
+    the question's words, dense/BM25 agreement, margin over the next document."""
     memories: list[RecalledMemoryState] = field(default_factory=list)
     """This customer's memories recalled for this turn (data, not instructions)."""
     internal_articles: list[dict[str, Any]] = field(default_factory=list)

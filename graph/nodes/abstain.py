@@ -7,6 +7,9 @@ from typing import Any
 from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
+from graph.clarify import clarifying_question
+from graph.extractive import clean_text
+from graph.message_checks import message_text
 from graph.nodes.deps import Node, NodeDeps, with_notices
 from graph.prompts import (
     ABSTAIN_KB_DOWN,
@@ -17,7 +20,16 @@ from graph.prompts import (
 from state import Context, SupportState
 from tools.identity import identity_of
 
-__all__ = ["make_abstain"]
+__all__ = ["low_confidence_reply", "make_abstain"]
+
+
+def low_confidence_reply(state: SupportState) -> str:
+    """No grounded answer: say so, and list the articles that came nearest (customer-safe)."""
+    near = [p for p in state.passages[:3] if p["dense"] >= state.threshold - 0.08]
+    if not near:
+        return ABSTAIN_LOW_CONFIDENCE
+    titles = "\n".join(f"- {clean_text(p['title'])}" for p in near)
+    return f"{ABSTAIN_LOW_CONFIDENCE}\n\n{ABSTAIN_SUGGESTIONS}\n{titles}"
 
 
 def make_abstain(deps: NodeDeps) -> Node:
@@ -25,6 +37,7 @@ def make_abstain(deps: NodeDeps) -> Node:
 
     async def abstain(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Say plainly that there is no grounded answer, and ask for what would help."""
+        reasons = state.route_reasons
         if state.rejection:
             text = state.rejection_reply or "I couldn't read that message. Could you rephrase it?"
         elif "kb_unavailable" in state.route_reasons:
@@ -34,17 +47,18 @@ def make_abstain(deps: NodeDeps) -> Node:
             version, _ = await services.kb.collection_state(identity_of(runtime).tenant_id)
             text = ABSTAIN_NO_KB if version == 0 else ABSTAIN_LOW_CONFIDENCE
         else:
-            text = ABSTAIN_LOW_CONFIDENCE
-            near = [p for p in state.passages[:3] if p["dense"] >= state.threshold - 0.08]
-            if near:
-                titles = "\n".join(f"- {p['title']}" for p in near)
-                text = f"{text}\n\n{ABSTAIN_SUGGESTIONS}\n{titles}"
+            text = low_confidence_reply(state)
+            message = message_text(state.messages[-1].content)[0] if state.messages else ""
+            question = clarifying_question(message) if state.query == message.strip() else None
+            if question:  # "this library": one the customer has not named anywhere
+                text, reasons = question, [*reasons, "clarify"]
         streak = state.abstain_streak if state.rejection else state.abstain_streak + 1
         return {
             "messages": [AIMessage(with_notices(state, text))],
             "outcome": "abstained",
             "citations": [],
             "abstain_streak": streak,
+            "route_reasons": reasons,
         }
 
     return abstain

@@ -23,10 +23,11 @@ from langgraph.runtime import Runtime
 from graph.extractive import extractive_answer
 from graph.grounded import UngroundedAnswerError, answer_prompt, grounded
 from graph.message_checks import message_text
+from graph.nodes.abstain import low_confidence_reply
 from graph.nodes.deps import Node, NodeDeps, with_notices
 from graph.nodes.remember import memory_focus
-from graph.prompts import ABSTAIN_LOW_CONFIDENCE
 from state import Citation, Context, Passage, SupportState
+from tools.identity import identity_of
 from tools.resilience.errors import ToolError
 from tools.services import Services
 
@@ -134,10 +135,11 @@ def make_answer(deps: NodeDeps) -> Node:
             state.passages,
             state.query_terms,
             focus=None if about_a_file else memory_focus(state.memories),
+            rarity=services.kb.rarity(identity_of(runtime).tenant_id),
         )
         if not extracted.citations:
             return {
-                "messages": [AIMessage(with_notices(state, ABSTAIN_LOW_CONFIDENCE))],
+                "messages": [AIMessage(with_notices(state, low_confidence_reply(state)))],
                 "outcome": "abstained",
                 "route_reasons": [*state.route_reasons, "nothing_extractable"],
                 "degraded": degraded,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,7 +20,8 @@ from graph.attachment_turn import merge_passages, refers_to_attachment
 from graph.extractive import FILE_SOURCE
 from graph.message_checks import message_text
 from graph.nodes.deps import Node, NodeDeps
-from graph.query import form_query
+from graph.query import Turn
+from graph.rewrite import standalone_query
 from state import Context, SupportState
 from tools.identity import identity_of, thread_of
 
@@ -35,6 +36,17 @@ def _quoted_a_file(state: SupportState) -> bool:
     return previous is not None and FILE_SOURCE in previous.text
 
 
+def conversation_turns(messages: list[AnyMessage]) -> list[Turn]:
+    """The customer's and the assistant's words, oldest first (what a query is formed from)."""
+    turns: list[Turn] = []
+    for message in messages:
+        if isinstance(message, HumanMessage | AIMessage):
+            text = message_text(message.content)[0].strip()
+            if text:
+                turns.append(("user" if isinstance(message, HumanMessage) else "assistant", text))
+    return turns
+
+
 def make_retrieve(deps: NodeDeps) -> Node:
     """The retrieve node over ``deps``."""
 
@@ -42,12 +54,11 @@ def make_retrieve(deps: NodeDeps) -> Node:
         """Search the tenant's knowledge base with a query formed from the conversation."""
         services = await deps.services()
         context = identity_of(runtime)
-        user_texts = [
-            message_text(m.content)[0] for m in state.messages if isinstance(m, HumanMessage)
-        ]
-        query = form_query(user_texts)
+        turns = conversation_turns(state.messages)
+        user_texts = [text for role, text in turns if role == "user"]
         kb = services.kb
         await kb.warm_up(context.tenant_id)  # model loading is start-up, not search time
+        query = await standalone_query(services, deps.model, turns, kb.rarity(context.tenant_id))
         searched = await services.resilience.run(
             "kb_search",
             lambda: kb.search(query, context.tenant_id, threshold=context.abstain_threshold),
@@ -88,6 +99,8 @@ def make_retrieve(deps: NodeDeps) -> Node:
             "top_score": result.top_score,
             "threshold": result.threshold,
             "confidence": result.confidence,
+            "answerable": result.answerable,
+            "retrieval_signals": result.signals.as_dict() if result.signals else {},
             "query_terms": result.term_weights,
             "internal_articles": list(result.internal),
             "kb_error": kb_error,

@@ -55,6 +55,7 @@ def make_route(deps: NodeDeps) -> Node:
             threshold=state.threshold,
             kb_error=state.kb_error,
             attachment_passages=state.attachment_passages,
+            answerable=state.answerable if state.retrieval_signals else None,
         )
         if state.rejection or not state.messages:
             return {"route": decision, "route_reasons": reasons}

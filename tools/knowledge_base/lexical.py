@@ -51,9 +51,20 @@ class LexicalIndex:
     def idf(self, term: str) -> float:
         """Inverse document frequency of a stemmed term (0 for unknown terms)."""
         df = self._df.get(term, 0)
-        if not df:
-            return 0.0
-        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+        return self.idf_of_count(df) if df else 0.0
+
+    def rarity(self, term: str) -> float:
+        """``idf`` scaled to 0..1: 1 for a term in one text, 0 for unknown terms.
+
+        Comparable across knowledge bases of any size (what names a subject in a
+        12,000-chunk set and in a 100-chunk one).
+        """
+        top = self.idf_of_count(1)
+        return self.idf(term) / top if top > 0 else 0.0
+
+    def idf_of_count(self, df: int) -> float:
+        """The IDF a term held by ``df`` texts gets."""
+        return math.log(1 + (self.size - df + 0.5) / (df + 0.5)) if self.size else 0.0
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Top ``k`` (text index, BM25 score) pairs with a positive score, best first."""

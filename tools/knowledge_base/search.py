@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,7 @@ from tools.embeddings.sentence import QueryBatcher
 from tools.knowledge_base.audience import is_internal
 from tools.knowledge_base.calibration import FALLBACK_THRESHOLD
 from tools.knowledge_base.chroma import ChromaCollections
+from tools.knowledge_base.confidence import Signals, abstention_model
 from tools.knowledge_base.fusion import bm25_weight, weighted_rrf
 from tools.knowledge_base.lexical import LexicalIndex, tokenize
 from tools.knowledge_base.manifest import Manifest
@@ -56,12 +58,27 @@ class SearchResult:
     ``rank`` is their place in ``ranking``."""
     ranking: list[str] = field(default_factory=list)
     """Every document found, best first, staff-only ones included (what evaluations score)."""
+    signals: Signals | None = None
+    """The dense search's evidence for ``confidence`` (None for BM25 alone)."""
 
     @property
     def confidence(self) -> float:
-        """0..1: how far the best match is above the threshold (0 at or below it)."""
+        """0..1: how likely the knowledge base holds the answer (see ``confidence``).
+
+        BM25 alone: how far the best chunk's coverage of the query is above the share
+        required (0 at or below it).
+        """
+        if self.signals is not None:
+            return round(abstention_model().probability(self.signals), 4)
         span = max(1e-6, 1.0 - self.threshold)
         return round(min(1.0, max(0.0, (self.top_score - self.threshold) / span * 2)), 4)
+
+    @property
+    def answerable(self) -> bool:
+        """Whether to answer from these documents rather than abstain."""
+        if self.signals is not None:
+            return self.confidence >= abstention_model().answer_at
+        return self.top_score >= self.threshold
 
 
 @dataclass
@@ -111,6 +128,8 @@ class _LexicalCache:
     vectors: Any = None
     """The chunks' embeddings (rows in ``chunk_ids`` order): cosines of BM25-only hits."""
     positions: dict[str, int] = field(default_factory=dict)
+    title_terms: frozenset[str] = frozenset()
+    """Stemmed words of the documents' titles (what names a subject)."""
 
 
 def fusion_weights(mode: str, idf_mass: float) -> dict[str, float]:
@@ -260,17 +279,33 @@ class HybridSearch:
             (h.cosine for h in hits.values() if h.cosine is not None and not h.internal),
             default=0.0,
         )
+        dense_docs, bm25_docs = _doc_order(dense_ids, hits), _doc_order(bm25_ids, hits)
+        signals = _signals(query, lexical.index, top, dense_docs, bm25_docs, passages, threshold)
         return SearchResult(
             query,
             passages,
             round(top, 4),
             threshold,
             terms,
-            dense_ranking=_doc_order(dense_ids, hits),
-            bm25_ranking=_doc_order(bm25_ids, hits),
+            dense_ranking=dense_docs,
+            bm25_ranking=bm25_docs,
             internal=list(internal.values()),
             ranking=ranking,
+            signals=signals,
         )
+
+    def rarity(self, tenant_id: str) -> Callable[[str], float] | None:
+        """How distinctive a stemmed term is as a name (None before the index is built).
+
+        Its rarity among the tenant's chunks when some document's title uses it, else 0:
+        titles name what documents are about (products, places, plans), while a word
+        that is merely rare ("ok", "sure" in a set of FAQ answers) names nothing.
+        """
+        cached = self._lexical.get(tenant_id)
+        if cached is None:
+            return None
+        index, titles = cached.index, cached.title_terms
+        return lambda term: index.rarity(term) if term in titles else 0.0
 
     def search_lexical(self, query: str, tenant_id: str, k: int) -> SearchResult:
         """BM25 alone over the chunks already in memory (see ``KnowledgeBase.search_lexical``)."""
@@ -350,6 +385,7 @@ class HybridSearch:
                 data["documents"],
                 np.asarray(data["embeddings"], dtype=np.float32),
                 {cid: i for i, cid in enumerate(data["ids"])},
+                frozenset(t for m in data["metadatas"] for t in tokenize(str(m.get("title", "")))),
             )
 
         built = await self.executor.run(build)
@@ -382,6 +418,28 @@ def _passage_text(hits: list[_Hit]) -> str:
         heading = hit.heading.rsplit(" > ", 1)[-1] if hit.heading else ""
         parts.append(f"## {heading}\n{body}" if heading else body)
     return "\n\n".join(parts)
+
+
+def _signals(
+    query: str,
+    index: LexicalIndex,
+    top: float,
+    dense_docs: list[str],
+    bm25_docs: list[str],
+    passages: list[Passage],
+    threshold: float,
+) -> Signals:
+    """What the search says about whether it found the answer (see ``confidence``)."""
+    unseen = index.idf_of_count(0)
+    terms = {t: index.idf(t) or unseen for t in dict.fromkeys(tokenize(query))}
+    coverage = 0.0
+    if passages and terms:
+        present = set(tokenize(f"{passages[0]['title']} {passages[0]['text']}"))
+        coverage = sum(w for t, w in terms.items() if t in present) / sum(terms.values())
+    agreement = 0.0
+    if dense_docs and dense_docs[0] in bm25_docs[:10]:
+        agreement = 1.0 / (1 + bm25_docs.index(dense_docs[0]))
+    return Signals(top - threshold, coverage, agreement)
 
 
 def _doc_order(chunk_ids: list[str], hits: dict[str, _Hit]) -> list[str]:

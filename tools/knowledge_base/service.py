@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,13 @@ class KnowledgeBase:
         k = k or self.settings.retrieval_k
         mode = mode or self.settings.fusion
         return await self._search.search(query, tenant_id, k, mode, threshold)
+
+    def rarity(self, tenant_id: str) -> Callable[[str], float] | None:
+        """0..1 rarity of a stemmed term in the tenant's chunks (what names a subject).
+
+        None until this process has built the tenant's BM25 index (``warm_up`` does).
+        """
+        return self._search.rarity(tenant_id)
 
     async def search_lexical(
         self, query: str, tenant_id: str, k: int | None = None

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,63 @@ async def test_an_evaluation_never_posts_tickets_to_the_helpdesk(settings, embed
     report = build_report(run)
     assert report["cases"][0]["outcome"] == "escalated"
     assert received == []
+
+
+async def test_imported_history_is_the_start_of_the_next_turn(sample_agent):
+    from tools.resilience.errors import ThreadAccessError
+
+    thread = f"imported-{uuid.uuid4().hex[:8]}"
+    earlier = [
+        ("user", "My Lumora camera is offline."),
+        ("assistant", "Sorry to hear that. Is the status light blinking red?"),
+    ]
+    await sample_agent.import_history(thread, earlier, user_id="alice")
+    assert await sample_agent.history(thread) == [("human", earlier[0][1]), ("ai", earlier[1][1])]
+    try:
+        result = await sample_agent.ask(
+            "Yes, it blinks red. What should I do?", thread_id=thread, user_id="alice"
+        )
+        history = await sample_agent.history(thread)
+        assert history[:3] == [
+            ("human", earlier[0][1]),
+            ("ai", earlier[1][1]),
+            ("human", "Yes, it blinks red. What should I do?"),
+        ]
+        assert history[-1] == ("ai", result.answer) and len(history) >= 4
+        assert result.query  # the turn's search query is reported
+        # the thread is alice's now: nobody else may import into it or ask on it
+        with pytest.raises(ThreadAccessError):
+            await sample_agent.import_history(thread, earlier, user_id="mallory")
+        with pytest.raises(ThreadAccessError):
+            await sample_agent.ask("hi", thread_id=thread, user_id="mallory")
+    finally:
+        await sample_agent.forget("alice")
+    assert await sample_agent.history(thread) == []  # forgotten with the customer
+
+
+async def test_a_transcript_runs_only_its_last_turn(settings, embeddings):
+    dataset = load_dataset(
+        [
+            json.dumps(
+                {
+                    "id": "transcript",
+                    "messages": [
+                        "My Lumora camera is offline.",
+                        {"role": "assistant", "text": "Is the status light blinking red?"},
+                        "Yes it blinks red, what now?",
+                    ],
+                    "expected_outcome": "answered",
+                    "reference_answer": "Restart the camera and check the Wi-Fi.",
+                    "metadata": {"rewrite": "camera offline status light blinking red"},
+                }
+            )
+        ]
+    )
+    run = await run_dataset(dataset, settings, embeddings=embeddings, judge=None)
+    record = run.records[0]
+    assert record["error"] is None, record["error"]
+    assert (record["turns"], record["imported"], len(record["turn_latency_ms"])) == (1, 2, 1)
+    assert record["query"] and record["scores"]["rewrite_f1"] is not None
+    assert record["scores"]["answer_f1"] is not None
+    report = build_report(run)
+    assert report["rewrite"]["n"] == 1 and report["answers"]["n"] == 1

@@ -8,11 +8,24 @@ from evaluations.adapters import (
     DataMissingError,
     banking77_cases,
     clinc150_cases,
+    dstc10_cases,
+    mtrag_cases,
+    mtrag_rewrite_cases,
     tau2_cases,
     tau2_kb,
+    write_dstc10_kb,
     write_kb,
+    write_mtrag_kb,
 )
-from evaluations.dataset import load_dataset, write_dataset
+from evaluations.dataset import load_dataset, split_history, write_dataset
+from tools.knowledge_base.loaders import SourceDocument, iter_documents
+
+
+def _kb_records(path):
+    """The KB file as the knowledge base's own loader reads it (every record must load)."""
+    docs = list(iter_documents(path))
+    assert all(isinstance(d, SourceDocument) for d in docs), docs[:3]
+    return {d.doc_id: d for d in docs}
 
 
 def test_tau2_gold_documents_and_transfer_labels(shared_data):
@@ -59,6 +72,80 @@ def test_banking77_is_all_in_scope(shared_data):
     assert len(kb.records) == 77 * 20
 
 
+def test_dstc10_knowledge_seeking_turns_as_transcripts(shared_data, tmp_path):
+    cases = dstc10_cases(shared_data)
+    assert len(cases) == 104 and {c.expected_outcome for c in cases} == {"answered"}
+    kb = _kb_records(write_dstc10_kb(shared_data, tmp_path / "kb.jsonl"))
+    assert len(kb) == 12039
+    first = cases[0]
+    assert first.expected_doc_ids == ("hotel-110053-14",)
+    gold = kb["hotel-110053-14"]
+    assert gold.title == "Grant Hotel: What time is check-in at the Grant Hotel?"
+    assert gold.content == "The Grant Hotel check-in time starts at 3:00 PM."
+    assert kb["taxi-all-1"].title.startswith("Taxi: ")  # domain-wide knowledge
+    for case in cases:
+        assert set(case.expected_doc_ids) <= kb.keys(), case.id
+        history, run = split_history(case.threads[0])
+        assert history and history[-1].role == "assistant" and run[0].role == "user"
+        assert case.reference_answer and case.metadata["source"] == "dstc10"
+    named = [c.metadata["entity_named_by"] for c in cases]
+    assert set(named) <= {"user", "assistant", "none"} and named.count("assistant") > 50
+    assert first.metadata["entity_named_by"] == "user"  # "is the grant hotel pretty close"
+    write_dataset(tmp_path / "dstc10.jsonl", cases)
+    assert load_dataset(tmp_path / "dstc10.jsonl").cases == cases
+
+
+def test_mtrag_answerability_gold_passages_and_kb(shared_data, tmp_path):
+    cases = mtrag_cases(shared_data)
+    assert len(cases) == 507 and len({c.id for c in cases}) == 507
+    by_label: dict[str, list] = {}
+    for case in cases:
+        by_label.setdefault(case.metadata["answerability"], []).append(case)
+    counts = {k: len(v) for k, v in by_label.items()}
+    assert counts == {"answerable": 285, "unanswerable": 97, "underspecified": 78, "partial": 47}
+    for label, outcome in (
+        ("answerable", "answered"),
+        ("partial", "answered"),
+        ("unanswerable", "abstained"),
+        ("underspecified", "abstained"),
+    ):
+        assert {c.expected_outcome for c in by_label[label]} == {outcome}
+    assert all(c.expected_doc_ids for c in by_label["answerable"] + by_label["partial"])
+    assert not any(c.expected_doc_ids for c in by_label["unanswerable"])
+    assert all(c.reference_answer and c.final_message.role == "user" for c in cases)
+    kb = _kb_records(write_mtrag_kb(shared_data, tmp_path / "kb.jsonl"))
+    assert len(kb) == 1152  # the distinct gold passages of every task
+    assert all(set(c.expected_doc_ids or ()) <= kb.keys() for c in cases)
+    assert all(d.title for d in kb.values())  # FiQA passages have none: first words
+    multi = [c for c in cases if len(c.threads[0]) > 1]
+    assert multi and all(c.threads[0][1].role == "assistant" for c in multi)
+    write_dataset(tmp_path / "mtrag.jsonl", cases)
+    loaded = load_dataset(tmp_path / "mtrag.jsonl")
+    assert loaded.cases == cases and not loaded.errors
+
+
+def test_mtrag_rewrite_cases_are_follow_ups_with_gold_rewrites(shared_data):
+    cases = mtrag_rewrite_cases(shared_data)
+    assert len(cases) == 675  # of 777 questions, those after the first turn
+    assert len({c.id for c in cases}) == 675
+    assert {c.metadata["collection"] for c in cases} == {"clapnq", "cloud", "fiqa", "govt"}
+    for case in cases:
+        assert len(case.threads[0]) > 1 and case.expected_outcome is None
+        assert {m.role for m in case.threads[0]} == {"user"}
+        assert case.metadata["rewrite"] and not case.metadata["rewrite"].startswith("|user|")
+    first = next(c for c in cases if c.id.endswith("dd6b6ffd177f2b311abe676261279d2f-2"))
+    assert [m.text for m in first.threads[0]] == [
+        "where do the arizona cardinals play this week",
+        "Do the Arizona Cardinals play outside the US?",
+    ]
+
+
 def test_missing_data_says_what_is_missing(tmp_path):
     with pytest.raises(DataMissingError, match="tau2_banking_knowledge"):
         tau2_cases(tmp_path)
+    with pytest.raises(DataMissingError, match="dstc10_track2"):
+        dstc10_cases(tmp_path)
+    with pytest.raises(DataMissingError, match="mtrag"):
+        mtrag_cases(tmp_path)
+    with pytest.raises(DataMissingError, match="retrieval_tasks"):
+        mtrag_rewrite_cases(tmp_path)

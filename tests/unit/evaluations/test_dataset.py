@@ -5,7 +5,14 @@ import json
 import pytest
 
 from evaluations.adapters import faq_split, goal_sentence, utterances
-from evaluations.dataset import Case, Message, load_dataset, parse_case, write_dataset
+from evaluations.dataset import (
+    Case,
+    Message,
+    load_dataset,
+    parse_case,
+    split_history,
+    write_dataset,
+)
 
 
 def test_loader_reports_bad_lines_and_loads_the_rest(tmp_path):
@@ -75,6 +82,67 @@ def test_write_then_load_round_trips(tmp_path):
     raw = json.loads((tmp_path / "out.jsonl").read_text())
     assert raw["threads"][1][0] == {"text": "see", "attachments": ["files/x.txt"]}
     assert load_dataset(tmp_path / "out.jsonl").cases == [case]
+
+
+def test_transcript_turns_round_trip_and_only_the_last_runs(tmp_path):
+    case = Case(
+        id="t",
+        threads=(
+            (
+                Message("Is the Grant Hotel near Union Square?"),
+                Message("Yes, it is.", role="assistant"),
+                Message("What is the check-in time there?"),
+            ),
+        ),
+    )
+    write_dataset(tmp_path / "t.jsonl", [case])
+    raw = json.loads((tmp_path / "t.jsonl").read_text())
+    assert raw["messages"][1] == {"role": "assistant", "text": "Yes, it is."}
+    assert raw["messages"][2] == "What is the check-in time there?"  # user: still a string
+    assert load_dataset(tmp_path / "t.jsonl").cases == [case]
+    history, run = split_history(case.threads[0])
+    assert [m.role for m in history] == ["user", "assistant"] and run == case.threads[0][2:]
+    assert parse_case({"id": "u", "messages": [{"role": "user", "text": "hi"}]}).final_message == (
+        Message("hi")
+    )
+    plain = (Message("a"), Message("b"))
+    assert split_history(plain) == ((), plain)  # no assistant message: every turn runs
+
+
+def test_bad_transcript_lines_are_load_errors(tmp_path):
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4")
+    lines = [
+        json.dumps(
+            {"id": "ends-with-agent", "messages": ["hi", {"role": "assistant", "text": "x"}]}
+        ),
+        json.dumps({"id": "bad-role", "messages": [{"role": "system", "text": "x"}, "hi"]}),
+        json.dumps(
+            {
+                "id": "agent-file",
+                "messages": [{"role": "assistant", "text": "x", "attachments": ["a.pdf"]}, "hi"],
+            }
+        ),
+        json.dumps(
+            {
+                "id": "file-in-history",
+                "messages": [
+                    {"text": "see", "attachments": ["a.pdf"]},
+                    {"role": "assistant", "text": "ok"},
+                    "and?",
+                ],
+            }
+        ),
+        json.dumps({"id": "ok", "messages": ["hi", {"role": "assistant", "text": "hello"}, "q"]}),
+    ]
+    path = tmp_path / "t.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    ds = load_dataset(path)
+    assert [c.id for c in ds.cases] == ["ok"]
+    errors = {e.line: e.reason for e in ds.errors}
+    assert "must end with a user message" in errors[1]
+    assert "'role' must be user or assistant" in errors[2] and "system" in errors[2]
+    assert "assistant message carries no attachments" in errors[3]
+    assert "only the last message may attach files" in errors[4]
 
 
 def test_parse_case_rejects_empty_message():

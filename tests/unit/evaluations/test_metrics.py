@@ -5,10 +5,13 @@ import math
 import pytest
 
 from evaluations.metrics import (
+    abstention_separation,
     auroc,
     citation_validity,
     confusion_matrix,
+    content_f1,
     escalation_scores,
+    false_abstention_at,
     hit_at_k,
     mean,
     memory_recall,
@@ -18,6 +21,7 @@ from evaluations.metrics import (
     recall_at_k,
     reciprocal_rank,
     retrieval_scores,
+    token_f1,
 )
 
 RETRIEVED = ["d1", "d2", "d3", "d4", "d5", "d6"]
@@ -182,3 +186,56 @@ def test_auroc_equals_the_pairwise_definition():
     greater = sum(p > n for p in pos for n in neg)
     ties = sum(p == n for p in pos for n in neg)
     assert auroc(pos, neg) == (greater + 0.5 * ties) / (len(pos) * len(neg))
+
+
+def test_false_abstention_at_80_percent_out_of_scope_recall():
+    abstained = [0.0, 0.0, 0.1, 0.2, 0.3, 0.3, 0.4, 0.5, 0.9, 1.0]  # 8 of 10 at or below 0.5
+    answered = [0.2, 0.5, 0.6, 0.8]
+    assert false_abstention_at(answered, abstained) == (0.5, 0.5)  # 0.2 and 0.5 (a tie)
+    assert false_abstention_at(answered, abstained, recall=0.7) == (0.4, 0.25)
+    assert false_abstention_at(answered, abstained, recall=1.0) == (1.0, 1.0)
+    assert false_abstention_at([], abstained) == (None, None)
+    assert false_abstention_at(answered, []) == (None, None)
+    # every abstention at confidence 0 (an LLM-free agent below its threshold): the
+    # threshold is 0, and only answered cases at 0 count as false abstentions
+    assert false_abstention_at([0.0, 0.3, 0.7], [0.0] * 5) == (0.0, pytest.approx(1 / 3))
+
+
+def test_abstention_separation_leaves_other_outcomes_out():
+    pairs = [
+        ("answered", 0.9),
+        ("answered", 0.6),
+        ("answered", 0.1),
+        ("abstained", 0.0),
+        ("abstained", 0.7),
+        ("escalated", 0.0),
+        (None, 0.5),
+    ]
+    s = abstention_separation(pairs)
+    assert (s["n_answered"], s["n_abstained"]) == (3, 2)
+    assert s["auroc"] == auroc([0.9, 0.6, 0.1], [0.0, 0.7])
+    assert s["threshold"] == 0.7 and s["false_abstention"] == pytest.approx(2 / 3)
+    empty = abstention_separation([("answered", 0.5)])
+    assert empty["auroc"] is None and empty["false_abstention"] is None
+
+
+def test_token_f1_is_squad_style():
+    assert token_f1("The Eiffel Tower!", "eiffel tower") == 1.0  # case, punctuation, article
+    assert token_f1("a b c", "x y") == 0.0
+    # prediction "refund takes 5 days" (4), reference "refunds take 5 business days" (5):
+    # common "5", "days": P = 2/4, R = 2/5
+    assert token_f1("The refund takes 5 days.", "Refunds take 5 business days") == pytest.approx(
+        2 * 0.5 * 0.4 / 0.9
+    )
+    assert token_f1("days days", "days") == pytest.approx(2 / 3)  # counts, not sets
+    assert token_f1("", "") == 1.0 and token_f1("the", "an") == 1.0  # both empty
+    assert token_f1("", "days") == 0.0
+
+
+def test_content_f1_ignores_function_words():
+    assert content_f1("What is the fee for it?", "fee") == 1.0
+    assert token_f1("What is the fee for it?", "fee") < 0.5
+    assert content_f1("Arizona Cardinals play outside US", "Do the Arizona Cardinals play?") == (
+        pytest.approx(2 * 3 / (5 + 3))
+    )
+    assert content_f1("what about it", "how is it") == 1.0  # nothing left on either side

@@ -185,3 +185,114 @@ async def test_with_a_key_the_run_goes_through_aevaluate(monkeypatch, make_setti
     keys = {r["key"]: r["score"] for r in calls["feedback"]["results"]}
     assert keys["hit@1"] == 1.0 and keys["passed"] == 1.0 and keys["outcome_correct"] == 1.0
     assert calls["kwargs"]["num_repetitions"] == 1
+
+
+def _quality_run() -> EvalRun:
+    """MTRAG-like cases: answerability labels, reference answers, a rewrite; given confidences."""
+    rows = [
+        # id, expected, answerability, confidence, answer, reference
+        ("ans-1", "answered", "answerable", 0.9, "It takes 5 days.", "It takes 5 business days."),
+        ("ans-2", "answered", "answerable", 0.6, "No idea.", "Call the bank."),
+        ("part", "answered", "partial", 0.2, "", "Only in part."),
+        ("un-1", "abstained", "unanswerable", 0.1, "", "I don't know."),
+        ("un-2", "abstained", "unanswerable", 0.7, "Something.", "I don't know."),
+        ("under", "abstained", "underspecified", 0.0, "", "Which card do you mean?"),
+    ]
+    lines = [
+        json.dumps(
+            {
+                "id": cid,
+                "messages": ["q"],
+                "expected_outcome": expected,
+                "reference_answer": reference,
+                "metadata": {"answerability": label},
+            }
+        )
+        for cid, expected, label, _, _, reference in rows
+    ]
+    lines.append(
+        json.dumps(
+            {
+                "id": "rw",
+                "messages": ["Gold card fees", "and the annual one?"],
+                "metadata": {"rewrite": "What is the annual fee of the Gold card?"},
+            }
+        )
+    )
+    dataset = load_dataset(lines)
+    answers = {cid: (conf, answer) for cid, _, _, conf, answer, _ in rows}
+    records = []
+    for case in dataset.cases:
+        confidence, answer = answers.get(case.id, (0.5, ""))
+        query = "annual fee gold card" if case.id == "rw" else "q"
+        record = {
+            "case_id": case.id,
+            "trial": 0,
+            "outcome": "answered" if answer else "abstained",
+            "expected_outcome": case.expected_outcome,
+            "retrieved": [],
+            "cited": [],
+            "memories": [],
+            "turns": 1,
+            "turn_latency_ms": [5.0],
+            "error": None,
+            "answer": answer,
+            "confidence": confidence,
+            "query": query,
+        }
+        record["scores"] = score_turn(case, [], [], [], answer=answer, query=query)
+        record["passed"] = case_passed(record)
+        records.append(record)
+    return EvalRun("r2", dataset, records, 1, "2026-01-01T00:00:00+00:00", 1.0, "llm-free")
+
+
+def test_abstention_separation_overall_and_by_answerability():
+    report = build_report(_quality_run())
+    a = report["abstention"]
+    # answered 0.9, 0.6, 0.2 against abstained 0.1, 0.7, 0.0: 7 of 9 pairs
+    assert (a["n_answered"], a["n_abstained"]) == (3, 3)
+    assert a["auroc"] == round(7 / 9, 4)
+    # 80% of 3 abstained cases = 3: threshold 0.7; 0.6 and 0.2 fall at or below it
+    assert a["threshold"] == 0.7 and a["false_abstention"] == round(2 / 3, 4)
+    by = a["by_answerability"]
+    assert set(by) == {"answerable", "partial", "unanswerable", "underspecified"}
+    assert by["underspecified"]["auroc"] == 1.0  # 0.0 against 0.9, 0.6, 0.2
+    assert (by["underspecified"]["n_answered"], by["underspecified"]["n_abstained"]) == (3, 1)
+    assert by["unanswerable"]["auroc"] == round(4 / 6, 4)
+    assert by["partial"]["auroc"] == round(2 / 3, 4)  # 0.2 against every abstained case
+    assert (by["partial"]["n_answered"], by["partial"]["n_abstained"]) == (1, 3)
+    markdown = render_markdown(report)
+    assert "| abstention AUROC (confidence) | 0.778 | 3 + 3 |" in markdown
+    assert "false abstention at 80% out-of-scope recall (confidence ≤ 0.700) | 0.667 |" in markdown
+    assert "## Abstention by answerability" in markdown
+    assert "| underspecified | 1.000 | 0.000 | 0.000 | 3 + 1 |" in markdown
+
+
+def test_answer_token_f1_only_over_expected_answered_cases():
+    report = build_report(_quality_run())
+    # ans-1: "it takes 5 days" vs "it takes 5 business days" = 8/9; ans-2 and part: 0
+    assert report["answers"] == {"n": 3, "token_f1": round((8 / 9) / 3, 4)}
+    assert "| answer token F1 | 0.296 | 3 |" in render_markdown(report)
+
+
+def test_rewrite_f1_against_the_two_baselines():
+    report = build_report(_quality_run())
+    rw = report["rewrite"]
+    # gold content words: annual fee gold card; the query has all four
+    assert rw["n"] == 1 and rw["query_f1"] == 1.0
+    # "annual one": 1 of 2 words in common with 4; "gold card fees annual one": 3 of 5
+    assert rw["last_message_f1"] == round(2 * 1 / (2 + 4), 4)
+    assert rw["previous_last_f1"] == round(2 * 3 / (5 + 4), 4)
+    markdown = render_markdown(report)
+    assert "| rewrite F1: the turn's query | 1.000 | 1 |" in markdown
+    assert "| rewrite F1: previous + last message |" in markdown
+
+
+def test_compare_reads_false_abstention_as_lower_is_better():
+    good = build_report(_quality_run())
+    worse = copy.deepcopy(good)
+    worse["abstention"]["false_abstention"] = good["abstention"]["false_abstention"] + 0.1
+    worse["abstention"]["auroc"] = good["abstention"]["auroc"] - 0.1
+    regressed = {e["metric"] for e in compare(good, worse)["regressions"]}
+    assert regressed == {"abstention.false_abstention", "abstention.auroc"}
+    assert "answers.token_f1" in headline(good) and "rewrite.query_f1" in headline(good)
