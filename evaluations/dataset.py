@@ -240,6 +240,7 @@ def parse_case(raw: Any, base: Path | None = None) -> Case:
     has_messages, has_threads = "messages" in raw, "threads" in raw
     if has_messages == has_threads:
         raise _Invalid("give either 'messages' or 'threads'")
+    threads: tuple[tuple[Message, ...], ...]
     if has_messages:
         threads = (_conversation(raw["messages"], base, "messages"),)
     else:

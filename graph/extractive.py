@@ -170,21 +170,29 @@ def extractive_answer(
                 unit.score *= _ANSWER_TYPE_BOOST
             elif shapes:
                 unit.score *= _WRONG_TYPE  # "how long …?" is not answered without a duration
-            if how_to and unit.is_item:
+            if how_to and (unit.is_item or _introduces_list(units, u_index)):
                 unit.score *= _STEP_BOOST  # "how do I …": the steps, not the side notes
             if _dangling_intro(units, u_index):
                 unit.score = 0.0  # "X reserves the following names." without the names
             scored.append((unit.score, p_index, u_index))
         per_passage.append(units)
     scored.sort(key=lambda s: (-s[0], s[1], s[2]))
-    if not scored or scored[0][0] <= 0:
-        return ExtractiveAnswer("", [])  # nothing about the question: the caller abstains
+    if not scored:
+        return ExtractiveAnswer("", [])  # nothing quotable: the caller abstains
     # The top-ranked document leads (retrieval ranks documents better than word overlap
     # ranks sentences) unless another one matches the question far better.
     top_best = max((u.score for u in per_passage[0]), default=0.0)
     best_p = scored[0][1] if scored[0][0] > 2 * top_best else 0
+    if not per_passage[best_p]:
+        best_p = scored[0][1]
     best_u = max(range(len(per_passage[best_p])), key=lambda i: per_passage[best_p][i].score)
     best_score = per_passage[best_p][best_u].score
+    if best_score <= 0:  # a paraphrase with no word in common: the article's opening
+        units = per_passage[best_p]
+        whole = [i for i in range(len(units)) if not _dangling_intro(units, i)]
+        if not whole:
+            return ExtractiveAnswer("", [])
+        best_u = whole[0]
     subject = _subject_stems(question, rarity)
     if subject and not _names_enough(subject, passages[best_p]):
         return ExtractiveAnswer("", [])  # about another product, place or service
@@ -223,12 +231,19 @@ def extractive_answer(
     return ExtractiveAnswer(f"{lead}\n\n{body}\n\n{render_sources(citations)}", citations)
 
 
+def _introduces(unit: _Unit) -> bool:
+    return not unit.is_item and bool(_INTRODUCES.search(unit.text))
+
+
+def _introduces_list(units: list[_Unit], index: int) -> bool:
+    """A sentence that introduces the list or table right after it."""
+    follows = index + 1 < len(units) and units[index + 1].is_item
+    return _introduces(units[index]) and follows
+
+
 def _dangling_intro(units: list[_Unit], index: int) -> bool:
     """A sentence that introduces a list or table that is not there to show with it."""
-    unit = units[index]
-    if unit.is_item or not _INTRODUCES.search(unit.text):
-        return False
-    return not (index + 1 < len(units) and units[index + 1].is_item)
+    return _introduces(units[index]) and not _introduces_list(units, index)
 
 
 def _window(units: list[_Unit], best: int, best_score: float, max_units: int) -> set[int]:
@@ -247,8 +262,7 @@ def _window(units: list[_Unit], best: int, best_score: float, max_units: int) ->
         chosen.add(index)
         index += 1
     for i in sorted(chosen):
-        if units[i].is_item or units[i].text.endswith(":") or _INTRODUCES.search(units[i].text):
-            _expand_list(units, i, chosen)
+        _expand_list(units, i, chosen)
     seen: set[str] = set()
     for i in sorted(chosen):
         key = " ".join(tokenize(units[i].text))
@@ -308,8 +322,7 @@ def _personal_line(focus: Mapping[str, str], units: Sequence[_Unit], question: s
 def _expand_list(units: list[_Unit], index: int, chosen: set[int]) -> None:
     """Keep a whole list (bounded) and its introducing sentence when one item is chosen."""
     if not units[index].is_item:
-        follows = index + 1 < len(units) and units[index + 1].is_item
-        if units[index].text.endswith(":") and follows:
+        if _introduces_list(units, index):
             _expand_list(units, index + 1, chosen)  # "Do this:" is useless without the list
         return
     block = units[index].block
@@ -318,7 +331,7 @@ def _expand_list(units: list[_Unit], index: int, chosen: set[int]) -> None:
     window = members[max(0, start - _MAX_LIST_ITEMS // 2) :][:_MAX_LIST_ITEMS]
     chosen.update(window)
     intro = members[0] - 1
-    if intro >= 0 and not units[intro].is_item and units[intro].text.endswith(":"):
+    if intro >= 0 and _introduces(units[intro]):
         chosen.add(intro)
 
 

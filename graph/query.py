@@ -85,6 +85,16 @@ _CAPITALISED_COMMON = frozenset(
 )
 
 
+_CONVERSATIONAL = frozenset(
+    tokenize(
+        "ok okay sure see look let find found called named showing show something "
+        "different right great good thanks thank yes yeah well able pull one two three "
+        "four five six seven eight nine ten location place option options"
+    )
+)
+"""Words of the conversation itself, never a subject ("let me see… it's called X")."""
+
+
 def _is_proper(text: str, match: re.Match[str]) -> bool:
     word = match.group()
     if not word[0].isupper() or word in _CAPITALISED_COMMON:
@@ -103,11 +113,11 @@ def subject_words(text: str, rarity: Rarity | None) -> list[str]:
     found: dict[str, tuple[str, float]] = {}  # lower-cased word -> (word, score)
     for match in _WORD.finditer(text):
         word = match.group()
-        stems = tokenize(word)
+        stems = [t for t in tokenize(word) if t not in _CONVERSATIONAL]
         score = max((rarity(s) or 0.0 for s in stems), default=0.0) if rarity else 0.0
         if word[0].isdigit() and len(word) >= 3:
             score = max(score, 1.0)
-        elif _is_proper(text, match):
+        elif _is_proper(text, match) and stems:
             score = max(score, _SUBJECT_RARITY)
         if score >= _SUBJECT_RARITY and word.lower() not in found:
             found[word.lower()] = (word, score)

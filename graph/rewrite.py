@@ -1,6 +1,7 @@
 """The search query in LLM mode: the model's standalone rewrite of a follow-up.
 
-Only a message with earlier turns is rewritten; any failure (breaker open, timeout,
+Only a message the LLM-free method finds leaning on earlier turns is rewritten (a
+standalone one costs no model round trip); any failure (breaker open, timeout,
 an empty or runaway reply) falls back to the LLM-free ``form_query``. The call is
 internal (``nostream``): customers never see it stream.
 """
@@ -28,8 +29,8 @@ async def standalone_query(
 ) -> str:
     """The query for the last of ``turns``: the model's rewrite, or the LLM-free one."""
     fallback = form_query(turns, rarity)
-    if model is None or len(turns) < 2:
-        return fallback
+    if model is None or not turns or fallback == turns[-1][1].strip():
+        return fallback  # standalone: no model round trip
     conversation = "\n".join(
         f"{role}: {text[:_TURN_CHARS]}" for role, text in turns[-_HISTORY_TURNS - 1 : -1]
     )

@@ -81,3 +81,58 @@ def test_long_answers_are_cut_but_keep_every_citation_marker():
     answer = extractive_answer("refunds", [passage("long.md", long_text)])
     assert "[1]" in answer.text.split("Sources:")[0]
     assert len(answer.text) < 1700
+
+
+def test_a_sentence_that_introduces_a_list_comes_with_it_or_not_at_all():
+    names = passage(
+        "names.md",
+        "Names > Reserved\n\nThe service reserves the following names.\n\n- admin\n- root\n",
+        title="Reserved names",
+    )
+    answer = extractive_answer("Which names does the service reserve?", [names])
+    assert "- admin" in answer.text and "- root" in answer.text
+    cut = passage("cut.md", "Names > Reserved\n\nThe service reserves the following names.")
+    assert extractive_answer("Which names does the service reserve?", [cut]).citations == []
+
+
+def test_html_anchors_markdown_escapes_and_repeats_never_reach_the_customer():
+    messy = passage(
+        "messy.md",
+        'Limits > Size\n\n<a name="size"></a>Uploads are limited to 5 GB per \\_file\\_. '
+        "Uploads are limited to 5 GB per \\_file\\_.",
+        title="Upload \\_limits\\_ <a name='x'></a>",
+    )
+    answer = extractive_answer("What is the upload size limit per file?", [messy])
+    assert "<a" not in answer.text and "\\_" not in answer.text
+    assert answer.text.count("Uploads are limited to 5 GB") == 1
+    assert "Upload _limits_" in answer.text
+
+
+def test_an_article_about_another_product_is_not_quoted():
+    youtube = passage(
+        "video/youtube.md",
+        "YouTube > Upload\n\nTo upload a video to YouTube, open Studio and choose Create.",
+        title="Upload to YouTube",
+    )
+    assert extractive_answer("How do I upload a video to Vimeo?", [youtube]).citations == []
+    assert extractive_answer("How do I upload a video to YouTube?", [youtube]).citations
+
+
+def test_a_how_to_question_gets_the_steps_not_the_side_notes():
+    email = passage(
+        "accounts/email.md",
+        "Change your email > Steps\n\nYou can undo an email change within 24 hours with the "
+        "link we send to your old address. Error A-409 means the address is already used.\n\n"
+        "To change your email address:\n1. Open Settings > Account.\n2. Tap Email.\n"
+        "3. Enter the new address and confirm the code.",
+        title="Change your email address",
+    )
+    answer = extractive_answer("How do I change my email address?", [email])
+    assert "1. Open Settings > Account." in answer.text and "3. Enter the new" in answer.text
+    assert "A-409" not in answer.text
+
+
+def test_a_second_source_only_when_it_adds_to_the_answer():
+    same = passage("refunds/copy.md", REFUND["text"], title="Refund Policy (copy)")
+    answer = extractive_answer("How many days do I have to get a refund?", [REFUND, same])
+    assert [c["doc_id"] for c in answer.citations] == ["refunds/policy.md"]

@@ -19,3 +19,30 @@ def test_new_self_contained_topic_stands_alone():
 def test_first_message_and_empty_conversation():
     assert form_query(["Hello there"]) == "Hello there"
     assert form_query([]) == ""
+
+
+RARITY = {"smokin": 0.9, "warehous": 0.9, "love": 0.9, "inn": 0.7, "group": 0.3, "park": 0.3}.get
+
+
+def test_the_subject_named_by_the_assistant_carries_into_the_follow_up():
+    turns = [
+        ("user", "a cheap barbecue place please"),
+        ("assistant", "ok let me see, i found one called smokin warehouse"),
+        ("user", "is that good for groups"),
+    ]
+    query = form_query(turns, RARITY)
+    assert query == "smokin warehouse is that good for groups"  # only the subject travels
+
+
+def test_a_follow_up_naming_another_place_is_searched_alone():
+    turns = [
+        ("assistant", "i found one called smokin warehouse"),
+        ("user", "and is there parking at the lovely inn"),
+    ]
+    assert form_query(turns, RARITY) == "and is there parking at the lovely inn"
+
+
+def test_conversation_words_are_never_a_subject():
+    rare = {"ok": 0.95, "sure": 0.95, "smokin": 0.9}.get
+    turns = [("assistant", "ok sure, it's called smokin"), ("user", "do they deliver")]
+    assert form_query(turns, rare) == "smokin do they deliver"
