@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from graph.query import Rarity, subject_words
+from graph.query import Rarity, asking_sentences, subject_words
 from state import Citation, Passage, citation_of
 from tools.knowledge_base.lexical import tokenize
 
@@ -59,7 +59,9 @@ _ANSWER_TYPE_BOOST = 1.5
 _WRONG_TYPE = 0.6
 _MAX_CHARS = 1200
 _HOW_TO = re.compile(
-    r"\b(how (do|can|should|would|to) |how to\b|steps? (to|for)\b|what (do|should) i do\b)", re.I
+    r"\b(how (do|can|should|would|to) |how to\b|steps? (to|for)\b|"
+    r"what (do|should|can|could) (i|we) (do|try)\b|troubleshoot|fix)",
+    re.I,
 )
 _STEP_BOOST = 1.5
 _INTRODUCES = re.compile(r"(:|\b(the following|as follows|below|these)\b[^.!?]*[.:])\s*$", re.I)
@@ -257,6 +259,8 @@ def _window(units: list[_Unit], best: int, best_score: float, max_units: int) ->
         chosen.add(best - 1)
     index = best + 1
     while index < len(units) and len(chosen) < max(1, max_units):
+        if units[index].block != units[best].block:
+            break  # the next paragraph or section is about something else
         if units[index].score < 0.5 * best_score and not _LEANS_BACK.match(units[index].text):
             break
         chosen.add(index)
@@ -285,8 +289,7 @@ def _subject_stems(question: str, rarity: Rarity | None) -> list[set[str]]:
     >>> _subject_stems("I'm on the Pro plan. How do I use Vimeo?", None)
     [{'vimeo'}]
     """
-    sentences = [s for s in _SENTENCE.split(question) if s.strip()]
-    asking = " ".join(s for s in sentences if s.rstrip().endswith("?")) or question
+    asking = asking_sentences(question)
     return [set(tokenize(w)) for w in subject_words(asking, rarity) if tokenize(w)]
 
 

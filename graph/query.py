@@ -27,9 +27,11 @@ from tools.knowledge_base import tokenize
 __all__ = [
     "Rarity",
     "Turn",
+    "asking_sentences",
     "form_query",
     "is_follow_up",
     "names_a_thing",
+    "other_phrasings",
     "subject_words",
 ]
 
@@ -204,3 +206,33 @@ def form_query(turns: Sequence[Turn | str], rarity: Rarity | None = None) -> str
     if previous is None or (rarity is not None and not _ANAPHORA.search(current)):
         return current
     return f"{previous[-300:]} {current}"
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def asking_sentences(message: str) -> str:
+    """The sentences of ``message`` that ask (all of it when none ends with "?").
+
+    >>> asking_sentences("I bought a bulb last week. Can I return it?")
+    'Can I return it?'
+    """
+    asking = [s for s in _SENTENCE_END.split(message.strip()) if s.rstrip().endswith("?")]
+    return " ".join(asking) or message.strip()
+
+
+def other_phrasings(message: str, query: str) -> list[str]:
+    """Searches to fuse with ``query``: the message as written, and the part that asks.
+
+    A follow-up's query carries an earlier subject; the message alone keeps what it
+    asks in front. A message that tells a story before asking ("I bought a Lumora Bulb
+    two weeks ago … Can I return it?") is also searched by its question.
+
+    >>> other_phrasings("how long does it take?", "refund how long does it take?")
+    ['how long does it take?']
+    >>> other_phrasings("I bought a bulb. Can I return it?", "I bought a bulb. Can I return it?")
+    ['Can I return it?']
+    """
+    message = message.strip()
+    found = [message, asking_sentences(message)]
+    return [q for q in dict.fromkeys(found) if q and q != query]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ LEXICAL_COVERAGE = 0.5
 """Share of the query's IDF mass a chunk must contain to answer from BM25 alone."""
 _CHUNKS_PER_PASSAGE = 2
 """A passage shows a document's two best chunks: the answer is often in the second."""
+_INLINE_DENSE_CHUNKS = 20_000
+"""Up to this many chunks the exact dense search runs on the event loop (< 1 ms)."""
 _STATE_TTL_S = 1.0
 """How long search trusts the collection version it read: an ingest in this process is
 seen at once, one in another process within this time (one database read saved per turn)."""
@@ -185,9 +187,20 @@ class HybridSearch:
         return version, calibration
 
     async def search(
-        self, query: str, tenant_id: str, k: int, mode: str, threshold: float | None
+        self,
+        query: str,
+        tenant_id: str,
+        k: int,
+        mode: str,
+        threshold: float | None,
+        also: Sequence[str] = (),
     ) -> SearchResult:
-        """The ``k`` best documents for ``query``, each shown by its best two chunks."""
+        """The ``k`` best documents for ``query``, each shown by its best two chunks.
+
+        ``also``: other phrasings of the same need (the follow-up as the customer wrote
+        it, the sentence that asks); their rankings join the fusion, so a document found
+        by several ranks first. Scores and confidence stay those of ``query``.
+        """
         version, calibration = await self.state(tenant_id)
         if threshold is None:
             threshold = self.settings.abstain_threshold
@@ -198,16 +211,13 @@ class HybridSearch:
         await self.chroma.open(tenant_id)
         lexical = await self.lexical_index(tenant_id, version)
         candidates = self.settings.candidate_k
-        vector, bm25_hits = await asyncio.gather(
-            self.queries.embed(query),
-            self.executor.run(lexical.index.search, query, candidates),
+        queries = [query, *(q for q in dict.fromkeys(also) if q.strip() and q != query)]
+        vectors = list(await asyncio.gather(*(self.queries.embed(q) for q in queries)))
+        bm25_rows = await self.executor.run(
+            lambda: [lexical.index.search(q, candidates) for q in queries]
         )
-        raw = await self.chroma.query(
-            tenant_id,
-            [vector],
-            n_results=min(candidates, max(1, len(lexical.chunk_ids))),
-            include=["documents", "metadatas", "distances"],
-        )
+        dense_rows = await self._dense(tenant_id, lexical, vectors, candidates)
+        vector = vectors[0]
         rule = self.settings.internal_pattern(tenant_id)
         settings = self.settings
 
@@ -215,25 +225,28 @@ class HybridSearch:
             return settings.article_url(tenant_id, meta)
 
         hits: dict[str, _Hit] = {}
-        dense_ids: list[str] = []
-        for cid, text, meta, dist in zip(
-            raw["ids"][0],
-            raw["documents"][0],
-            raw["metadatas"][0],
-            raw["distances"][0],
-            strict=True,
-        ):
-            hits[cid] = _Hit.of(cid, meta, text, 1.0 - dist, rule, url_of(meta))
-            dense_ids.append(cid)
-        bm25_ids: list[str] = []
-        for position, _score in bm25_hits:
-            cid, meta = lexical.chunk_ids[position], lexical.metas[position]
-            hit = _Hit.of(cid, meta, lexical.texts[position], None, rule, url_of(meta))
-            hits.setdefault(cid, hit)
-            bm25_ids.append(cid)
+        rankings: dict[str, list[str]] = {}
+        for row, dense in enumerate(dense_rows):
+            ranked = rankings.setdefault(f"dense:{row}", [])
+            for cid, text, meta, similarity in dense:  # cosines are the main query's (row 0)
+                main = similarity if row == 0 else None
+                hit = _Hit.of(cid, meta, text, main, rule, url_of(meta))
+                hits.setdefault(cid, hit)
+                ranked.append(cid)
+        for row, bm25_hits in enumerate(bm25_rows):
+            ranked = rankings.setdefault(f"bm25:{row}", [])
+            for position, _score in bm25_hits:
+                cid, meta = lexical.chunk_ids[position], lexical.metas[position]
+                hit = _Hit.of(cid, meta, lexical.texts[position], None, rule, url_of(meta))
+                hits.setdefault(cid, hit)
+                ranked.append(cid)
+        dense_ids, bm25_ids = rankings["dense:0"], rankings["bm25:0"]
         terms = {t: lexical.index.idf(t) for t in dict.fromkeys(tokenize(query))}
         weights = fusion_weights(mode, sum(terms.values()))
-        fused = weighted_rrf({"dense": dense_ids, "bm25": bm25_ids}, weights)
+        fused = weighted_rrf(
+            rankings,
+            {name: weights.get(name.split(":")[0], 0.0) for name in rankings},
+        )
         by_doc: dict[str, list[tuple[_Hit, float]]] = {}
         internal: dict[str, dict[str, Any]] = {}
         ranking: list[str] = []
@@ -253,7 +266,7 @@ class HybridSearch:
             elif group is not None and len(group) < _CHUNKS_PER_PASSAGE:
                 group.append((hit, score))
         passages: list[Passage] = []
-        # Documents found by BM25 alone: their cosine, in one Chroma call for all of them.
+        # Documents found by BM25 or another phrasing only: their cosine to the main query.
         unscored = [g[0][0].chunk_id for g in by_doc.values() if g[0][0].cosine is None]
         cosines = _local_cosines(lexical, unscored, vector)
         missing = [cid for cid in unscored if cid not in cosines]
@@ -342,6 +355,59 @@ class HybridSearch:
             if len(passages) >= k:
                 break
         return SearchResult(query, passages, round(best_coverage, 4), LEXICAL_COVERAGE, terms)
+
+    async def _dense(
+        self, tenant_id: str, lexical: _LexicalCache, vectors: list[list[float]], n: int
+    ) -> list[list[tuple[str, str, dict[str, Any], float]]]:
+        """Each vector's ``n`` nearest chunks as (id, text, metadata, cosine), best first.
+
+        Exact search over the chunk vectors already in memory (one matrix product, no
+        round trip); Chroma answers when they are not loaded.
+        """
+        n = min(n, max(1, len(lexical.chunk_ids)))
+        if lexical.vectors is not None and len(lexical.vectors):
+            import numpy as np
+
+            def exact() -> list[list[tuple[str, str, dict[str, Any], float]]]:
+                scores = lexical.vectors @ np.asarray(vectors, dtype=np.float32).T
+                rows = []
+                for column in scores.T:
+                    top = np.argpartition(-column, n - 1)[:n] if n < len(column) else None
+                    order = (
+                        top[np.argsort(-column[top])] if top is not None else np.argsort(-column)
+                    )
+                    rows.append(
+                        [
+                            (
+                                lexical.chunk_ids[i],
+                                lexical.texts[i],
+                                lexical.metas[i],
+                                float(column[i]),
+                            )
+                            for i in order.tolist()
+                        ]
+                    )
+                return rows
+
+            if len(lexical.chunk_ids) <= _INLINE_DENSE_CHUNKS:
+                return exact()  # well under a millisecond: not worth a thread hop
+            return await self.executor.run(exact)
+        raw = await self.chroma.query(
+            tenant_id, vectors, n_results=n, include=["documents", "metadatas", "distances"]
+        )
+        return [
+            [
+                (cid, text, meta, 1.0 - dist)
+                for cid, text, meta, dist in zip(
+                    raw["ids"][row],
+                    raw["documents"][row],
+                    raw["metadatas"][row],
+                    raw["distances"][row],
+                    strict=True,
+                )
+            ]
+            for row in range(len(vectors))
+        ]
 
     async def _cosines(
         self, tenant_id: str, chunk_ids: list[str], vector: list[float]
