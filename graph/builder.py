@@ -33,7 +33,14 @@ from graph.nodes import (
     make_route,
     make_tools,
 )
-from graph.routing import after_answer, after_guard, after_handoff, after_route, after_tools
+from graph.routing import (
+    after_answer,
+    after_create_ticket,
+    after_guard,
+    after_handoff,
+    after_route,
+    after_tools,
+)
 from state import Context, SupportInput, SupportState
 from tools.redaction.secrets import install_log_redaction
 from tools.services import LazyServices
@@ -78,7 +85,7 @@ def build_graph(services: LazyServices | None = None) -> SupportGraph:
     builder.add_conditional_edges("answer", after_answer)
     builder.add_conditional_edges("tools", after_tools)
     builder.add_edge("abstain", END)
-    builder.add_edge("create_ticket", "handoff")
+    builder.add_conditional_edges("create_ticket", after_create_ticket)
     builder.add_edge("acknowledge", "handoff")
     builder.add_conditional_edges("handoff", after_handoff)
     return builder

@@ -115,11 +115,11 @@ class SupportAgent:
         thread_id = thread_id or str(uuid.uuid4())
         config = {"configurable": {"thread_id": thread_id}}
         started = time.perf_counter()
-        content: str | list[Any] = message
+        content = message_content(message)
         if attachments:
             blocks = await asyncio.to_thread(lambda: [file_block(Path(p)) for p in attachments])
-            text = [{"type": "text", "text": message}] if isinstance(message, str) else message
-            content = [*text, *blocks] if message else blocks
+            text = [{"type": "text", "text": content}] if isinstance(content, str) else content
+            content = [*text, *blocks] if content else blocks
         state = await self.graph.ainvoke(
             {"messages": [HumanMessage(content)]},
             config=config,
@@ -246,6 +246,27 @@ class SupportAgent:
         snapshot = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
         messages = snapshot.values.get("messages", []) if snapshot.values else []
         return [(m.type, m.text) for m in messages]
+
+
+def message_content(message: Any) -> str | list[Any]:
+    """Any message shape as content LangChain accepts, so the guard always gets to reply.
+
+    Strings and content blocks (dicts) pass; ``None`` is dropped; anything else (a bare
+    number, a nested list) becomes its text. An empty result is an empty message, which
+    the guard answers like any other.
+
+    >>> message_content(["hi", 3, None, {"type": "text", "text": "x"}])
+    ['hi', '3', {'type': 'text', 'text': 'x'}]
+    >>> message_content(None), message_content(42)
+    ('', '42')
+    """
+    if isinstance(message, str):
+        return message
+    if message is None:
+        return ""
+    if not isinstance(message, list | tuple):
+        return str(message)
+    return [b if isinstance(b, str | dict) else str(b) for b in message if b is not None]
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ from state import SupportState
 __all__ = [
     "Decision",
     "after_answer",
+    "after_create_ticket",
     "after_guard",
     "after_handoff",
     "after_route",
@@ -78,6 +79,11 @@ def after_guard(state: SupportState) -> Literal["retrieve", "route", "acknowledg
     if state.escalation:  # the thread is with a human until they resolve it
         return "acknowledge"
     return "retrieve"
+
+
+def after_create_ticket(state: SupportState) -> Literal["handoff", "__end__"]:
+    """To the human when a ticket is open; a customer over the ticket limit is not handed over."""
+    return "handoff" if state.escalation else "__end__"
 
 
 def after_handoff(state: SupportState) -> Literal["handoff", "__end__"]:

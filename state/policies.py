@@ -80,3 +80,9 @@ class EscalationPolicy(BaseModel):
     abstentions_before_escalation: int = Field(
         3, ge=1, description="Unanswered turns in a row after which a human takes over."
     )
+    tickets_per_hour: int = Field(
+        3,
+        ge=1,
+        description="New tickets one customer may open in an hour; beyond it the reply "
+        "points to the ticket already open (spam and loops never flood the helpdesk).",
+    )

@@ -38,6 +38,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 _background: set[asyncio.Task[Any]] = set()
 
+ALREADY_WITH_THE_TEAM = (
+    "Our support team already has your request (ticket #{ticket_id}) and will reply to you "
+    "there; I've kept this message in our conversation. Is there anything I can look up "
+    "for you meanwhile?"
+)
 HANDED_OVER = (
     "I've passed your conversation to our support team (ticket #{ticket_id}). "
     "A person will reply here; you don't need to repeat anything."
@@ -132,7 +137,13 @@ async def create_ticket(
     reasons = state.escalation_reasons or ["human_requested"]
     key = idempotency_key(thread_id, str(last.id))
     summary, transcript = ticket_summary(state, reasons)
-    if await services.tickets.exists(key) is False:
+    is_new = await services.tickets.exists(key) is False
+    if is_new:
+        limit = services.settings.escalation_policy(context.tenant_id).tickets_per_hour
+        recent = await services.tickets.recent(context.tenant_id, context.user_id)
+        if len(recent) >= limit:
+            return _over_the_limit(recent[0], reasons)
+    if is_new:
         written = await _model_summary(services, model, transcript)
         if written:
             summary = f"{written}\n\n{summary}"
@@ -158,6 +169,18 @@ async def create_ticket(
         "messages": [AIMessage(HANDED_OVER.format(ticket_id=ticket["ticket_id"]))],
         "outcome": "escalated",
         "route_reasons": reasons,
+        "citations": [],
+    }
+
+
+def _over_the_limit(latest_ticket: int, reasons: list[str]) -> dict[str, Any]:
+    """No new ticket: the customer opened the hour's allowance already (the thread goes on)."""
+    logger.warning("ticket limit reached; no new ticket (reasons %s)", ",".join(reasons))
+    return {
+        "messages": [AIMessage(ALREADY_WITH_THE_TEAM.format(ticket_id=latest_ticket))],
+        "outcome": "abstained",
+        "route_reasons": [*reasons, "ticket_limit"],
+        "escalation_reasons": [],
         "citations": [],
     }
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -107,6 +107,18 @@ class TicketStore:
                 raise
             return found, False
         return payload, True
+
+    async def recent(self, tenant_id: str, user_id: str, hours: float = 1.0) -> list[int]:
+        """Ids of the tickets the customer opened in the last ``hours``, newest first."""
+        since = datetime.now(UTC) - timedelta(hours=hours)
+        query = (
+            select(Ticket.id)
+            .where(Ticket.tenant_id == tenant_id, Ticket.user_id == user_id)
+            .where(Ticket.created_at >= since)
+            .order_by(Ticket.id.desc())
+        )
+        async with self.sessions() as session:
+            return list((await session.scalars(query)).all())
 
     async def exists(self, key: str) -> bool:
         """Whether the ticket for ``key`` was already created."""
