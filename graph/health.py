@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -28,13 +29,46 @@ def _mask(url: str) -> str:
         return "(unparseable URL)"
 
 
+def safe_error(exc: BaseException) -> str:
+    """What went wrong, without a third party's words: their error bodies can echo keys.
+
+    A probe's own ``RuntimeError`` says what to do and is shown; any other error shows
+    its type and, for HTTP errors, the status code.
+
+    >>> safe_error(RuntimeError("circuit not closed for: kb"))
+    'RuntimeError: circuit not closed for: kb'
+    >>> safe_error(ValueError("bad key sk-123 echoed"))
+    'ValueError'
+    """
+    if type(exc) is RuntimeError:
+        return f"RuntimeError: {exc}"
+    status = getattr(exc, "status_code", None) or getattr(
+        getattr(exc, "response", None), "status_code", None
+    )
+    return f"{type(exc).__name__} (HTTP {status})" if status else type(exc).__name__
+
+
+def host_of(url: str) -> str:
+    """Only scheme and host of a URL: paths and queries of webhooks are credentials.
+
+    >>> host_of("https://hooks.slack.com/services/T000/B000/XXXX")
+    'https://hooks.slack.com/…'
+    >>> host_of("https://user:pw@example.com:8443/x")
+    'https://example.com:8443/…'
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}/…"
+
+
 async def _timed(name: str, probe: Callable[[], Awaitable[str]]) -> Check:
     started = time.perf_counter()
     try:
         detail = await probe()
         ok = True
     except Exception as exc:
-        detail, ok = f"{type(exc).__name__}: {exc}", False
+        detail, ok = safe_error(exc), False
     return {
         "name": name,
         "ok": ok,
@@ -133,7 +167,8 @@ async def run_checks(settings: Settings) -> list[Check]:
             reply = await asyncio.wait_for(
                 chat.ainvoke("Reply with OK."), settings.policies.model.timeout_s
             )
-            return f"{settings.llm_model} at {settings.openai_base_url or 'api.openai.com'}: " + (
+            endpoint = host_of(settings.openai_base_url) if settings.openai_base_url else "OpenAI"
+            return f"{settings.llm_model} at {endpoint}: " + (
                 "replied" if reply.text else "empty reply"
             )
 
@@ -164,10 +199,10 @@ async def run_checks(settings: Settings) -> list[Check]:
                 return f"no helpdesk webhook configured; {pending} ticket(s) kept in the outbox"
             if pending:
                 raise RuntimeError(
-                    f"{pending} ticket(s) not yet delivered to {url}: "
+                    f"{pending} ticket(s) not yet delivered to {host_of(url)}: "
                     "run `support-agent tickets deliver`"
                 )
-            return f"all tickets delivered to {url}"
+            return f"all tickets delivered to {host_of(url)}"
 
         async def attachments() -> str:
             limits = settings.attachments

@@ -104,7 +104,23 @@ def _is_proper(text: str, match: re.Match[str]) -> bool:
     return not _SENTENCE_START.search(text[: match.start()]) or (word.isupper() and len(word) > 1)
 
 
-def subject_words(text: str, rarity: Rarity | None) -> list[str]:
+_SOURCE_LINE = re.compile(r"^\s*[-*•]\s*\[\d+\]\s*(.+?)(?::\s*https?://\S+)?\s*$", re.M)
+
+
+def _what_an_answer_names(text: str) -> str:
+    """The part of an assistant message that names its subject.
+
+    This agent's own answers end with their sources: the cited titles say what the
+    answer was about, while its quoted sentences name much else. A transcript's human
+    agent ("it's called the Smokin Warehouse") is read whole.
+    """
+    if "Sources:" not in text:
+        return text
+    # In parentheses: a title's first word is a name, not the start of a sentence.
+    return " ".join(f"({title})" for title in _SOURCE_LINE.findall(text.rsplit("Sources:", 1)[1]))
+
+
+def subject_words(text: str, rarity: Rarity | None, *, numbers: bool = True) -> list[str]:
     """The words of ``text`` that name what it is about, in order, at most six.
 
     >>> subject_words("My order 4411 from Acme never arrived", None)
@@ -117,8 +133,8 @@ def subject_words(text: str, rarity: Rarity | None) -> list[str]:
         word = match.group()
         stems = [t for t in tokenize(word) if t not in _CONVERSATIONAL]
         score = max((rarity(s) or 0.0 for s in stems), default=0.0) if rarity else 0.0
-        if word[0].isdigit() and len(word) >= 3:
-            score = max(score, 1.0)
+        if word[0].isdigit():
+            score = 1.0 if numbers and len(word) >= 3 else 0.0  # an order number, a model
         elif _is_proper(text, match) and stems:
             score = max(score, _SUBJECT_RARITY)
         if score >= _SUBJECT_RARITY and word.lower() not in found:
@@ -196,7 +212,12 @@ def form_query(turns: Sequence[Turn | str], rarity: Rarity | None = None) -> str
     earlier = history[:-1]
     if not earlier:
         return current
-    recent = (subject_words(text, rarity) for _, text in reversed(earlier[-_LOOK_BACK:]))
+    recent = (
+        subject_words(text, rarity)
+        if role == "user"
+        else subject_words(_what_an_answer_names(text), rarity, numbers=False)
+        for role, text in reversed(earlier[-_LOOK_BACK:])
+    )
     subject = next((found for found in recent if found), [])
     if not is_follow_up(current, rarity, subject):
         return current

@@ -59,6 +59,13 @@ class FakeOpenAI:
                     self.end_headers()
                     self.wfile.write(b'{"unexpected": "shape"')
                     return
+                if mode == "echo_key":  # some endpoints put the key they refused in the body
+                    key = self.headers.get("Authorization", "")
+                    self.send_response(401)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(json.dumps({"error": {"message": f"bad key {key}"}}).encode())
+                    return
                 if mode == "error":
                     self.send_response(500)
                     self.send_header("Content-Type", "application/json")

@@ -7,6 +7,7 @@ changes (a few hundred ms for thousands of chunks) and kept in memory.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections import Counter
@@ -19,6 +20,10 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 
 __all__ = ["LexicalIndex", "tokenize"]
+
+# bm25s sets its own logger to DEBUG on import, which prints "Building index from tokens"
+# at any application log level; its messages are for its own debugging.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _STOP = frozenset(STOPWORDS_EN)

@@ -204,3 +204,23 @@ def test_eval_commands_are_a_plugin_and_a_broken_plugin_only_costs_its_own(tmp_p
         assert "No module named 'no_such_plugin_module'" in result.stderr
         if args == ["--help"]:
             assert "eval-data" in result.stdout  # the working plugin still loaded
+
+
+def test_doctor_never_prints_error_bodies_webhook_paths_or_debug_lines(cli_data, fake_openai):
+    secret = "sk-doctor-echo-0123456789"
+    fake_openai.mode = "echo_key"
+    hook = "https://hooks.example.com/services/T0SECRET/B0SECRET/xyzSECRET"
+    doctor = run(
+        ["doctor", "--json"],
+        cli_data,
+        OPENAI_API_KEY=secret,
+        SUPPORT_LLM_MODEL="gpt-test",
+        SUPPORT_OPENAI_BASE_URL=fake_openai.url,
+        SUPPORT_ESCALATION_WEBHOOK_URL=hook,
+    )
+    output = doctor.stdout + doctor.stderr
+    assert secret not in output and "SECRET" not in output
+    assert "DEBUG" not in output
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["chat model"]["ok"] is False
+    assert "HTTP 401" in checks["chat model"]["detail"]

@@ -46,3 +46,14 @@ def test_conversation_words_are_never_a_subject():
     rare = {"ok": 0.95, "sure": 0.95, "smokin": 0.9}.get
     turns = [("assistant", "ok sure, it's called smokin"), ("user", "do they deliver")]
     assert form_query(turns, rare) == "smokin do they deliver"
+
+
+def test_this_agents_answer_names_its_subject_by_the_articles_it_cites():
+    answer = (
+        "Here is what our help centre says in “Byzantine Empire”:\n\nIn 1453 the Ottoman "
+        "Turks took Constantinople. [1]\n\nSources:\n\n- [1] Byzantine Empire: https://x.io/b"
+    )
+    query = form_query(
+        [("user", "tell me about Byzantium"), ("assistant", answer), ("user", "why did it fall?")]
+    )
+    assert query == "Byzantine Empire why did it fall?"
