@@ -14,6 +14,7 @@ the server brings its own.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -43,6 +44,7 @@ from graph.routing import (
 )
 from state import Context, SupportInput, SupportState
 from tools.redaction.secrets import install_log_redaction
+from tools.resilience.deadline import deadline_scope
 from tools.services import LazyServices
 
 __all__ = ["SupportGraph", "build_graph", "graph"]
@@ -63,18 +65,35 @@ class SupportGraph(StateGraph[SupportState, Context, SupportInput, SupportState]
         return compiled
 
 
+def _within_the_turn_deadline(node: Any) -> Any:
+    """``node`` with the turn's deadline in scope for every call it makes (see deadline)."""
+
+    @functools.wraps(node)
+    async def bounded(state: SupportState, *args: Any, **kwargs: Any) -> Any:
+        with deadline_scope(state.deadline_at):
+            return await node(state, *args, **kwargs)
+
+    return bounded
+
+
 def build_graph(services: LazyServices | None = None) -> SupportGraph:
     """The uncompiled graph; ``services`` defaults to ones built from the environment."""
     deps = NodeDeps(services or LazyServices())
     builder = SupportGraph(SupportState, input_schema=SupportInput, context_schema=Context)
+    # The guard starts the turn's clock; its own work (reading files) has bounds of its own.
     builder.add_node("guard", make_guard(deps))
-    builder.add_node("retrieve", make_retrieve(deps))
-    builder.add_node("remember", make_remember(deps))
-    builder.add_node("route", make_route(deps))
-    builder.add_node("answer", make_answer(deps))
-    builder.add_node("tools", make_tools(deps))
-    builder.add_node("abstain", make_abstain(deps))
-    builder.add_node("create_ticket", make_create_ticket(deps))
+    automated = {
+        "retrieve": make_retrieve,
+        "remember": make_remember,
+        "route": make_route,
+        "answer": make_answer,
+        "tools": make_tools,
+        "abstain": make_abstain,
+        "create_ticket": make_create_ticket,
+    }
+    for name, make in automated.items():  # the customer is waiting: the turn's deadline holds
+        builder.add_node(name, _within_the_turn_deadline(make(deps)))
+    # A human's pace: no deadline (a reply can come hours after the turn that escalated).
     builder.add_node("acknowledge", make_acknowledge(deps))
     builder.add_node("handoff", make_handoff(deps))
     builder.add_edge(START, "guard")

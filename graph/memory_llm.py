@@ -6,6 +6,7 @@ failure (breaker open, timeout, invalid output) falls back to the deterministic 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal
 
 from langgraph.constants import TAG_NOSTREAM
@@ -45,11 +46,16 @@ async def llm_extract_memories(services: Services, model: Any, text: str) -> lis
         structured = model.with_structured_output(ExtractedMemories)
         prompt = MEMORY_EXTRACTION.format(message=text)
         # Its own breaker: a model that cannot do structured output must not stop answers.
-        result, _ = await services.resilience.call(
-            "model_extraction",
-            # internal: never streamed to the customer's client
-            lambda: structured.ainvoke(prompt, config={"tags": [TAG_NOSTREAM]}),
-            policy=services.resilience.policy("model"),
+        # Its own deadline, shorter than the memory store's: when the model is slow the
+        # rules still run in time, so "I'm on the Pro plan" is kept either way.
+        result, _ = await asyncio.wait_for(
+            services.resilience.call(
+                "model_extraction",
+                # internal: never streamed to the customer's client
+                lambda: structured.ainvoke(prompt, config={"tags": [TAG_NOSTREAM]}),
+                policy=services.resilience.policy("model"),
+            ),
+            services.settings.memory_extraction_timeout_s,
         )
         extracted = result if isinstance(result, ExtractedMemories) else ExtractedMemories()
     except Exception:

@@ -80,6 +80,8 @@ class SupportState:
     """The conversation, oldest first."""
     query: str = ""
     """The search query formed from the conversation for this turn."""
+    deadline_at: float = 0.0
+    """When this turn must be answered by (epoch seconds; 0: no deadline), set by the guard."""
     passages: list[Passage] = field(default_factory=list)
     """This turn's retrieved documents, best first."""
     top_score: float = 0.0

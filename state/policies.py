@@ -20,6 +20,12 @@ class ResiliencePolicy(BaseModel):
     backoff_max_s: float = Field(5.0, ge=0, description="Cap of one retry delay (and Retry-After).")
     breaker_fail_max: int = Field(5, ge=1, description="Failures that open the circuit.")
     breaker_reset_s: float = Field(30.0, gt=0, description="Open time before a trial call.")
+    probe_timeout_s: float = Field(
+        3.0,
+        gt=0,
+        description="Timeout of the trial call of an open breaker: a customer whose turn "
+        "probes a dependency that may still be down never waits its full timeout.",
+    )
     idempotent: bool = Field(True, description="Writes without an idempotency key: False.")
 
 

@@ -90,6 +90,18 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
     memory_enabled: bool = Field(True, description="Remember facts customers state.")
     memory_top_k: int = Field(5, ge=0, le=50, description="Memories recalled per turn.")
+    turn_deadline_s: float = Field(
+        15.0,
+        gt=0,
+        description="End-to-end budget of a turn: model calls, retries and Retry-After waits "
+        "fit in it, and what does not fit falls back at once (the extractive answer).",
+    )
+    memory_extraction_timeout_s: float = Field(
+        4.0,
+        gt=0,
+        description="How long the model may take to extract memories before the rules do "
+        "it instead (what the customer said is never lost to a slow model).",
+    )
     memory_cache_max_memories: int = Field(
         100_000,
         ge=0,

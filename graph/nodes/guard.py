@@ -9,6 +9,7 @@ placeholder, so what must not be stored never is.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from langchain_core.messages import HumanMessage
@@ -48,6 +49,7 @@ def make_guard(deps: NodeDeps) -> Node:
         context = identity_of(runtime)
         deliver_in_background(services)  # tickets the helpdesk has not acknowledged yet
         update = per_turn_defaults()
+        update["deadline_at"] = time.time() + services.settings.turn_deadline_s
         last = state.messages[-1] if state.messages else None
         if not isinstance(last, HumanMessage):
             update.update(

@@ -117,8 +117,10 @@ async def remember_turn(
     text = redact(message_text(last.content)[0])
     store = services.memory
 
+    # Outside the store's timeout: a slow model must not cost what the customer said.
+    candidates = await llm_extract_memories(services, model, text)
+
     async def store_and_recall() -> list[RecalledMemory]:
-        candidates = await llm_extract_memories(services, model, text)
         if candidates:
             await store.remember(
                 context.tenant_id,

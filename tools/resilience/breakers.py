@@ -26,7 +26,7 @@ from aiobreaker.storage.memory import CircuitMemoryStorage
 from state import ResiliencePolicy
 from tools.resilience.errors import InvalidRequestError, MalformedResponseError
 
-__all__ = ["BreakerRegistry", "SharedBreakerStorage", "seconds_until_trial"]
+__all__ = ["BreakerRegistry", "SharedBreakerStorage", "is_trial", "seconds_until_trial"]
 
 logger = logging.getLogger(__name__)
 
@@ -252,3 +252,11 @@ def seconds_until_trial(breaker: CircuitBreaker) -> float:
         opened_at = opened_at.astimezone(UTC).replace(tzinfo=None)
     reopen = opened_at + breaker.timeout_duration
     return max(0.0, (reopen - datetime.now(UTC).replace(tzinfo=None)).total_seconds())
+
+
+def is_trial(breaker: CircuitBreaker) -> bool:
+    """Whether the next call through ``breaker`` is the trial of an open or half-open circuit."""
+    state = breaker.current_state
+    if state == CircuitBreakerState.HALF_OPEN:
+        return True
+    return state == CircuitBreakerState.OPEN and seconds_until_trial(breaker) == 0.0

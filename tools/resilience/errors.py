@@ -107,6 +107,12 @@ class CircuitOpenError(ToolError):
         self.reopens_in = reopens_in
 
 
+class DeadlineError(ToolError):
+    """The turn's deadline left no time for this call (or for another attempt)."""
+
+    kind = "deadline"
+
+
 class InitializationError(ToolError):
     """The tool could not be set up; the next call tries again."""
 

@@ -23,11 +23,19 @@ from langchain_core.messages.tool import ToolOutputMixin
 from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.errors import GraphBubbleUp
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from state import PoliciesSettings, ResiliencePolicy
-from tools.resilience.breakers import BreakerRegistry, seconds_until_trial
+from tools.resilience.breakers import BreakerRegistry, is_trial, seconds_until_trial
+from tools.resilience.deadline import MIN_ATTEMPT_S, seconds_left
 from tools.resilience.envelope import ToolResult
-from tools.resilience.errors import CircuitOpenError, RateLimitedError, ToolError, classify
+from tools.resilience.errors import (
+    CircuitOpenError,
+    DeadlineError,
+    RateLimitedError,
+    ToolError,
+    classify,
+)
 
 __all__ = ["Resilience", "with_resilience"]
 
@@ -67,10 +75,16 @@ class Resilience:
 
         async def attempt() -> T:
             nonlocal attempts
+            left = seconds_left()
+            if left is not None and left < MIN_ATTEMPT_S:
+                raise DeadlineError(f"no time left in this turn for {name}", tool=name)
+            timeout = policy.timeout_s if left is None else min(policy.timeout_s, left)
+            if is_trial(breaker):  # it failed until now: find out quickly, not at their cost
+                timeout = min(timeout, policy.probe_timeout_s)
             attempts += 1
             try:
                 # The breaker sees our error types, so it can ignore the caller's own faults.
-                return await breaker.call_async(_translated, name, fn, policy.timeout_s)
+                return await breaker.call_async(_translated, name, fn, timeout)
             except GraphBubbleUp:
                 raise
             except CircuitBreakerError as exc:
@@ -86,7 +100,7 @@ class Resilience:
                 ) from exc
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(max_attempts),
+            stop=stop_after_attempt(max_attempts) | stop_when(_out_of_time),
             wait=_wait(policy),
             retry=retry_if_exception(_is_retryable),
             before_sleep=lambda state: _log_retry(name, state),
@@ -141,6 +155,22 @@ async def _translated(name: str, fn: Callable[[], Awaitable[T]], timeout_s: floa
         raise
     except Exception as exc:
         raise classify(exc, name) from exc
+
+
+class stop_when(stop_base):
+    """A tenacity stop condition from a predicate."""
+
+    def __init__(self, predicate: Callable[[RetryCallState], bool]) -> None:
+        self.predicate = predicate
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self.predicate(retry_state)
+
+
+def _out_of_time(state: RetryCallState) -> bool:
+    """No retry when its wait (a backoff, a 429's Retry-After) and an attempt would not fit."""
+    left = seconds_left()
+    return left is not None and left < state.upcoming_sleep + MIN_ATTEMPT_S
 
 
 def _wait(policy: ResiliencePolicy) -> Callable[[RetryCallState], float]:

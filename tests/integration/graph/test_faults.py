@@ -201,3 +201,57 @@ async def test_attachment_storage_down_never_fails_the_turn(sample_agent, tmp_pa
     assert result.citations[0]["doc_id"] == "accounts/reset-your-password.md"
     assert "I couldn't read “receipt.txt”: I can't store files right now" in result.answer
     assert result.degraded == "attachments_unavailable"
+
+
+async def test_what_the_customer_said_is_kept_when_the_model_hangs(
+    sample_kb_data, embeddings, fake_openai
+):
+    fake_openai.mode, fake_openai.delay_s = "slow", 30.0
+    settings = model_settings(
+        sample_kb_data,
+        fake_openai,
+        memory_extraction_timeout_s=0.5,
+        policies={"model": {"timeout_s": 20.0, "max_attempts": 1}},
+    )
+    services = await create_services(settings, embeddings=embeddings)
+    try:
+        async with open_agent(services=services, checkpointer="memory") as agent:
+            await agent.ask(
+                "I'm on the Pro plan. How do I reset my password?", user_id="slow-model-user"
+            )
+            kept = await services.memory.list_memories("default", "slow-model-user")
+            assert any("Pro" in m["content"] for m in kept), kept
+    finally:
+        await services.aclose()
+
+
+@pytest.mark.parametrize("fault", ["hang", "rate_limited"])
+async def test_a_turn_is_answered_within_its_deadline_whatever_the_model_does(
+    sample_kb_data, embeddings, fake_openai, fault
+):
+    """A hanging model or a 429 asking for 30 s: the extractive answer, inside the deadline."""
+    import time
+
+    fake_openai.mode = "slow" if fault == "hang" else "rate_limited"
+    fake_openai.delay_s, fake_openai.retry_after = 60.0, 30
+    settings = model_settings(
+        sample_kb_data,
+        fake_openai,
+        memory_enabled=False,
+        turn_deadline_s=3.0,
+        policies={"model": {"timeout_s": 30.0, "max_attempts": 3, "backoff_max_s": 60.0}},
+    )
+    services = await create_services(settings, embeddings=embeddings)
+    try:
+        async with open_agent(services=services, checkpointer="memory") as agent:
+            started = time.monotonic()
+            result = await agent.ask(QUESTION)
+            waited = time.monotonic() - started
+    finally:
+        await services.aclose()
+    # A functional bound, not a speed goal: before the deadline this took 30-90 s.
+    assert waited < 3.0 + 2.0, waited
+    assert result.outcome == "answered" and "3-5 business days" in result.answer
+    expected = "model_timeout" if fault == "hang" else "model_rate_limited"
+    assert result.degraded == expected
+    assert len(fake_openai.requests) == 1  # no retry that could not fit
