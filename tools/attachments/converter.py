@@ -144,15 +144,29 @@ class IsolatedConverter:
             return Conversion(False, kind="unavailable", error="file reading is shut down")
         with self._slots:
             try:
-                server = self._idle.get_nowait()
+                server, pooled = self._idle.get_nowait(), True
             except queue.Empty:
-                server = _ForkServer()
+                server, pooled = _ForkServer(), False
             try:
                 conversion, reusable = self._run(server, data, detected)
             except Exception as exc:  # the server broke the protocol or died: replace it
                 logger.warning("attachment fork server discarded: %s", exc)
                 server.close()
-                return Conversion(False, kind="crashed", error="reading it crashed the converter")
+                if not pooled:
+                    return Conversion(
+                        False, kind="crashed", error="reading it crashed the converter"
+                    )
+                # A pooled server can have died since its last file (killed, or broken by
+                # the file before): this file deserves a fresh one before it is refused.
+                server = _ForkServer()
+                try:
+                    conversion, reusable = self._run(server, data, detected)
+                except Exception as again:
+                    logger.warning("attachment fork server discarded: %s", again)
+                    server.close()
+                    return Conversion(
+                        False, kind="crashed", error="reading it crashed the converter"
+                    )
             if reusable and not self._closed:
                 self._idle.put(server)
             else:

@@ -616,3 +616,19 @@ async def test_no_checkpoint_keeps_a_file_or_an_oversized_message(agent):
     # the thread still shows that a file was sent, and which
     history = await agent.history(first.thread_id)
     assert history[0][1].endswith("[attached: invoice-LM-20931.pdf (pdf, 2 KB)]")
+
+
+def test_a_valid_file_after_the_fork_server_died_is_read_on_a_fresh_one():
+    """The file after a crash is retried on a new worker, not refused as a crash."""
+    converter = IsolatedConverter(AttachmentLimits())
+    try:
+        assert _convert(converter, b"first file\n").ok
+        pooled = converter._idle.get_nowait()  # the worker the next file would get
+        pooled.process.kill()
+        pooled.process.wait(5)
+        converter._idle.put(pooled)
+        result = _convert(converter, b"the next customer's valid file\n")
+        assert result.ok, result
+        assert "valid file" in result.markdown
+    finally:
+        converter.close()
