@@ -155,6 +155,12 @@ async def run_checks(settings: Settings) -> list[Check]:
                     f"tenant {settings.default_tenant!r} has no documents: "
                     "run `support-agent kb ingest PATH`"
                 )
+            if stats["missing_chunks"]:
+                raise RuntimeError(
+                    f"{stats['documents']} documents recorded but only {stats['chunks']} of "
+                    f"{stats['chunks_recorded']} chunks in the vector store {stats['store']}: "
+                    "run `support-agent kb ingest PATH` to embed what is missing"
+                )
             return (
                 f"{stats['documents']} documents, {stats['chunks']} chunks in {stats['store']}; "
                 f"abstain below cosine {stats['calibration'].get('threshold')}"

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,20 @@ class Ingester:
         self.chroma = chroma
         self.manifest = manifest
 
+    async def _embedded_counts(self, tenant_id: str, known: dict[str, Any]) -> dict[str, int]:
+        """Chunks the vector store holds per document, when it holds fewer than recorded.
+
+        The manifest lives in the shared database, the vectors in this worker's store: a
+        fresh worker or a lost volume has the manifest without the vectors. Then what is
+        missing is embedded again instead of being skipped as "unchanged". ``{}`` when the
+        counts agree (the usual case: one count, no scan).
+        """
+        expected = sum(row.chunk_count for row in known.values())
+        if not expected or await self.chroma.count(tenant_id) >= expected:
+            return {doc_id: row.chunk_count for doc_id, row in known.items()}
+        metas = (await self.chroma.get_all(tenant_id, include=["metadatas"]))["metadatas"]
+        return dict(Counter(str(m.get("doc_id")) for m in metas))
+
     async def ingest(
         self, paths: Sequence[Path], tenant_id: str, progress: ProgressFn | None = None
     ) -> IngestReport:
@@ -91,6 +106,7 @@ class Ingester:
         loaded = await self.executor.run(_load_all, list(paths))
         docs, roots_ok = _dedupe(loaded, report)
         known = await self.manifest.known_documents(tenant_id)
+        embedded = await self._embedded_counts(tenant_id, known)
         todo: list[SourceDocument] = []
         # Same id from another folder that still exists: a clash, not an update.
         other_roots = {
@@ -106,7 +122,8 @@ class Ingester:
                     (doc.source, f"id {doc.doc_id!r} is already ingested from {row.root}")
                 )
                 continue
-            if row is not None and row.content_hash == self.doc_hash(doc):
+            missing = row is not None and embedded.get(doc.doc_id, 0) < row.chunk_count
+            if row is not None and row.content_hash == self.doc_hash(doc) and not missing:
                 report.unchanged.append(doc.doc_id)
             else:
                 todo.append(doc)

@@ -26,6 +26,7 @@ from tools.knowledge_base.confidence import Signals, abstention_model
 from tools.knowledge_base.fusion import bm25_weight, weighted_rrf
 from tools.knowledge_base.lexical import LexicalIndex, tokenize
 from tools.knowledge_base.manifest import Manifest
+from tools.resilience.errors import MissingDataError
 from tools.resilience.executor import BlockingExecutor
 
 __all__ = ["LEXICAL_COVERAGE", "HybridSearch", "SearchResult", "fusion_weights"]
@@ -210,6 +211,14 @@ class HybridSearch:
             return SearchResult(query, [], 0.0, threshold, {})
         await self.chroma.open(tenant_id)
         lexical = await self.lexical_index(tenant_id, version)
+        if not lexical.chunk_ids and calibration.get("chunks"):
+            # The manifest says it was ingested; this worker's store has nothing (a fresh
+            # volume): an outage to report, not "nothing matched".
+            raise MissingDataError(
+                f"the vector store has none of the {calibration['chunks']} chunks "
+                "ingested: run `support-agent kb ingest`",
+                tool="kb_search",
+            )
         candidates = self.settings.candidate_k
         queries = [query, *(q for q in dict.fromkeys(also) if q.strip() and q != query)]
         vectors = list(await asyncio.gather(*(self.queries.embed(q) for q in queries)))

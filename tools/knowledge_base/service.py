@@ -150,12 +150,15 @@ class KnowledgeBase:
         version, calibration = await self.collection_state(tenant_id)
         rows = await self._manifest.documents(tenant_id)
         chunks = await self.chroma.count(tenant_id) if version else 0
+        recorded = sum(r.chunk_count for r in rows)
         last = max((r.updated_at for r in rows), default=None)
         return {
             "tenant_id": tenant_id,
             "collection": collection_name(tenant_id),
             "documents": len(rows),
             "chunks": chunks,
+            "chunks_recorded": recorded,
+            "missing_chunks": max(0, recorded - chunks),
             "version": version,
             "last_ingest": last.isoformat() if last else None,
             "calibration": calibration,

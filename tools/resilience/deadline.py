@@ -18,7 +18,6 @@ from contextvars import ContextVar
 __all__ = [
     "FALLBACK_RESERVE_S",
     "MIN_ATTEMPT_S",
-    "DeadlineExceededError",
     "deadline_scope",
     "seconds_left",
 ]
@@ -29,10 +28,6 @@ MIN_ATTEMPT_S = 0.5
 """An attempt with less time than this is not worth starting."""
 
 _deadline: ContextVar[float | None] = ContextVar("turn_deadline", default=None)
-
-
-class DeadlineExceededError(Exception):
-    """Raised by the resilience layer (as a ``ToolError`` of kind ``deadline``)."""
 
 
 @contextlib.contextmanager

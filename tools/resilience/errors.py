@@ -30,11 +30,13 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "CircuitOpenError",
+    "DeadlineError",
     "DependencyUnavailableError",
     "IdentityError",
     "InitializationError",
     "InvalidRequestError",
     "MalformedResponseError",
+    "MissingDataError",
     "RateLimitedError",
     "SupportAgentError",
     "ThreadAccessError",
@@ -111,6 +113,12 @@ class DeadlineError(ToolError):
     """The turn's deadline left no time for this call (or for another attempt)."""
 
     kind = "deadline"
+
+
+class MissingDataError(ToolError):
+    """Data the records say exists is not there (a vector store without its vectors)."""
+
+    kind = "missing"
 
 
 class InitializationError(ToolError):
