@@ -110,9 +110,10 @@ async def test_chroma_down_mid_conversation(chroma_server, tmp_path, embeddings)
 
             process.kill()
             process.wait(timeout=10)
+            # Searched from the chunks and vectors this process already holds: Chroma is the
+            # store, not on the search path, so nothing is degraded.
             during = await agent.ask(QUESTION, thread_id=first.thread_id)
-            assert during.outcome == "answered"
-            assert during.degraded and during.degraded.startswith("kb_")
+            assert during.outcome == "answered" and during.degraded is None
             assert during.citations[0]["doc_id"] == "refund-timing-by-payment-method.md"
             off_topic = await agent.ask("Who painted the Mona Lisa?", thread_id=first.thread_id)
             assert off_topic.outcome == "abstained"
