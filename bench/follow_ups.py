@@ -51,8 +51,7 @@ async def run(data: Path, store: Path) -> dict[str, dict[str, float | None]]:
             }
             gold = case.expected_doc_ids or ()
             for name, query in queries.items():
-                found = await services.kb.search(query or turns[-1][1], "default")
-                ranking = found.ranking
+                ranking = (await services.kb.search(query or turns[-1][1], "default")).ranking
                 scores.setdefault(name, []).append(
                     (hit_at_k(ranking, gold, 5), reciprocal_rank(ranking, gold))
                 )

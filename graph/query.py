@@ -31,7 +31,6 @@ __all__ = [
     "form_query",
     "is_follow_up",
     "names_a_thing",
-    "other_phrasings",
     "subject_words",
 ]
 
@@ -91,7 +90,9 @@ _CONVERSATIONAL = frozenset(
     tokenize(
         "ok okay sure see look let find found called named showing show something "
         "different right great good thanks thank yes yeah well able pull one two three "
-        "four five six seven eight nine ten location place option options"
+        "four five six seven eight nine ten location place option options how what when "
+        "where why which who whom do does did can could would should will please hi hello "
+        "me my mine i you your tell know"
     )
 )
 """Words of the conversation itself, never a subject ("let me see… it's called X")."""
@@ -158,49 +159,74 @@ def names_a_thing(message: str) -> bool:
     return bool(subject_words(message, None))
 
 
-def is_follow_up(message: str, rarity: Rarity | None, subject: Sequence[str] = ()) -> bool:
-    """Whether ``message`` leans on an earlier one (whose ``subject`` words are given).
+def is_follow_up(message: str, rarity: Rarity | None) -> bool:
+    """Whether ``message`` leans on an earlier one for its subject.
 
-    Not when it names a thing itself, or holds a word as distinctive in the knowledge
-    base as the earlier subject (a new subject: another hotel, another product).
+    Not when it names a thing itself (a proper noun, a number) or is long; yes when it
+    points back (a pronoun), is a few words, or only uses words the knowledge base's
+    titles use (a question about an aspect: "is breakfast included").
 
     >>> is_follow_up("How long does it take?", None)
     True
     >>> is_follow_up("What is the capital of France?", None)
     False
-    >>> rare = {"groups": 0.3, "smokin": 0.9, "lovely": 0.9}.get
-    >>> is_follow_up("is that good for groups", rare, ["smokin"])
-    True
-    >>> is_follow_up("is the lovely inn good for groups", rare, ["smokin"])
-    False
     """
     words = message.split()
     if names_a_thing(message) or len(words) >= _LONG_MESSAGE_WORDS:
-        return False
-    if subject and _rarest(message, rarity) >= _rarest(" ".join(subject), rarity) > 0:
         return False
     if len(words) <= _SHORT_FOLLOW_UP_WORDS or _ANAPHORA.search(message):
         return True
     if rarity is None:
         return False
-    # Every content word is one the knowledge base uses: a question about an aspect
-    # ("is breakfast included") of what was named before.
     terms = tokenize(message)
     return bool(terms) and all((rarity(t) or 0.0) > 0 for t in terms)
+
+
+_OUR_OPENINGS = ("Here is what our help centre", "Here is what your file", "I'm sorry, I ")
+_MAX_CONTEXT_WORDS = 40
+
+
+def _content_words(text: str) -> str:
+    """``text`` without stopwords and the conversation's own words ("ok let me see")."""
+    kept = [
+        word
+        for word in _WORD.findall(text)
+        if (stems := tokenize(word)) and not set(stems) & _CONVERSATIONAL
+    ]
+    return " ".join(kept[-_MAX_CONTEXT_WORDS:])
+
+
+def _is_this_agents(text: str) -> bool:
+    return "Sources:" in text or text.startswith(_OUR_OPENINGS)
+
+
+def _context(earlier: Sequence[Turn]) -> str:
+    """What a follow-up leans on: the message before it, in its content words.
+
+    This agent's own answer is not searched again (it may have quoted the wrong article,
+    and its titles would pull the search back to it): the customer's previous question
+    is, the sentence that asked ("Can I return it for a refund?"), not the story around
+    it. A recorded conversation's human agent ("it's called the Smokin Warehouse") is.
+    """
+    role, text = earlier[-1]
+    if role == "user" or not _is_this_agents(text):
+        return _content_words(text)
+    customer = next((t for r, t in reversed(earlier) if r == "user"), "")
+    return _content_words(asking_sentences(customer))
 
 
 def form_query(turns: Sequence[Turn | str], rarity: Rarity | None = None) -> str:
     """The query for the last of ``turns`` (oldest first; a bare string is the customer's).
 
-    ``rarity`` scores a stemmed term by how few of the knowledge base's chunks hold it
-    (``KnowledgeBase.rarity``); without it only proper nouns and numbers name subjects,
-    and a follow-up carries the customer's previous message.
+    ``rarity`` (``KnowledgeBase.rarity``) tells which words the knowledge base uses; a
+    follow-up gets the content words of the message before it.
 
     >>> form_query(["How do I request a refund?", "How long does it take?"])
-    'How do I request a refund? How long does it take?'
+    'request refund How long does it take?'
     >>> form_query(["How do I request a refund?", "What is the capital of France?"])
     'What is the capital of France?'
-    >>> form_query([("user", "a cheap place to eat"), ("assistant", "Try Smokin Warehouse."),
+    >>> form_query([("user", "a cheap place to eat"),
+    ...             ("assistant", "ok let me see, it's called Smokin Warehouse."),
     ...             ("user", "is it good for groups?")])
     'Smokin Warehouse is it good for groups?'
     """
@@ -210,23 +236,10 @@ def form_query(turns: Sequence[Turn | str], rarity: Rarity | None = None) -> str
         return ""
     current = history[-1][1]
     earlier = history[:-1]
-    if not earlier:
+    if not earlier or not is_follow_up(current, rarity):
         return current
-    recent = (
-        subject_words(text, rarity)
-        if role == "user"
-        else subject_words(_what_an_answer_names(text), rarity, numbers=False)
-        for role, text in reversed(earlier[-_LOOK_BACK:])
-    )
-    subject = next((found for found in recent if found), [])
-    if not is_follow_up(current, rarity, subject):
-        return current
-    if subject:
-        return f"{' '.join(subject)} {current}"
-    previous = next((text for role, text in reversed(earlier) if role == "user"), None)
-    if previous is None or (rarity is not None and not _ANAPHORA.search(current)):
-        return current
-    return f"{previous[-300:]} {current}"
+    context = _context(earlier)
+    return f"{context} {current}" if context else current
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -240,20 +253,3 @@ def asking_sentences(message: str) -> str:
     """
     asking = [s for s in _SENTENCE_END.split(message.strip()) if s.rstrip().endswith("?")]
     return " ".join(asking) or message.strip()
-
-
-def other_phrasings(message: str, query: str) -> list[str]:
-    """Searches to fuse with ``query``: the message as written, and the part that asks.
-
-    A follow-up's query carries an earlier subject; the message alone keeps what it
-    asks in front. A message that tells a story before asking ("I bought a Lumora Bulb
-    two weeks ago … Can I return it?") is also searched by its question.
-
-    >>> other_phrasings("how long does it take?", "refund how long does it take?")
-    ['how long does it take?']
-    >>> other_phrasings("I bought a bulb. Can I return it?", "I bought a bulb. Can I return it?")
-    ['Can I return it?']
-    """
-    message = message.strip()
-    found = [message, asking_sentences(message)]
-    return [q for q in dict.fromkeys(found) if q and q != query]

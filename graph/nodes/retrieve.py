@@ -20,7 +20,7 @@ from graph.attachment_turn import merge_passages, refers_to_attachment
 from graph.extractive import FILE_SOURCE
 from graph.message_checks import message_text
 from graph.nodes.deps import Node, NodeDeps
-from graph.query import Turn, other_phrasings
+from graph.query import Turn
 from graph.rewrite import standalone_query
 from state import Context, SupportState
 from tools.identity import identity_of, thread_of
@@ -61,12 +61,7 @@ def make_retrieve(deps: NodeDeps) -> Node:
         query = await standalone_query(services, deps.model, turns, kb.rarity(context.tenant_id))
         searched = await services.resilience.run(
             "kb_search",
-            lambda: kb.search(
-                query,
-                context.tenant_id,
-                threshold=context.abstain_threshold,
-                also=other_phrasings(user_texts[-1] if user_texts else "", query),
-            ),
+            lambda: kb.search(query, context.tenant_id, threshold=context.abstain_threshold),
         )
         kb_error: str | None = None
         if searched.ok:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,20 +188,9 @@ class HybridSearch:
         return version, calibration
 
     async def search(
-        self,
-        query: str,
-        tenant_id: str,
-        k: int,
-        mode: str,
-        threshold: float | None,
-        also: Sequence[str] = (),
+        self, query: str, tenant_id: str, k: int, mode: str, threshold: float | None
     ) -> SearchResult:
-        """The ``k`` best documents for ``query``, each shown by its best two chunks.
-
-        ``also``: other phrasings of the same need (the follow-up as the customer wrote
-        it, the sentence that asks); their rankings join the fusion, so a document found
-        by several ranks first. Scores and confidence stay those of ``query``.
-        """
+        """The ``k`` best documents for ``query``, each shown by its best two chunks."""
         version, calibration = await self.state(tenant_id)
         if threshold is None:
             threshold = self.settings.abstain_threshold
@@ -220,13 +209,11 @@ class HybridSearch:
                 tool="kb_search",
             )
         candidates = self.settings.candidate_k
-        queries = [query, *(q for q in dict.fromkeys(also) if q.strip() and q != query)]
-        vectors = list(await asyncio.gather(*(self.queries.embed(q) for q in queries)))
-        bm25_rows = await self.executor.run(
-            lambda: [lexical.index.search(q, candidates) for q in queries]
+        vector, bm25_hits = await asyncio.gather(
+            self.queries.embed(query),
+            self.executor.run(lexical.index.search, query, candidates),
         )
-        dense_rows = await self._dense(tenant_id, lexical, vectors, candidates)
-        vector = vectors[0]
+        dense = await self._dense(tenant_id, lexical, vector, candidates)
         rule = self.settings.internal_pattern(tenant_id)
         settings = self.settings
 
@@ -234,28 +221,19 @@ class HybridSearch:
             return settings.article_url(tenant_id, meta)
 
         hits: dict[str, _Hit] = {}
-        rankings: dict[str, list[str]] = {}
-        for row, dense in enumerate(dense_rows):
-            ranked = rankings.setdefault(f"dense:{row}", [])
-            for cid, text, meta, similarity in dense:  # cosines are the main query's (row 0)
-                main = similarity if row == 0 else None
-                hit = _Hit.of(cid, meta, text, main, rule, url_of(meta))
-                hits.setdefault(cid, hit)
-                ranked.append(cid)
-        for row, bm25_hits in enumerate(bm25_rows):
-            ranked = rankings.setdefault(f"bm25:{row}", [])
-            for position, _score in bm25_hits:
-                cid, meta = lexical.chunk_ids[position], lexical.metas[position]
-                hit = _Hit.of(cid, meta, lexical.texts[position], None, rule, url_of(meta))
-                hits.setdefault(cid, hit)
-                ranked.append(cid)
-        dense_ids, bm25_ids = rankings["dense:0"], rankings["bm25:0"]
+        dense_ids: list[str] = []
+        for cid, text, meta, similarity in dense:
+            hits[cid] = _Hit.of(cid, meta, text, similarity, rule, url_of(meta))
+            dense_ids.append(cid)
+        bm25_ids: list[str] = []
+        for position, _score in bm25_hits:
+            cid, meta = lexical.chunk_ids[position], lexical.metas[position]
+            hit = _Hit.of(cid, meta, lexical.texts[position], None, rule, url_of(meta))
+            hits.setdefault(cid, hit)
+            bm25_ids.append(cid)
         terms = {t: lexical.index.idf(t) for t in dict.fromkeys(tokenize(query))}
         weights = fusion_weights(mode, sum(terms.values()))
-        fused = weighted_rrf(
-            rankings,
-            {name: weights.get(name.split(":")[0], 0.0) for name in rankings},
-        )
+        fused = weighted_rrf({"dense": dense_ids, "bm25": bm25_ids}, weights)
         by_doc: dict[str, list[tuple[_Hit, float]]] = {}
         internal: dict[str, dict[str, Any]] = {}
         ranking: list[str] = []
@@ -275,7 +253,7 @@ class HybridSearch:
             elif group is not None and len(group) < _CHUNKS_PER_PASSAGE:
                 group.append((hit, score))
         passages: list[Passage] = []
-        # Documents found by BM25 or another phrasing only: their cosine to the main query.
+        # Documents found by BM25 alone: their cosine, from memory (Chroma only as fallback).
         unscored = [g[0][0].chunk_id for g in by_doc.values() if g[0][0].cosine is None]
         cosines = _local_cosines(lexical, unscored, vector)
         missing = [cid for cid in unscored if cid not in cosines]
@@ -366,56 +344,41 @@ class HybridSearch:
         return SearchResult(query, passages, round(best_coverage, 4), LEXICAL_COVERAGE, terms)
 
     async def _dense(
-        self, tenant_id: str, lexical: _LexicalCache, vectors: list[list[float]], n: int
-    ) -> list[list[tuple[str, str, dict[str, Any], float]]]:
-        """Each vector's ``n`` nearest chunks as (id, text, metadata, cosine), best first.
+        self, tenant_id: str, lexical: _LexicalCache, vector: list[float], n: int
+    ) -> list[tuple[str, str, dict[str, Any], float]]:
+        """The ``n`` chunks nearest ``vector`` as (id, text, metadata, cosine), best first.
 
-        Exact search over the chunk vectors already in memory (one matrix product, no
-        round trip); Chroma answers when they are not loaded.
+        Exact search over the chunk vectors already in memory (one matrix-vector product,
+        no round trip); Chroma answers when they are not loaded.
         """
         n = min(n, max(1, len(lexical.chunk_ids)))
         if lexical.vectors is not None and len(lexical.vectors):
             import numpy as np
 
-            def exact() -> list[list[tuple[str, str, dict[str, Any], float]]]:
-                scores = lexical.vectors @ np.asarray(vectors, dtype=np.float32).T
-                rows = []
-                for column in scores.T:
-                    top = np.argpartition(-column, n - 1)[:n] if n < len(column) else None
-                    order = (
-                        top[np.argsort(-column[top])] if top is not None else np.argsort(-column)
-                    )
-                    rows.append(
-                        [
-                            (
-                                lexical.chunk_ids[i],
-                                lexical.texts[i],
-                                lexical.metas[i],
-                                float(column[i]),
-                            )
-                            for i in order.tolist()
-                        ]
-                    )
-                return rows
+            def exact() -> list[tuple[str, str, dict[str, Any], float]]:
+                scores = lexical.vectors @ np.asarray(vector, dtype=np.float32)
+                top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else None
+                order = top[np.argsort(-scores[top])] if top is not None else np.argsort(-scores)
+                return [
+                    (lexical.chunk_ids[i], lexical.texts[i], lexical.metas[i], float(scores[i]))
+                    for i in order.tolist()
+                ]
 
             if len(lexical.chunk_ids) <= _INLINE_DENSE_CHUNKS:
                 return exact()  # well under a millisecond: not worth a thread hop
             return await self.executor.run(exact)
         raw = await self.chroma.query(
-            tenant_id, vectors, n_results=n, include=["documents", "metadatas", "distances"]
+            tenant_id, [vector], n_results=n, include=["documents", "metadatas", "distances"]
         )
         return [
-            [
-                (cid, text, meta, 1.0 - dist)
-                for cid, text, meta, dist in zip(
-                    raw["ids"][row],
-                    raw["documents"][row],
-                    raw["metadatas"][row],
-                    raw["distances"][row],
-                    strict=True,
-                )
-            ]
-            for row in range(len(vectors))
+            (cid, text, meta, 1.0 - dist)
+            for cid, text, meta, dist in zip(
+                raw["ids"][0],
+                raw["documents"][0],
+                raw["metadatas"][0],
+                raw["distances"][0],
+                strict=True,
+            )
         ]
 
     async def _cosines(

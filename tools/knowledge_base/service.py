@@ -110,15 +110,11 @@ class KnowledgeBase:
         *,
         mode: str | None = None,
         threshold: float | None = None,
-        also: Sequence[str] = (),
     ) -> SearchResult:
-        """The ``k`` best documents for ``query``, each shown by its best two chunks.
-
-        ``also``: other phrasings of the same need, fused into the ranking.
-        """
+        """The ``k`` best documents for ``query``, each shown by its best two chunks."""
         k = k or self.settings.retrieval_k
         mode = mode or self.settings.fusion
-        return await self._search.search(query, tenant_id, k, mode, threshold, also)
+        return await self._search.search(query, tenant_id, k, mode, threshold)
 
     def rarity(self, tenant_id: str) -> Callable[[str], float] | None:
         """0..1 rarity of a stemmed term in the tenant's chunks (what names a subject).

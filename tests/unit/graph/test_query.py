@@ -24,36 +24,34 @@ def test_first_message_and_empty_conversation():
 RARITY = {"smokin": 0.9, "warehous": 0.9, "love": 0.9, "inn": 0.7, "group": 0.3, "park": 0.3}.get
 
 
-def test_the_subject_named_by_the_assistant_carries_into_the_follow_up():
+def test_what_the_assistant_named_carries_into_the_follow_up():
     turns = [
         ("user", "a cheap barbecue place please"),
         ("assistant", "ok let me see, i found one called smokin warehouse"),
         ("user", "is that good for groups"),
     ]
     query = form_query(turns, RARITY)
-    assert query == "smokin warehouse is that good for groups"  # only the subject travels
+    assert query == "smokin warehouse is that good for groups"  # not "ok let me see"
 
 
 def test_a_follow_up_naming_another_place_is_searched_alone():
     turns = [
-        ("assistant", "i found one called smokin warehouse"),
-        ("user", "and is there parking at the lovely inn"),
+        ("assistant", "i found one called Smokin Warehouse"),
+        ("user", "and is there parking at the Lovely Inn"),
     ]
-    assert form_query(turns, RARITY) == "and is there parking at the lovely inn"
+    assert form_query(turns, RARITY) == "and is there parking at the Lovely Inn"
 
 
-def test_conversation_words_are_never_a_subject():
-    rare = {"ok": 0.95, "sure": 0.95, "smokin": 0.9}.get
-    turns = [("assistant", "ok sure, it's called smokin"), ("user", "do they deliver")]
-    assert form_query(turns, rare) == "smokin do they deliver"
-
-
-def test_this_agents_answer_names_its_subject_by_the_articles_it_cites():
+def test_this_agents_answer_is_not_searched_again_the_customers_question_is():
     answer = (
-        "Here is what our help centre says in “Byzantine Empire”:\n\nIn 1453 the Ottoman "
-        "Turks took Constantinople. [1]\n\nSources:\n\n- [1] Byzantine Empire: https://x.io/b"
+        "Here is what our help centre says in “Damaged Items”:\n\nFor items under $30, such "
+        "as a Lumora Bulb, we don't need it back. [1]\n\nSources:\n\n- [1] Damaged Items"
     )
     query = form_query(
-        [("user", "tell me about Byzantium"), ("assistant", answer), ("user", "why did it fall?")]
+        [
+            ("user", "I bought a Lumora Bulb last week. Can I return it for a refund?"),
+            ("assistant", answer),
+            ("user", "How long does it take to reach my card?"),
+        ]
     )
-    assert query == "Byzantine Empire why did it fall?"
+    assert query == "return refund How long does it take to reach my card?"
