@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
+import logging
 import mimetypes
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.types import Command
@@ -27,8 +29,11 @@ from graph.forget import forget_user
 from graph.handover import parse_resume
 from graph.nodes.handoff import human_message
 from state import CheckpointerKind, Citation, Context, Outcome, Settings, open_checkpointer
-from tools.resilience.errors import ThreadAccessError
+from tools.resilience.errors import StoreUnavailableError, ThreadAccessError, store_fault
 from tools.services import LazyServices, Services, create_services
+
+logger = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 __all__ = ["SupportAgent", "TurnResult", "file_block", "open_agent"]
 
@@ -82,6 +87,22 @@ def _retrieved(state: dict[str, Any]) -> list[str]:
     return ids + [c["doc_id"] for c in state.get("citations") or [] if c["doc_id"] not in ids]
 
 
+def _store_faults_as_errors(method: F) -> F:
+    """A database that cannot be reached becomes ``StoreUnavailableError``, not a traceback."""
+
+    @functools.wraps(method)
+    async def translated(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await method(*args, **kwargs)
+        except Exception as exc:
+            if store_fault(exc):
+                logger.warning("conversation store unavailable: %s", type(exc).__name__)
+                raise StoreUnavailableError() from exc
+            raise
+
+    return translated  # type: ignore[return-value]
+
+
 class SupportAgent:
     """Runs conversation turns on the compiled graph."""
 
@@ -90,6 +111,7 @@ class SupportAgent:
         self.graph = compiled
         self.checkpointer = checkpointer
 
+    @_store_faults_as_errors
     async def ask(
         self,
         message: str | list[Any],
@@ -128,6 +150,7 @@ class SupportAgent:
         )
         return self._result(thread_id, state, (time.perf_counter() - started) * 1000)
 
+    @_store_faults_as_errors
     async def import_history(
         self,
         thread_id: str,
@@ -156,6 +179,7 @@ class SupportAgent:
         # "abstain" is followed by the end of the graph whatever the state holds.
         await self.graph.aupdate_state(config, {"messages": history}, as_node="abstain")
 
+    @_store_faults_as_errors
     async def resume(
         self,
         thread_id: str,
@@ -236,11 +260,13 @@ class SupportAgent:
             query=state.get("query") or "",
         )
 
+    @_store_faults_as_errors
     async def forget(self, user_id: str, tenant_id: str | None = None) -> dict[str, int]:
         """Delete everything stored about the user (memories, threads and checkpoints)."""
         tenant = tenant_id or self.services.settings.default_tenant
         return await forget_user(self.services, self.checkpointer, tenant, user_id)
 
+    @_store_faults_as_errors
     async def history(self, thread_id: str) -> list[tuple[str, str]]:
         """The thread's messages as (role, text), oldest first."""
         snapshot = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})

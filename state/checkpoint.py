@@ -45,6 +45,10 @@ async def open_checkpointer(
             yield saver
 
 
+_POOL_WAIT_S = 5.0
+_CONNECT_TIMEOUT_S = 3
+
+
 @asynccontextmanager
 async def _postgres_saver(url: str, pool_size: int) -> AsyncIterator[BaseCheckpointSaver[str]]:
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -56,8 +60,14 @@ async def _postgres_saver(url: str, pool_size: int) -> AsyncIterator[BaseCheckpo
         min_size=1,
         max_size=pool_size,
         open=False,
-        check=AsyncConnectionPool.check_connection,
-        kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
+        check=AsyncConnectionPool.check_connection,  # a dead connection is replaced at once
+        timeout=_POOL_WAIT_S,  # during an outage a turn fails fast, not after 30 s
+        kwargs={
+            "autocommit": True,
+            "prepare_threshold": None,
+            "row_factory": dict_row,
+            "connect_timeout": _CONNECT_TIMEOUT_S,
+        },
     )
     await pool.open(wait=True, timeout=10)
     try:

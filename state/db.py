@@ -193,7 +193,15 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine with connection checks (survives server restarts and idle drops)."""
     if url.startswith("sqlite"):
         return create_async_engine(url, connect_args={"timeout": 30})
-    return create_async_engine(url, pool_pre_ping=True, pool_recycle=1800)
+    # Fail fast during an outage (a turn is answered within its deadline) and reconnect as
+    # soon as the database is back (pre-ping replaces connections that died meanwhile).
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_timeout=5,
+        connect_args={"connect_timeout": 3} if url.startswith("postgresql+psycopg") else {},
+    )
 
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -68,7 +68,7 @@ def resolve_tenant(settings: Settings, tenant: str | None) -> str:
 def run_command(coro: Callable[[], Awaitable[T]]) -> T:
     """Run a command's coroutine; Ctrl-C and refused threads exit cleanly."""
     from graph.handover import ResumeError
-    from tools.resilience.errors import ThreadAccessError
+    from tools.resilience.errors import StoreUnavailableError, ThreadAccessError, store_fault
 
     try:
         return asyncio.run(coro())  # type: ignore[arg-type]
@@ -77,6 +77,14 @@ def run_command(coro: Callable[[], Awaitable[T]]) -> T:
     except (ThreadAccessError, ResumeError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    except StoreUnavailableError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3) from exc
+    except Exception as exc:
+        if not store_fault(exc):
+            raise
+        err.print(f"[red]{StoreUnavailableError()} ({type(exc).__name__})[/red]")
+        raise typer.Exit(3) from exc
 
 
 def progress_bar(hidden: bool) -> Any:

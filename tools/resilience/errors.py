@@ -38,11 +38,13 @@ __all__ = [
     "MalformedResponseError",
     "MissingDataError",
     "RateLimitedError",
+    "StoreUnavailableError",
     "SupportAgentError",
     "ThreadAccessError",
     "ToolError",
     "ToolTimeoutError",
     "classify",
+    "store_fault",
 ]
 
 
@@ -60,6 +62,39 @@ class AuthenticationError(SupportAgentError):
 
 class IdentityError(SupportAgentError):
     """The run asks to act as someone its caller may not act as (refused, nothing returned)."""
+
+
+class StoreUnavailableError(SupportAgentError):
+    """The conversation store (the checkpointer's or the application's database) is down.
+
+    What the embedded runner and the command line raise instead of a driver's exception:
+    one line for the user, the cause chained for the logs.
+    """
+
+    def __init__(self, message: str = "the conversation store is unavailable; try again") -> None:
+        super().__init__(message)
+
+
+def store_fault(exc: BaseException) -> bool:
+    """Whether ``exc`` says a database cannot be reached (not that a query was wrong)."""
+    import sqlite3
+
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, sa.DBAPIError):
+        return isinstance(exc, sa.OperationalError | sa.InterfaceError) or bool(
+            exc.connection_invalidated
+        )
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    try:
+        import psycopg
+        import psycopg_pool
+    except ImportError:  # the Postgres extra is not installed
+        return False
+    return isinstance(
+        exc, psycopg.OperationalError | psycopg.InterfaceError | psycopg_pool.PoolTimeout
+    )
 
 
 class ToolError(SupportAgentError):

@@ -224,3 +224,20 @@ def test_doctor_never_prints_error_bodies_webhook_paths_or_debug_lines(cli_data,
     checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
     assert checks["chat model"]["ok"] is False
     assert "HTTP 401" in checks["chat model"]["detail"]
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_not_a_traceback(cli_data):
+    import socket
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run(
+        ["ask", "How do I reset my password?"],
+        cli_data,
+        SUPPORT_CHECKPOINTER="postgres",
+        SUPPORT_POSTGRES_URL=f"postgresql://postgres@127.0.0.1:{port}/nowhere",
+    )
+    assert result.returncode == 3, result.stderr
+    assert "conversation store is unavailable" in result.stderr
+    assert "Traceback" not in result.stderr
