@@ -15,12 +15,14 @@ import hmac
 from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy import select
 
 from graph.server_threads import delete_server_threads
 from state import ForgetRecord
+from state.db import Attachment, Memory, ThreadOwner, Ticket
 from tools.services import Services
 
-__all__ = ["forget_user"]
+__all__ = ["forget_user", "tenants_with_data"]
 
 
 def _user_hash(services: Services, user_id: str) -> str:
@@ -63,3 +65,18 @@ async def forget_user(
             )
         )
     return counts
+
+
+async def tenants_with_data(services: Services, user_id: str) -> list[str]:
+    """The tenants holding anything about ``user_id``.
+
+    For an operator whose forget found nothing: the customer may be under another tenant.
+    """
+    found: set[str] = set()
+    async with services.sessions() as session:
+        for model in (Memory, ThreadOwner, Ticket, Attachment):
+            rows = await session.scalars(
+                select(model.tenant_id).where(model.user_id == user_id).distinct()
+            )
+            found.update(rows.all())
+    return sorted(found)

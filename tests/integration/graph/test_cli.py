@@ -130,12 +130,19 @@ def test_memory_list_and_forget_from_the_command_line(cli_data):
     assert asked.returncode == 0, asked.stderr
     listed = run(["memory", "list", "--user", "mo", "--json"], cli_data)
     assert [m["content"] for m in json.loads(listed.stdout)] == ["On the Plus plan"]
+    wrong_tenant = run(["forget", "--user", "mo", "--tenant", "acme", "--json"], cli_data)
+    assert json.loads(wrong_tenant.stdout)["nothing_found"] is True
+    assert json.loads(wrong_tenant.stdout)["other_tenants"] == ["default"]
+    assert "nothing stored about mo in tenant acme" in wrong_tenant.stderr
+    assert "data in tenant(s) default" in wrong_tenant.stderr
     forgot = run(["forget", "--user", "mo", "--json"], cli_data)
     assert json.loads(forgot.stdout) == {
         "memories": 1,
         "threads": 1,
         "tickets": 0,
         "attachments": 0,
+        "nothing_found": False,
+        "other_tenants": [],
     }
     assert json.loads(run(["memory", "list", "--user", "mo", "--json"], cli_data).stdout) == []
     pruned = run(["memory", "prune", "--json"], cli_data)
