@@ -14,7 +14,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from graph.query import Rarity, asking_sentences, subject_words
 from state import Citation, Passage, citation_of
 from tools.knowledge_base.lexical import tokenize
 
@@ -139,15 +138,12 @@ def extractive_answer(
     *,
     max_units: int = 4,
     focus: Mapping[str, str] | None = None,
-    rarity: Rarity | None = None,
 ) -> ExtractiveAnswer:
     """Answer ``question`` from ``passages`` (best first) by quoting their best units.
 
     ``focus`` maps a value the customer told us (their plan, their product) to how to
     say it ("you're on the Pro plan"); the quoted unit naming it is repeated up front.
-    ``rarity`` (the knowledge base's, see ``graph.query``) tells which of the question's
-    words name its subject: a passage that names none of them is not quoted. Returns no
-    citations when nothing answers the question (the caller abstains).
+    Returns no citations when nothing can be quoted (the caller abstains).
     """
     if not passages:
         return ExtractiveAnswer("", [])
@@ -195,9 +191,6 @@ def extractive_answer(
         if not whole:
             return ExtractiveAnswer("", [])
         best_u = whole[0]
-    subject = _subject_stems(question, rarity)
-    if subject and not _names_enough(subject, passages[best_p]):
-        return ExtractiveAnswer("", [])  # about another product, place or service
     chosen = {best_p: _window(per_passage[best_p], best_u, best_score, max_units)}
     said = _terms_of(per_passage[best_p], chosen[best_p])
     for score, p_index, u_index in scored:
@@ -278,26 +271,6 @@ def _window(units: list[_Unit], best: int, best_score: float, max_units: int) ->
 
 def _terms_of(units: list[_Unit], indices: set[int]) -> set[str]:
     return {t for i in indices for t in tokenize(units[i].text)}
-
-
-def _subject_stems(question: str, rarity: Rarity | None) -> list[set[str]]:
-    """The stems of each word naming the subject of what is asked (product, place, service).
-
-    Only the sentences that ask: "I'm on the Pro plan. How do I reset my password?" is
-    about passwords, the plan is context.
-
-    >>> _subject_stems("I'm on the Pro plan. How do I use Vimeo?", None)
-    [{'vimeo'}]
-    """
-    asking = asking_sentences(question)
-    return [set(tokenize(w)) for w in subject_words(asking, rarity) if tokenize(w)]
-
-
-def _names_enough(subject: list[set[str]], passage: Passage) -> bool:
-    """Whether the passage (title included) names at least half the question's subject."""
-    present = set(tokenize(f"{passage['title']} {passage['text']}"))
-    named = sum(1 for stems in subject if stems & present)
-    return 2 * named >= len(subject)
 
 
 def _personal_line(focus: Mapping[str, str], units: Sequence[_Unit], question: str) -> str | None:

@@ -27,7 +27,6 @@ from graph.nodes.abstain import low_confidence_reply
 from graph.nodes.deps import Node, NodeDeps, with_notices
 from graph.nodes.remember import memory_focus
 from state import Citation, Context, Passage, SupportState
-from tools.identity import identity_of
 from tools.resilience.errors import ToolError
 from tools.services import Services
 
@@ -135,7 +134,6 @@ def make_answer(deps: NodeDeps) -> Node:
             state.passages,
             state.query_terms,
             focus=None if about_a_file else memory_focus(state.memories),
-            rarity=services.kb.rarity(identity_of(runtime).tenant_id),
         )
         if not extracted.citations:
             return {

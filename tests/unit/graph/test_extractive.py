@@ -108,16 +108,6 @@ def test_html_anchors_markdown_escapes_and_repeats_never_reach_the_customer():
     assert "Upload _limits_" in answer.text
 
 
-def test_an_article_about_another_product_is_not_quoted():
-    youtube = passage(
-        "video/youtube.md",
-        "YouTube > Upload\n\nTo upload a video to YouTube, open Studio and choose Create.",
-        title="Upload to YouTube",
-    )
-    assert extractive_answer("How do I upload a video to Vimeo?", [youtube]).citations == []
-    assert extractive_answer("How do I upload a video to YouTube?", [youtube]).citations
-
-
 def test_a_how_to_question_gets_the_steps_not_the_side_notes():
     email = passage(
         "accounts/email.md",
