@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
     memory_enabled: bool = Field(True, description="Remember facts customers state.")
     memory_top_k: int = Field(5, ge=0, le=50, description="Memories recalled per turn.")
+    thread_retention_days: float = Field(
+        90.0,
+        gt=0,
+        description="Conversations idle for longer are deleted by `threads prune` "
+        "(with their files); threads a human still has are kept.",
+    )
     turn_deadline_s: float = Field(
         15.0,
         gt=0,

@@ -19,6 +19,7 @@ from graph.cli.doctor import doctor
 from graph.cli.forget import forget
 from graph.cli.kb import kb_app
 from graph.cli.memory import memory_app
+from graph.cli.threads import threads_app
 from graph.cli.tickets import tickets_app
 
 __all__ = ["PLUGIN_GROUP", "app", "main"]
@@ -34,6 +35,7 @@ app = typer.Typer(
 app.add_typer(kb_app, name="kb")
 app.add_typer(memory_app, name="memory")
 app.add_typer(tickets_app, name="tickets")
+app.add_typer(threads_app, name="threads")
 # Registration order is the order ``--help`` lists the commands in.
 app.command("ask")(ask)
 app.command("chat")(chat)

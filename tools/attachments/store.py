@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -277,6 +278,16 @@ class AttachmentStore:
                 .order_by(Attachment.id)
             )
             return [_ref(r) for r in rows]
+
+    async def forget_threads(self, thread_ids: Sequence[str]) -> int:
+        """Delete the files sent in these threads (retention); return how many."""
+        if not thread_ids:
+            return 0
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                delete(Attachment).where(Attachment.thread_id.in_(thread_ids))
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def forget_user(self, tenant_id: str, user_id: str) -> int:
         """Delete every attachment the customer sent; return how many."""

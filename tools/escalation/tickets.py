@@ -120,6 +120,12 @@ class TicketStore:
         async with self.sessions() as session:
             return list((await session.scalars(query)).all())
 
+    async def threads_with_open_tickets(self) -> set[str]:
+        """Threads a human still has (open or assigned tickets): retention keeps them."""
+        query = select(Ticket.thread_id).where(Ticket.status.in_(("open", "assigned")))
+        async with self.sessions() as session:
+            return set((await session.scalars(query)).all())
+
     async def exists(self, key: str) -> bool:
         """Whether the ticket for ``key`` was already created."""
         return await self._by_key(key) is not None

@@ -10,7 +10,8 @@ the process that forgets.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -95,6 +96,27 @@ class ThreadOwnership:
             )
         self.forget_cached(threads)
         return threads
+
+    async def all_threads(self) -> list[tuple[str, str, str, datetime]]:
+        """Every owned thread: (thread id, tenant, user, created at), for retention."""
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(
+                    ThreadOwner.thread_id,
+                    ThreadOwner.tenant_id,
+                    ThreadOwner.user_id,
+                    ThreadOwner.created_at,
+                )
+            )
+            return [(t, tenant, user, created) for t, tenant, user, created in rows.all()]
+
+    async def release_threads(self, thread_ids: Sequence[str]) -> None:
+        """Delete these threads' ownership rows (after the threads themselves are gone)."""
+        if not thread_ids:
+            return
+        async with self.sessions() as session, session.begin():
+            await session.execute(delete(ThreadOwner).where(ThreadOwner.thread_id.in_(thread_ids)))
+        self.forget_cached(thread_ids)
 
     def forget_cached(self, thread_ids: Iterable[str]) -> None:
         """Drop threads from this process's cache (their owner rows are gone)."""
