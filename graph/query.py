@@ -184,6 +184,7 @@ def is_follow_up(message: str, rarity: Rarity | None) -> bool:
 
 _OUR_OPENINGS = ("Here is what our help centre", "Here is what your file", "I'm sorry, I ")
 _MAX_CONTEXT_WORDS = 40
+_MAX_CONTEXT_CHARS = 300
 
 
 def _content_words(text: str) -> str:
@@ -201,7 +202,10 @@ def _is_this_agents(text: str) -> bool:
 
 
 def _context(earlier: Sequence[Turn]) -> str:
-    """What a follow-up leans on: the message before it, in its content words.
+    """What a follow-up leans on: the message before it.
+
+    The customer's own words as they are; a recorded agent's turn by its content words
+    (its "ok let me see what I can find" would steer the search).
 
     This agent's own answer is not searched again (it may have quoted the wrong article,
     and its titles would pull the search back to it): the customer's previous question
@@ -209,10 +213,12 @@ def _context(earlier: Sequence[Turn]) -> str:
     it. A recorded conversation's human agent ("it's called the Smokin Warehouse") is.
     """
     role, text = earlier[-1]
-    if role == "user" or not _is_this_agents(text):
+    if role == "user":
+        return text[-_MAX_CONTEXT_CHARS:]
+    if not _is_this_agents(text):
         return _content_words(text)
     customer = next((t for r, t in reversed(earlier) if r == "user"), "")
-    return _content_words(asking_sentences(customer))
+    return asking_sentences(customer)[-_MAX_CONTEXT_CHARS:]
 
 
 def form_query(turns: Sequence[Turn | str], rarity: Rarity | None = None) -> str:
@@ -222,7 +228,7 @@ def form_query(turns: Sequence[Turn | str], rarity: Rarity | None = None) -> str
     follow-up gets the content words of the message before it.
 
     >>> form_query(["How do I request a refund?", "How long does it take?"])
-    'request refund How long does it take?'
+    'How do I request a refund? How long does it take?'
     >>> form_query(["How do I request a refund?", "What is the capital of France?"])
     'What is the capital of France?'
     >>> form_query([("user", "a cheap place to eat"),

@@ -1,7 +1,7 @@
 """Hybrid search over a tenant's collection, and the BM25-only fallback.
 
 Exists to fuse the dense and BM25 rankings (see ``tools.knowledge_base.fusion``) into
-passages (a document's best two chunks), report the nearest-neighbour cosine against
+passages (a document's best three chunks), report the nearest-neighbour cosine against
 the collection's abstention threshold, and keep each tenant's BM25 index (with the
 chunks' embeddings) in memory for the collection version it was built from.
 
@@ -33,8 +33,9 @@ __all__ = ["LEXICAL_COVERAGE", "HybridSearch", "SearchResult", "fusion_weights"]
 
 LEXICAL_COVERAGE = 0.5
 """Share of the query's IDF mass a chunk must contain to answer from BM25 alone."""
-_CHUNKS_PER_PASSAGE = 2
-"""A passage shows a document's two best chunks: the answer is often in the second."""
+_CHUNKS_PER_PASSAGE = 3
+"""A passage shows a document's three best chunks: the answer is often not in the first
+(the steps of "How to request a refund" rank third, after the intro and what follows)."""
 _INLINE_DENSE_CHUNKS = 20_000
 """Up to this many chunks the exact dense search runs on the event loop (< 1 ms)."""
 _STATE_TTL_S = 1.0
@@ -190,7 +191,7 @@ class HybridSearch:
     async def search(
         self, query: str, tenant_id: str, k: int, mode: str, threshold: float | None
     ) -> SearchResult:
-        """The ``k`` best documents for ``query``, each shown by its best two chunks."""
+        """The ``k`` best documents for ``query``, each shown by its best chunks."""
         version, calibration = await self.state(tenant_id)
         if threshold is None:
             threshold = self.settings.abstain_threshold

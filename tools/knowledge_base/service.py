@@ -111,7 +111,7 @@ class KnowledgeBase:
         mode: str | None = None,
         threshold: float | None = None,
     ) -> SearchResult:
-        """The ``k`` best documents for ``query``, each shown by its best two chunks."""
+        """The ``k`` best documents for ``query``, each shown by its best chunks."""
         k = k or self.settings.retrieval_k
         mode = mode or self.settings.fusion
         return await self._search.search(query, tenant_id, k, mode, threshold)

@@ -54,4 +54,4 @@ def test_this_agents_answer_is_not_searched_again_the_customers_question_is():
             ("user", "How long does it take to reach my card?"),
         ]
     )
-    assert query == "return refund How long does it take to reach my card?"
+    assert query == "Can I return it for a refund? How long does it take to reach my card?"
