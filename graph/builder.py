@@ -46,6 +46,7 @@ from state import Context, SupportInput, SupportState
 from tools.redaction.secrets import install_log_redaction
 from tools.resilience.deadline import deadline_scope
 from tools.services import LazyServices
+from tools.telemetry import annotate_node, node_span
 
 __all__ = ["SupportGraph", "build_graph", "graph"]
 
@@ -65,15 +66,18 @@ class SupportGraph(StateGraph[SupportState, Context, SupportInput, SupportState]
         return compiled
 
 
-def _within_the_turn_deadline(node: Any) -> Any:
-    """``node`` with the turn's deadline in scope for every call it makes (see deadline)."""
+def _instrumented(name: str, node: Any, *, deadline: bool) -> Any:
+    """``node`` in its own span and, for the automated turn, inside the turn's deadline."""
 
     @functools.wraps(node)
-    async def bounded(state: SupportState, *args: Any, **kwargs: Any) -> Any:
-        with deadline_scope(state.deadline_at):
-            return await node(state, *args, **kwargs)
+    async def run(state: SupportState, *args: Any, **kwargs: Any) -> Any:
+        with node_span(name) as span:
+            with deadline_scope(state.deadline_at if deadline else None):
+                update = await node(state, *args, **kwargs)
+            annotate_node(span, update)
+            return update
 
-    return bounded
+    return run
 
 
 def build_graph(services: LazyServices | None = None) -> SupportGraph:
@@ -81,21 +85,21 @@ def build_graph(services: LazyServices | None = None) -> SupportGraph:
     deps = NodeDeps(services or LazyServices())
     builder = SupportGraph(SupportState, input_schema=SupportInput, context_schema=Context)
     # The guard starts the turn's clock; its own work (reading files) has bounds of its own.
-    builder.add_node("guard", make_guard(deps))
-    automated = {
-        "retrieve": make_retrieve,
-        "remember": make_remember,
-        "route": make_route,
-        "answer": make_answer,
-        "tools": make_tools,
-        "abstain": make_abstain,
-        "create_ticket": make_create_ticket,
+    # A human's pace (acknowledge, handoff): no deadline, a reply can come hours later.
+    nodes = {
+        "guard": (make_guard, False),
+        "retrieve": (make_retrieve, True),
+        "remember": (make_remember, True),
+        "route": (make_route, True),
+        "answer": (make_answer, True),
+        "tools": (make_tools, True),
+        "abstain": (make_abstain, True),
+        "create_ticket": (make_create_ticket, True),
+        "acknowledge": (make_acknowledge, False),
+        "handoff": (make_handoff, False),
     }
-    for name, make in automated.items():  # the customer is waiting: the turn's deadline holds
-        builder.add_node(name, _within_the_turn_deadline(make(deps)))
-    # A human's pace: no deadline (a reply can come hours after the turn that escalated).
-    builder.add_node("acknowledge", make_acknowledge(deps))
-    builder.add_node("handoff", make_handoff(deps))
+    for name, (make, deadline) in nodes.items():
+        builder.add_node(name, _instrumented(name, make(deps), deadline=deadline))
     builder.add_edge(START, "guard")
     builder.add_conditional_edges("guard", after_guard)
     builder.add_edge("retrieve", "remember")

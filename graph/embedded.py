@@ -31,6 +31,7 @@ from graph.nodes.handoff import human_message
 from state import CheckpointerKind, Citation, Context, Outcome, Settings, open_checkpointer
 from tools.resilience.errors import StoreUnavailableError, ThreadAccessError, store_fault
 from tools.services import LazyServices, Services, create_services
+from tools.telemetry import record_turn, turn_span
 
 logger = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -142,13 +143,19 @@ class SupportAgent:
             blocks = await asyncio.to_thread(lambda: [file_block(Path(p)) for p in attachments])
             text = [{"type": "text", "text": content}] if isinstance(content, str) else content
             content = [*text, *blocks] if content else blocks
-        state = await self.graph.ainvoke(
-            {"messages": [HumanMessage(content)]},
-            config=config,
-            context=context,
-            durability=settings.checkpoint_durability,
-        )
-        return self._result(thread_id, state, (time.perf_counter() - started) * 1000)
+        with turn_span(context.tenant_id, thread_id) as span:
+            state = await self.graph.ainvoke(
+                {"messages": [HumanMessage(content)]},
+                config=config,
+                context=context,
+                durability=settings.checkpoint_durability,
+            )
+            result = self._result(thread_id, state, (time.perf_counter() - started) * 1000)
+            span.set_attribute("support.outcome", result.outcome)
+            if result.degraded:
+                span.set_attribute("support.degraded", result.degraded)
+        record_turn(context.tenant_id, result.outcome, result.degraded, result.latency_ms)
+        return result
 
     @_store_faults_as_errors
     async def import_history(

@@ -27,6 +27,7 @@ from tools.resilience.breakers import BreakerRegistry
 from tools.resilience.executor import BlockingExecutor
 from tools.resilience.layer import Resilience
 from tools.resilience.lazy import LazyResource
+from tools.telemetry import configure_telemetry
 
 __all__ = ["LazyServices", "Services", "create_services"]
 
@@ -66,6 +67,7 @@ async def create_services(
     """
     if settings is None:
         settings = await asyncio.to_thread(get_settings)
+    configure_telemetry()  # exporters from the OTEL_* variables; a no-op without them
     await asyncio.to_thread(settings.data_dir.mkdir, parents=True, exist_ok=True)
     executor = BlockingExecutor(settings.executor_workers)
     embeddings = embeddings or SentenceEmbeddings(

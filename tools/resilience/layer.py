@@ -36,6 +36,7 @@ from tools.resilience.errors import (
     ToolError,
     classify,
 )
+from tools.telemetry import dependency_span
 
 __all__ = ["Resilience", "with_resilience"]
 
@@ -106,11 +107,14 @@ class Resilience:
             before_sleep=lambda state: _log_retry(name, state),
             reraise=True,
         )
-        try:
-            result: T = await retrying(attempt)
-        except ToolError as error:
-            error.attempts = attempts
-            raise
+        with dependency_span(name, breaker.current_state.name.lower()) as span:
+            try:
+                result: T = await retrying(attempt)
+            except ToolError as error:
+                error.attempts = attempts
+                span.set_attribute("support.attempts", attempts)
+                raise
+            span.set_attribute("support.attempts", attempts)
         return result, attempts
 
     async def run(
