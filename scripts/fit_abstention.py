@@ -8,7 +8,8 @@ A logistic model of the search's signals (``tools/knowledge_base/confidence.py``
 CLINC150's *validation* split: in-scope validation questions (answer) against the
 out-of-scope train and validation questions (abstain), searched in the knowledge base
 that ``support-agent eval-data clinc150`` builds from the train split. The cut-off is
-the probability that maximises balanced accuracy there. CLINC150's test split,
+the probability that maximises the share of in-scope questions answered minus twice the
+share of out-of-scope ones answered there (a wrong answer costs more than a question back). CLINC150's test split,
 BANKING77 and MTRAG are never read: they are what ``support-agent eval`` measures.
 """
 
@@ -34,6 +35,7 @@ from tools.services import create_services  # noqa: E402
 
 IN_SCOPE = 1000
 SEED = 13
+WRONG_ANSWER_COST = 2.0
 
 
 def questions(data: Path) -> tuple[list[str], list[str]]:
@@ -92,11 +94,24 @@ def main() -> None:
     w = fit(x, y)
     p = 1 / (1 + np.exp(-(np.hstack([x, np.ones((len(x), 1))]) @ w)))
     cuts = np.linspace(0.05, 0.95, 91)
-    balanced = [((p[y == 1] >= c).mean() + (p[y == 0] < c).mean()) / 2 for c in cuts]
-    cut = round(float(cuts[int(np.argmax(balanced))]), 2)
+    # A wrong answer costs a customer more than a question back ("could you tell me
+    # more?"): the cut-off maximises in-scope answered minus twice out-of-scope answered.
+    utility = [(p[y == 1] >= c).mean() - WRONG_ANSWER_COST * (p[y == 0] >= c).mean() for c in cuts]
+    best = int(np.argmax(utility))
+    cut = round(float(cuts[best]), 2)
     model = AbstentionModel(tuple(round(float(v), 4) for v in w[:-1]), round(float(w[-1]), 4), cut)
     MODEL_PATH.write_text(json.dumps(model.to_json()) + "\n", encoding="utf-8")
-    print(json.dumps({**model.to_json(), "balanced_accuracy": round(max(balanced), 4)}))
+    answered_in = float((p[y == 1] >= cut).mean())
+    answered_out = float((p[y == 0] >= cut).mean())
+    print(
+        json.dumps(
+            {
+                **model.to_json(),
+                "val_in_scope_answered": round(answered_in, 4),
+                "val_out_of_scope_answered": round(answered_out, 4),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
