@@ -65,12 +65,10 @@ _HOW_TO = re.compile(
 _STEP_BOOST = 1.5
 _INTRODUCES = re.compile(r"(:|\b(the following|as follows|below|these)\b[^.!?]*[.:])\s*$", re.I)
 _LEANS_BACK = re.compile(
-    r"^(this|that|these|those|it|they|such|however|also|but|then|otherwise|in this case)\b",
+    r"^(?:(?:during|after|before|in|at|for|from|by|with|since|until|on|of)\s+)?"
+    r"(this|that|these|those|it|they|such|then|however|also|but|otherwise)\b",
     re.I,
 )
-_MIN_COVERAGE = 0.5
-"""Share of the question's weighted words the quoted text (with its title) must hold:
-below it the passage is about something else (the YouTube article for a Vimeo question)."""
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 
@@ -254,7 +252,8 @@ def _window(units: list[_Unit], best: int, best_score: float, max_units: int) ->
     while index < len(units) and len(chosen) < max(1, max_units):
         if units[index].block != units[best].block:
             break  # the next paragraph or section is about something else
-        if units[index].score < 0.5 * best_score and not _LEANS_BACK.match(units[index].text):
+        leans = _LEANS_BACK.match(units[index].text) and units[index].score > 0
+        if units[index].score < 0.5 * best_score and not leans:
             break
         chosen.add(index)
         index += 1
