@@ -43,3 +43,64 @@ async def test_scripted_model_answer_is_cited_and_instructions_in_passages_are_d
             assert uncited.citations[0]["doc_id"] == "accounts/reset-your-password.md"
     finally:
         await services.aclose()
+
+
+async def test_llm_mode_searches_with_the_models_standalone_rewrite_of_a_follow_up(
+    sample_kb_data, embeddings
+):
+    rewrite = "How long does a refund take to reach my credit card?"
+    model = GenericFakeChatModel(
+        messages=iter(
+            [
+                AIMessage("Start it in Orders [refunds/how-to-request-a-refund.md]."),
+                AIMessage(rewrite),  # the follow-up's standalone query
+                AIMessage("5-10 business days [refunds/refund-timing-by-payment-method.md]."),
+            ]
+        )
+    )
+    services = await create_services(
+        Settings(_env_file=None, data_dir=sample_kb_data, memory_enabled=False),
+        embeddings=embeddings,
+    )
+    services.model = model
+    try:
+        async with open_agent(services=services, checkpointer="memory") as agent:
+            first = await agent.ask("How do I request a refund for my order?")
+            assert first.query == "How do I request a refund for my order?"  # no rewrite
+            follow = await agent.ask("And how long does it take?", thread_id=first.thread_id)
+            assert follow.query == rewrite
+            assert follow.citations[0]["doc_id"] == "refunds/refund-timing-by-payment-method.md"
+    finally:
+        await services.aclose()
+
+
+async def test_a_failing_rewrite_falls_back_to_the_llm_free_query(sample_kb_data, embeddings):
+    class Broken(GenericFakeChatModel):
+        async def ainvoke(self, input, config=None, **kwargs):
+            if isinstance(input, str):  # the rewrite prompt
+                raise ValueError("the model could not rewrite")
+            return await super().ainvoke(input, config, **kwargs)
+
+    model = Broken(
+        messages=iter(
+            [
+                AIMessage("Start it in Orders [refunds/how-to-request-a-refund.md]."),
+                AIMessage("5-10 business days [refunds/refund-timing-by-payment-method.md]."),
+            ]
+        )
+    )
+    services = await create_services(
+        Settings(_env_file=None, data_dir=sample_kb_data, memory_enabled=False),
+        embeddings=embeddings,
+    )
+    services.model = model
+    try:
+        async with open_agent(services=services, checkpointer="memory") as agent:
+            first = await agent.ask("How do I request a refund for my order?")
+            follow = await agent.ask("And how long does it take?", thread_id=first.thread_id)
+            assert (
+                follow.query == "How do I request a refund for my order? And how long does it take?"
+            )
+            assert follow.outcome == "answered"
+    finally:
+        await services.aclose()
