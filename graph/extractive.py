@@ -190,6 +190,7 @@ def extractive_answer(
             return ExtractiveAnswer("", [])
         best_u = whole[0]
     chosen = {best_p: _window(per_passage[best_p], best_u, best_score, max_units)}
+    _second_stretch(per_passage[best_p], chosen[best_p], best_score, max_units)
     said = _terms_of(per_passage[best_p], chosen[best_p])
     for score, p_index, u_index in scored:
         if p_index == best_p or score < 0.75 * best_score or len(chosen) >= 2:
@@ -259,13 +260,35 @@ def _window(units: list[_Unit], best: int, best_score: float, max_units: int) ->
         index += 1
     for i in sorted(chosen):
         _expand_list(units, i, chosen)
+    _drop_repeats(units, chosen)
+    return chosen
+
+
+def _drop_repeats(units: list[_Unit], chosen: set[int]) -> None:
+    """Keep the first of units that say the same thing."""
     seen: set[str] = set()
     for i in sorted(chosen):
         key = " ".join(tokenize(units[i].text))
         if key in seen:
             chosen.discard(i)
         seen.add(key)
-    return chosen
+
+
+def _second_stretch(units: list[_Unit], chosen: set[int], best_score: float, limit: int) -> None:
+    """Another stretch of the same article that also answers, if it stands on its own.
+
+    Shown as its own paragraph, never spliced to the first with "…".
+    """
+    room = limit - len(chosen)
+    candidates = [
+        i
+        for i in sorted(range(len(units)), key=lambda i: -units[i].score)
+        if i not in chosen and units[i].score >= 0.6 * best_score and not _dangling_intro(units, i)
+    ]
+    if room <= 0 or not candidates:
+        return
+    chosen.update(_window(units, candidates[0], units[candidates[0]].score, room))
+    _drop_repeats(units, chosen)
 
 
 def _terms_of(units: list[_Unit], indices: set[int]) -> set[str]:
@@ -331,8 +354,9 @@ def _join_units(units: list[_Unit], indices: list[int]) -> str:
                 prose = []
             lines.append(unit.text)
         else:
-            if prose and i != previous + 1:
-                prose.append("…")
+            if prose and i != previous + 1:  # another stretch: its own paragraph
+                lines.append(" ".join(prose))
+                prose = []
             prose.append(unit.text)
         previous = i
     if prose:

@@ -185,6 +185,8 @@ def is_follow_up(message: str, rarity: Rarity | None) -> bool:
 _OUR_OPENINGS = ("Here is what our help centre", "Here is what your file", "I'm sorry, I ")
 _MAX_CONTEXT_WORDS = 40
 _MAX_CONTEXT_CHARS = 300
+_NAMING_TURN_WORDS = 40
+"""A recorded agent's turn this short names what it found; a longer one is an answer."""
 
 
 def _content_words(text: str) -> str:
@@ -204,18 +206,19 @@ def _is_this_agents(text: str) -> bool:
 def _context(earlier: Sequence[Turn]) -> str:
     """What a follow-up leans on: the message before it.
 
-    The customer's own words as they are; a recorded agent's turn by its content words
-    (its "ok let me see what I can find" would steer the search).
+    The customer's own words as they are; a recorded agent's short turn by its content
+    words (its "ok let me see what I can find" would steer the search).
 
     This agent's own answer is not searched again (it may have quoted the wrong article,
     and its titles would pull the search back to it): the customer's previous question
     is, the sentence that asked ("Can I return it for a refund?"), not the story around
-    it. A recorded conversation's human agent ("it's called the Smokin Warehouse") is.
+    it. So is a recorded agent's long answer; its short turn that names a place ("it's
+    called the Smokin Warehouse") is searched.
     """
     role, text = earlier[-1]
     if role == "user":
         return text[-_MAX_CONTEXT_CHARS:]
-    if not _is_this_agents(text):
+    if not _is_this_agents(text) and len(text.split()) <= _NAMING_TURN_WORDS:
         return _content_words(text)
     customer = next((t for r, t in reversed(earlier) if r == "user"), "")
     return asking_sentences(customer)[-_MAX_CONTEXT_CHARS:]
