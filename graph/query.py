@@ -1,19 +1,19 @@
 """Forming the search query from the conversation, not only the last message.
 
 A follow-up ("are the beds comfortable?", "how long does it take?") names no subject;
-an earlier message does: the customer's, or the assistant's answer that named the hotel
-or the article. The query is the follow-up plus that **subject**: the words of the most
-recent earlier message that the knowledge base finds rare (names of products, places,
-plans: a word in few of its chunks), its proper nouns and its numbers. Only the subject
-travels, not the whole earlier message, so its other words do not pull the search
-towards what was already answered. A message that names a subject of its own ("and the
-Pro plan?", "What is the capital of France?") is searched alone: a change of subject is
-not dragged back.
+the message before it does. A follow-up (a pronoun, a few words, or only words the
+knowledge base's titles use) is searched together with what it leans on: the customer's
+previous words as they are, a recorded agent's short turn by its content words ("ok let
+me see... it's called the Smokin Warehouse" without "ok let me see"), and, after this
+agent's own answer or a recorded agent's long answer, the customer's previous question
+rather than the answer (which may have quoted the wrong article). A message that names
+a thing itself (a proper noun, a number: "What is the capital of France?") is searched
+alone, so a change of subject is not dragged back.
 
-Measured on DSTC10 (entities named only by the agent) and MTRAG's gold standalone
-rewrites against plain previous + last concatenation: see the README's evaluation
-section. In LLM mode the model writes a standalone question first
-(``graph/nodes/retrieve.py``); this is its fallback.
+Measured on DSTC10 (entities named by the agent) and MTRAG's gold standalone rewrites
+against plain previous + last concatenation: see the README's evaluation section. In
+LLM mode the model writes a standalone query first (``graph/rewrite.py``); this is its
+fallback.
 """
 
 from __future__ import annotations
@@ -50,8 +50,6 @@ _LONG_MESSAGE_WORDS = 40
 _SUBJECT_RARITY = 0.6
 """Rarity from which a word names a subject: an entity's name is in a handful of chunks."""
 _MAX_SUBJECT_WORDS = 6
-_LOOK_BACK = 4
-"""Earlier messages searched for a subject (a subject named longer ago has changed)."""
 _CAPITALISED_COMMON = frozenset(
     [
         "I",
@@ -105,22 +103,6 @@ def _is_proper(text: str, match: re.Match[str]) -> bool:
     return not _SENTENCE_START.search(text[: match.start()]) or (word.isupper() and len(word) > 1)
 
 
-_SOURCE_LINE = re.compile(r"^\s*[-*•]\s*\[\d+\]\s*(.+?)(?::\s*https?://\S+)?\s*$", re.M)
-
-
-def _what_an_answer_names(text: str) -> str:
-    """The part of an assistant message that names its subject.
-
-    This agent's own answers end with their sources: the cited titles say what the
-    answer was about, while its quoted sentences name much else. A transcript's human
-    agent ("it's called the Smokin Warehouse") is read whole.
-    """
-    if "Sources:" not in text:
-        return text
-    # In parentheses: a title's first word is a name, not the start of a sentence.
-    return " ".join(f"({title})" for title in _SOURCE_LINE.findall(text.rsplit("Sources:", 1)[1]))
-
-
 def subject_words(text: str, rarity: Rarity | None, *, numbers: bool = True) -> list[str]:
     """The words of ``text`` that name what it is about, in order, at most six.
 
@@ -142,12 +124,6 @@ def subject_words(text: str, rarity: Rarity | None, *, numbers: bool = True) -> 
             found[word.lower()] = (word, score)
     best = set(sorted(found, key=lambda w: -found[w][1])[:_MAX_SUBJECT_WORDS])
     return [word for key, (word, _) in found.items() if key in best]
-
-
-def _rarest(text: str, rarity: Rarity | None) -> float:
-    if rarity is None:
-        return 0.0
-    return max((rarity(t) or 0.0 for t in tokenize(text)), default=0.0)
 
 
 def names_a_thing(message: str) -> bool:
