@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from state import Settings, get_settings, validate_identifier
+from tools.telemetry import install_trace_ids, telemetry_enabled
 
 if TYPE_CHECKING:
     from tools.services import Services
@@ -53,6 +54,12 @@ def load_settings() -> Settings:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    if telemetry_enabled():  # log lines carry the trace they belong to
+        install_trace_ids()
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(
+                logging.Formatter("%(levelname)s %(name)s [trace %(trace_id)s]: %(message)s")
+            )
     return settings
 
 

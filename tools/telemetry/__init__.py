@@ -4,7 +4,12 @@ A no-op unless an exporter is configured with the standard variables; never reco
 customer's words.
 """
 
-from tools.telemetry.setup import configure_telemetry, telemetry_enabled
+from tools.telemetry.setup import (
+    TraceIds,
+    configure_telemetry,
+    install_trace_ids,
+    telemetry_enabled,
+)
 from tools.telemetry.spans import (
     annotate_node,
     dependency_span,
@@ -14,9 +19,11 @@ from tools.telemetry.spans import (
 )
 
 __all__ = [
+    "TraceIds",
     "annotate_node",
     "configure_telemetry",
     "dependency_span",
+    "install_trace_ids",
     "node_span",
     "record_turn",
     "telemetry_enabled",

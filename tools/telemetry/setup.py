@@ -9,12 +9,13 @@ exported over OTLP with the traces (``OTEL_METRICS_EXPORTER=none`` turns them of
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
 from opentelemetry import metrics, trace
 
-__all__ = ["configure_telemetry", "telemetry_enabled"]
+__all__ = ["TraceIds", "configure_telemetry", "install_trace_ids", "telemetry_enabled"]
 
 _lock = threading.Lock()
 _configured = False
@@ -76,3 +77,22 @@ def _install_metrics(resource: object) -> None:
 
     reader = PeriodicExportingMetricReader(OTLPMetricExporter())
     metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))  # type: ignore[arg-type]
+
+
+class TraceIds(logging.Filter):
+    """Adds the current trace and span ids to every log record (``%(trace_id)s``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record; stamp it with the ids (empty outside a span)."""
+        context = trace.get_current_span().get_span_context()
+        record.trace_id = format(context.trace_id, "032x") if context.is_valid else ""
+        record.span_id = format(context.span_id, "016x") if context.is_valid else ""
+        return True
+
+
+def install_trace_ids(logger: logging.Logger | None = None) -> None:
+    """Give the root logger's handlers the trace ids (idempotent)."""
+    target = logger or logging.getLogger()
+    for handler in target.handlers:
+        if not any(isinstance(f, TraceIds) for f in handler.filters):
+            handler.addFilter(TraceIds())
