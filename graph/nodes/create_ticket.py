@@ -137,13 +137,11 @@ async def create_ticket(
     reasons = state.escalation_reasons or ["human_requested"]
     key = idempotency_key(thread_id, str(last.id))
     summary, transcript = ticket_summary(state, reasons)
-    is_new = await services.tickets.exists(key) is False
-    if is_new:
+    if await services.tickets.exists(key) is False:  # not a retry of this node
         limit = services.settings.escalation_policy(context.tenant_id).tickets_per_hour
         recent = await services.tickets.recent(context.tenant_id, context.user_id)
         if len(recent) >= limit:
             return _over_the_limit(recent[0], reasons)
-    if is_new:
         written = await _model_summary(services, model, transcript)
         if written:
             summary = f"{written}\n\n{summary}"
