@@ -97,6 +97,11 @@ async def receive_attachments(
             intake.notices.append(_notice(incoming.filename, "it could not be processed"))
             continue
         intake.received.append(ref)
+        if ref.partial:
+            intake.notices.append(
+                f"“{ref.filename}” is long: I read its beginning only, so ask me about that "
+                "part, or send the section you need."
+            )
         if ref.status == "rejected":
             intake.notices.append(_notice(ref.filename, ref.error or "it could not be read"))
     return intake

@@ -61,4 +61,10 @@ class AttachmentLimits(BaseModel):
     max_markdown_chars: int = Field(
         300_000, ge=1000, description="Converted text kept per file (the rest is cut)."
     )
+    max_chunks: int = Field(
+        120,
+        ge=1,
+        description="Chunks of one file made searchable (the rest is not read; the customer "
+        "is told): bounds the work a long file costs every other conversation.",
+    )
     max_concurrent: int = Field(2, ge=1, le=32, description="Conversions running at once.")

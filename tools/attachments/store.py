@@ -35,6 +35,8 @@ from tools.resilience.executor import BlockingExecutor
 __all__ = ["AttachmentRef", "AttachmentStore", "StoredAttachment", "attachment_doc_id"]
 
 _PREFIX = "attachment:"
+_CHARS_PER_TOKEN = 6
+"""Generous: text past chunks x tokens x this many characters is never embedded."""
 _TRANSIENT_FAILURES = frozenset({"timeout", "crashed", "unavailable"})
 """Failures that may pass (a loaded machine, a restart): the same file is tried again."""
 
@@ -57,6 +59,8 @@ class AttachmentRef:
     error: str | None = None
     duplicate: bool = False
     """The thread already had this exact file."""
+    partial: bool = False
+    """Only the beginning of a long file was made searchable."""
 
     def as_state(self) -> dict[str, Any]:
         """JSON-ready form kept in graph state."""
@@ -153,7 +157,16 @@ class AttachmentStore:
         if is_image:
             row.status = "metadata_only"
             return
-        chunks, matrix = await self._executor.run(self._chunk_and_embed, markdown, row.filename)
+        # Only what fits the chunk budget is chunked and embedded: a 10 MB one-line CSV
+        # costs a bounded amount of work, whatever the customers around it are doing.
+        budget_chars = self.limits.max_chunks * self.settings.chunk_tokens * _CHARS_PER_TOKEN
+        partial = len(markdown) > budget_chars or "truncated_from_chars" in row.details
+        chunks, matrix = await self._executor.run(
+            self._chunk_and_embed, markdown[:budget_chars], row.filename
+        )
+        if partial or len(chunks) > self.limits.max_chunks:
+            row.details = {**row.details, "partial": True}
+        chunks, matrix = chunks[: self.limits.max_chunks], matrix[: self.limits.max_chunks]
         row.status = "converted"
         row.chunks = [self._crypto.encrypt(c) for c in chunks]
         row.embedding = matrix.astype(np.float32).tobytes()
@@ -279,6 +292,12 @@ class AttachmentStore:
             )
             return [_ref(r) for r in rows]
 
+    async def chunk_count(self, attachment_id: int) -> int:
+        """How many chunks of a stored file are searchable."""
+        async with self._sessions() as session:
+            row = await session.get(Attachment, attachment_id)
+        return len(row.chunks or []) if row is not None else 0
+
     async def forget_threads(self, thread_ids: Sequence[str]) -> int:
         """Delete the files sent in these threads (retention); return how many."""
         if not thread_ids:
@@ -327,4 +346,5 @@ def _ref(row: Attachment, *, duplicate: bool = False) -> AttachmentRef:
         size_bytes=row.size_bytes,
         error=row.error,
         duplicate=duplicate,
+        partial=bool((row.details or {}).get("partial")),
     )

@@ -78,17 +78,44 @@ def _split_units(text: str, budget: int, count: TokenCounter) -> list[str]:
             for part in parts:
                 out.extend(_split_units(part, budget, count))
             return out
-    words = text.split()
-    out, piece = [], []
-    for word in words:
+    # Each word counted once (word pieces of space-separated words add up), not the growing
+    # piece again after every word: that was quadratic in the length of a long line.
+    packed: list[str] = []
+    piece: list[str] = []
+    used = 0
+    for word in text.split():
+        tokens = count(word)
+        if tokens > budget:  # one "word" longer than a chunk (a CSV row without spaces)
+            if piece:
+                packed.append(" ".join(piece))
+                piece, used = [], 0
+            packed.extend(_cut(word, budget, count))
+            continue
+        if piece and used + tokens > budget:
+            packed.append(" ".join(piece))
+            piece, used = [], 0
         piece.append(word)
-        if count(" ".join(piece)) > budget and len(piece) > 1:
-            piece.pop()
-            out.append(" ".join(piece))
-            piece = [word]
+        used += tokens
     if piece:
-        out.append(" ".join(piece))
-    return out
+        packed.append(" ".join(piece))
+    return packed
+
+
+def _cut(word: str, budget: int, count: TokenCounter) -> list[str]:
+    """Cut a run of characters without spaces into pieces within ``budget`` tokens.
+
+    >>> _cut("a" * 10, 2, lambda t: len(t))
+    ['aa', 'aa', 'aa', 'aa', 'aa']
+    """
+    pieces: list[str] = []
+    start = 0
+    while start < len(word):
+        part = word[start : start + budget * 4]  # a word piece is rarely under 1 character
+        while len(part) > 1 and count(part) > budget:
+            part = part[: len(part) * 3 // 4]
+        pieces.append(part)
+        start += len(part)
+    return pieces
 
 
 def _overlap_tail(units: list[str], overlap: int, count: TokenCounter) -> list[str]:

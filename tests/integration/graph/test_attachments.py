@@ -632,3 +632,22 @@ def test_a_valid_file_after_the_fork_server_died_is_read_on_a_fresh_one():
         assert "valid file" in result.markdown
     finally:
         converter.close()
+
+
+async def test_a_huge_one_line_csv_is_read_in_part_and_the_customer_is_told(agent, tmp_path):
+    """A legitimate 9.9 MB CSV row: bounded work (a chunk budget), a clear sentence."""
+    row = ",".join(f"item{i} qty {i % 7}" for i in range(700_000))
+    big = tmp_path / "export.csv"
+    big.write_text("name,values\nexport," + row[: 9_900_000 - 30] + "\n")
+    assert big.stat().st_size < 10_000_000
+    result = await agent.ask("What is in my export?", attachments=[big], user_id="csv-user")
+    sent = result.attachments[0]
+    assert sent["status"] in {"converted", "rejected"}
+    if sent["status"] == "converted":
+        assert "is long: I read its beginning only" in result.answer
+        stored = await agent.services.attachments.chunk_count(sent["id"])
+        assert stored <= agent.services.attachments.limits.max_chunks
+    else:  # refused by a conversion limit: a clear reason, not a hang
+        assert "export.csv" in result.answer
+    other = await agent.ask("How do I reset my password?", user_id="bystander")
+    assert other.outcome == "answered"  # the agent keeps answering others

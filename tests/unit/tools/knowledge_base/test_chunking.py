@@ -58,3 +58,21 @@ def test_overlong_single_sentence_is_split_by_words():
 def test_document_without_body_keeps_its_title():
     assert [c.text for c in chunk_markdown("", "Only a title")] == ["Only a title"]
     assert chunk_markdown("", "") == []
+
+
+def test_a_line_without_spaces_is_cut_within_the_budget_and_nothing_is_lost():
+    from tools.knowledge_base.chunking import _split_units
+
+    row = ",".join(f"value{i}" for i in range(5000))  # a CSV row, one "word"
+    pieces = _split_units(row, 50, len)
+    assert all(len(p) <= 50 for p in pieces)
+    assert "".join(pieces) == row
+
+
+def test_long_text_is_packed_word_by_word_within_the_budget():
+    from tools.knowledge_base.chunking import _split_units
+
+    text = " ".join(f"w{i}" for i in range(3000))
+    pieces = _split_units(text, 60, lambda t: len(t.split()))
+    assert all(len(p.split()) <= 60 for p in pieces)
+    assert " ".join(pieces) == text
