@@ -62,7 +62,7 @@ class AttachmentLimits(BaseModel):
         300_000, ge=1000, description="Converted text kept per file (the rest is cut)."
     )
     max_chunks: int = Field(
-        120,
+        60,
         ge=1,
         description="Chunks of one file made searchable (the rest is not read; the customer "
         "is told): bounds the work a long file costs every other conversation.",
