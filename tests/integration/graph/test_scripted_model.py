@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
@@ -45,6 +48,21 @@ async def test_scripted_model_answer_is_cited_and_instructions_in_passages_are_d
         await services.aclose()
 
 
+@asynccontextmanager
+async def _agent_with(model, data_dir, embeddings) -> AsyncIterator:
+    """An agent over the sample KB answering with ``model`` (memory off: the scripted
+    replies are the answers' and the rewrites' only)."""
+    services = await create_services(
+        Settings(_env_file=None, data_dir=data_dir, memory_enabled=False), embeddings=embeddings
+    )
+    services.model = model
+    try:
+        async with open_agent(services=services, checkpointer="memory") as agent:
+            yield agent
+    finally:
+        await services.aclose()
+
+
 async def test_llm_mode_searches_with_the_models_standalone_rewrite_of_a_follow_up(
     sample_kb_data, embeddings
 ):
@@ -58,20 +76,12 @@ async def test_llm_mode_searches_with_the_models_standalone_rewrite_of_a_follow_
             ]
         )
     )
-    services = await create_services(
-        Settings(_env_file=None, data_dir=sample_kb_data, memory_enabled=False),
-        embeddings=embeddings,
-    )
-    services.model = model
-    try:
-        async with open_agent(services=services, checkpointer="memory") as agent:
-            first = await agent.ask("How do I request a refund for my order?")
-            assert first.query == "How do I request a refund for my order?"  # no rewrite
-            follow = await agent.ask("And how long does it take?", thread_id=first.thread_id)
-            assert follow.query == rewrite
-            assert follow.citations[0]["doc_id"] == "refunds/refund-timing-by-payment-method.md"
-    finally:
-        await services.aclose()
+    async with _agent_with(model, sample_kb_data, embeddings) as agent:
+        first = await agent.ask("How do I request a refund for my order?")
+        assert first.query == "How do I request a refund for my order?"  # no rewrite
+        follow = await agent.ask("And how long does it take?", thread_id=first.thread_id)
+        assert follow.query == rewrite
+        assert follow.citations[0]["doc_id"] == "refunds/refund-timing-by-payment-method.md"
 
 
 async def test_a_failing_rewrite_falls_back_to_the_llm_free_query(sample_kb_data, embeddings):
@@ -89,18 +99,8 @@ async def test_a_failing_rewrite_falls_back_to_the_llm_free_query(sample_kb_data
             ]
         )
     )
-    services = await create_services(
-        Settings(_env_file=None, data_dir=sample_kb_data, memory_enabled=False),
-        embeddings=embeddings,
-    )
-    services.model = model
-    try:
-        async with open_agent(services=services, checkpointer="memory") as agent:
-            first = await agent.ask("How do I request a refund for my order?")
-            follow = await agent.ask("And how long does it take?", thread_id=first.thread_id)
-            assert (
-                follow.query == "How do I request a refund for my order? And how long does it take?"
-            )
-            assert follow.outcome == "answered"
-    finally:
-        await services.aclose()
+    async with _agent_with(model, sample_kb_data, embeddings) as agent:
+        first = await agent.ask("How do I request a refund for my order?")
+        follow = await agent.ask("And how long does it take?", thread_id=first.thread_id)
+        assert follow.query == "How do I request a refund for my order? And how long does it take?"
+        assert follow.outcome == "answered"
