@@ -2,8 +2,9 @@
 
 Run from the project root::
 
-    .venv/bin/python bench/checkpoints.py               # 200 turns, durability async and exit
-    .venv/bin/python bench/checkpoints.py --turns 50
+    .venv/bin/python bench/checkpoints.py               # 200 turns; full and delta, async and exit
+    .venv/bin/python bench/checkpoints.py --turns 50 --modes exit,exit+delta
+    .venv/bin/python bench/checkpoints.py --snapshot-every 25
 
 One thread, one customer, 200 distinct questions (follow-ups included), LLM-free, the
 tau2 KB, the Postgres checkpointer on the benchmark's own database; escalation is off
@@ -12,19 +13,23 @@ thread's rows in ``checkpoints``, ``checkpoint_blobs`` and ``checkpoint_writes``
 summed; the difference to the previous turn is what that turn wrote. Rows are only ever
 added (blobs are keyed by channel version), so the difference is the turn's writes.
 
-Bytes are split into the ``messages`` channel (the conversation: it grows by nature,
-and the saver writes the whole list as one blob per new version) and everything else
+Bytes are split into the ``messages`` channel (the conversation) and everything else
 (per-turn fields: passages, citations, memories, routing; checkpoint rows and
 metadata). Per-turn fields must stay flat. Logical bytes are the serialized sizes
 (``octet_length``); stored bytes are after TOAST compression (``pg_column_size``).
 
-At the end, the saver's own retention, ``aprune(keep_latest)``, is applied to the thread
-to show what it leaves.
+A mode is a durability (``async``, ``sync``, ``exit``) and, after ``+``, the shipped
+setting ``SUPPORT_CHECKPOINT_MESSAGES`` (``full`` unless ``+delta``): the agent is
+opened with those settings, as a deployment would be, nothing is patched. For each mode:
+the messages bytes of turns 10, 100 and 200 and, over the ten turns ending there, their
+median, max and mean; the mean over the (up to) 100 turns ending there (amortised: it
+includes the snapshot turns of ``delta``); the turns that wrote a snapshot of the whole
+list; the thread's totals; how long reading the thread back takes. The conversation
+read back must be the same in every mode (same durability, full vs delta, and the delta
+thread read by a ``full`` graph too).
 
-Mode ``exit+delta`` is an experiment, in this process only: the graph is built with
-``messages`` on LangGraph's ``DeltaChannel`` (beta in langgraph 1.2), which stores each
-checkpoint's new messages instead of the whole list; the conversation read back must
-be the same as in mode ``exit``.
+At the end, the saver's own retention, ``aprune(keep_latest)``, is applied to the thread
+to show what it leaves (it refuses ``delta`` threads).
 
 Writes ``bench/results/checkpoints.json``.
 """
@@ -34,10 +39,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import sys
-from dataclasses import dataclass, field
+import statistics
+import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 from _common import (
@@ -53,14 +58,9 @@ from _common import (
     workload,
     write_result,
 )
-from langchain_core.messages import AnyMessage
-from langgraph.channels import DeltaChannel
-from langgraph.graph.message import add_messages
 
-import graph.builder
-import graph.nodes
+from graph.builder import build_graph
 from graph.embedded import open_agent
-from state import SupportState
 from state.policies import EscalationPolicy
 
 SIZES = """
@@ -103,6 +103,7 @@ def split(d: dict[str, int]) -> dict[str, int]:
     per_turn = sum(v for k, v in d.items() if k.split(":", 1)[1] in PER_TURN_FIELDS)
     return {
         "messages": messages,
+        "messages_snapshot": d.get("blobs:messages", 0),
         "per_turn_fields": per_turn,
         "other": sum(d.values()) - messages - per_turn,
         "total": sum(d.values()),
@@ -115,11 +116,33 @@ def slope(values: list[int]) -> float:
     return float(np.polyfit(x, np.asarray(values, dtype=float), 1)[0]) if len(values) > 1 else 0.0
 
 
+def at_turn(turns: list[dict[str, int]], turn: int, key: str) -> dict[str, int]:
+    """Bytes of ``key`` at ``turn`` (1-based), over the 10 turns ending there, amortised."""
+    last10 = [t[key] for t in turns[max(0, turn - 10) : turn]]
+    last100 = [t[key] for t in turns[max(0, turn - 100) : turn]]
+    return {
+        "turn": turns[turn - 1][key],
+        "median_of_10": round(statistics.median(last10)),
+        "max_of_10": max(last10),
+        "mean_of_10": round(statistics.fmean(last10)),
+        "amortised_mean_of_100": round(statistics.fmean(last100)),
+    }
+
+
+async def read_ms(graph: Any, thread: str, n: int = 5) -> float:
+    """Median time to read the thread's state (what every turn and ``get_state`` do)."""
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        await graph.aget_state({"configurable": {"thread_id": thread}})
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 2)
+
+
 async def one_mode(
     agent: Any, conn: Any, messages: list[str], durability: str, thread: str
 ) -> dict[str, Any]:
     agent.services.settings.checkpoint_durability = durability
-    thread = f"growth-{thread}".replace("+", "-")
     previous = await sizes(conn, thread)
     turns: list[dict[str, int]] = []
     for message in messages:
@@ -128,6 +151,7 @@ async def one_mode(
         turns.append(split(delta(now, previous)))
         previous = now
     n = len(turns)
+    marks = sorted({t for t in (10, 100, 200, n) if t <= n})
     windows = {
         f"turns {a + 1}-{b}": {k: round(sum(t[k] for t in turns[a:b]) / (b - a)) for k in turns[0]}
         for a, b in ((0, 10), (n // 2 - 5, n // 2 + 5), (n - 10, n))
@@ -137,43 +161,99 @@ async def one_mode(
         "stored": sum(v["stored"] for v in previous.values()),
         "rows": sum(v["n"] for v in previous.values()),
     }
-    history = await agent.history(thread)
-    pruned: dict[str, dict[str, int]] = {}
-    with contextlib.suppress(NotImplementedError):  # a DeltaChannel thread cannot be pruned
-        await agent.checkpointer.aprune([thread], strategy="keep_latest")
-        pruned = await sizes(conn, thread)
-        history = await agent.history(thread)
-    return {
+    state = await agent.graph.aget_state({"configurable": {"thread_id": thread}})
+    read_back = [(m.type, m.text, m.id) for m in state.values["messages"]]
+    # The same thread read by a graph of the other setting, on the same saver.
+    settings = agent.services.settings
+    other = "full" if settings.checkpoint_messages == "delta" else "delta"
+    crossed = build_graph(
+        messages=other, snapshot_every=settings.checkpoint_messages_snapshot_every
+    ).compile(checkpointer=agent.checkpointer)
+    crossed_state = await crossed.aget_state({"configurable": {"thread_id": thread}})
+    crossed_back = [(m.type, m.text, m.id) for m in crossed_state.values["messages"]]
+    result: dict[str, Any] = {
         "turns": n,
+        "messages_bytes_at_turn": {str(t): at_turn(turns, t, "messages") for t in marks},
+        "total_bytes_at_turn": {str(t): at_turn(turns, t, "total") for t in marks},
+        "snapshot_turns": [i + 1 for i, t in enumerate(turns) if t["messages_snapshot"]],
         "bytes_per_turn_windows": windows,
         "slope_bytes_per_turn_per_turn": {
             k: round(slope([t[k] for t in turns]), 1) for k in turns[0]
         },
         "per_turn": turns,
         "thread_totals": totals,
-        "messages_readable": len(history),
-        "after_aprune_keep_latest": {
+        "read_state_ms": await read_ms(agent.graph, thread),
+        "messages_readable": len(read_back),
+        f"read_by_a_{other}_graph_identical": crossed_back == read_back,
+    }
+    pruned: dict[str, dict[str, int]] = {}
+    with contextlib.suppress(NotImplementedError):  # a DeltaChannel thread cannot be pruned
+        await agent.checkpointer.aprune([thread], strategy="keep_latest")
+        pruned = await sizes(conn, thread)
+        result["messages_readable_after_aprune"] = len(await agent.history(thread))
+    result["after_aprune_keep_latest"] = (
+        {
             "logical": sum(v["logical"] for v in pruned.values()),
             "stored": sum(v["stored"] for v in pruned.values()),
             "rows": sum(v["n"] for v in pruned.values()),
         }
         if pruned
-        else "aprune(keep_latest) refuses DeltaChannel threads",
-    }
+        else "aprune(keep_latest) refuses DeltaChannel threads"
+    )
+    return result
 
 
-def _fold(messages: list[AnyMessage], writes: list[Any]) -> list[AnyMessage]:
-    """``add_messages`` over a batch of writes, as ``DeltaChannel`` replays them."""
-    for write in writes:
-        messages = add_messages(messages, write)
-    return messages
-
-
-@dataclass
-class DeltaMessagesState(SupportState):
-    """``SupportState`` with ``messages`` on a ``DeltaChannel`` (the same reducer)."""
-
-    messages: Annotated[list[AnyMessage], DeltaChannel(_fold)] = field(default_factory=list)
+def report(mode: str, r: dict[str, Any]) -> None:
+    rows = [
+        [w, v["messages"], v["per_turn_fields"], v["other"], v["total"]]
+        for w, v in r["bytes_per_turn_windows"].items()
+    ]
+    s = r["slope_bytes_per_turn_per_turn"]
+    rows.append(
+        [
+            "slope (bytes/turn per turn)",
+            s["messages"],
+            s["per_turn_fields"],
+            s["other"],
+            s["total"],
+        ]
+    )
+    console.print(
+        table(
+            f"Bytes written to Postgres per turn, mode {mode} "
+            f"({r['turns']}-turn conversation, logical bytes)",
+            ["", "messages", "passages/citations/memories/terms", "everything else", "total"],
+            rows,
+        )
+    )
+    console.print(
+        table(
+            f"messages bytes per turn, mode {mode}",
+            ["at turn", "that turn", "median of 10", "max of 10", "mean of 10", "mean of 100"],
+            [
+                [
+                    t,
+                    v["turn"],
+                    v["median_of_10"],
+                    v["max_of_10"],
+                    v["mean_of_10"],
+                    v["amortised_mean_of_100"],
+                ]
+                for t, v in r["messages_bytes_at_turn"].items()
+            ],
+        )
+    )
+    t, p = r["thread_totals"], r["after_aprune_keep_latest"]
+    after = (
+        f"{p['logical']:,} B / {p['stored']:,} B in {p['rows']} rows" if isinstance(p, dict) else p
+    )
+    same = {k: v for k, v in r.items() if k.startswith(("read_by_", "history_equals_"))}
+    console.print(
+        f"thread total {t['logical']:,} B logical / {t['stored']:,} B stored in "
+        f"{t['rows']} rows; snapshot turns {r['snapshot_turns'] or 'none'}; read "
+        f"{r['read_state_ms']} ms; after aprune(keep_latest): {after}; "
+        f"{r['messages_readable']} messages; {same}"
+    )
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -184,6 +264,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {
         "machine": machine(),
         "setting": "LLM-free, tau2 KB, Postgres checkpointer, one thread of one customer",
+        "snapshot_every": args.snapshot_every,
         "modes": {},
     }
     async with bench_database(args.postgres, DB_NAME) as db:
@@ -192,78 +273,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             db,
             WORK / "perf-checkpoints",
             escalation_tenants={TENANT: EscalationPolicy(enabled_reasons=[])},
+            checkpoint_messages_snapshot_every=args.snapshot_every,
         )
         services = await perf_services(settings)
         histories: dict[str, list[tuple[str, str]]] = {}
         async with await psycopg.AsyncConnection.connect(db.libpq, autocommit=True) as conn:
-            for mode in args.durability.split(","):
-                durability, _, variant = mode.partition("+")
-                # Node annotations name SupportState too: LangGraph reads them for the schema.
-                modules = [graph.builder] + [
-                    module
-                    for name, module in sorted(sys.modules.items())
-                    if name.startswith("graph.nodes.") and hasattr(module, "SupportState")
-                ]
-                originals = [m.SupportState for m in modules]
-                if variant == "delta":
-                    for module in modules:
-                        module.SupportState = DeltaMessagesState  # type: ignore[misc]
-                try:
-                    async with open_agent(
-                        settings, checkpointer="postgres", services=services
-                    ) as agent:
-                        r = await one_mode(agent, conn, messages, durability, thread=mode)
-                        histories[mode] = await agent.history(f"growth-{mode}".replace("+", "-"))
-                finally:
-                    for module, original in zip(modules, originals, strict=True):
-                        module.SupportState = original  # type: ignore[misc]
-                if "exit" in histories and mode != "exit":
-                    r["history_equals_exit_mode"] = histories[mode] == histories["exit"]
+            for mode in args.modes.split(","):
+                durability, _, storage = mode.partition("+")
+                settings.checkpoint_messages = storage or "full"  # type: ignore[assignment]
+                thread = f"growth-{mode}".replace("+", "-")
+                async with open_agent(
+                    settings, checkpointer="postgres", services=services
+                ) as agent:
+                    r = await one_mode(agent, conn, messages, durability, thread)
+                    histories[mode] = await agent.history(thread)
+                if storage and durability in histories:
+                    r[f"history_equals_{durability}_mode"] = (
+                        histories[mode] == histories[durability]
+                    )
                 result["modes"][mode] = r
-                rows = [
-                    [w, v["messages"], v["per_turn_fields"], v["other"], v["total"]]
-                    for w, v in r["bytes_per_turn_windows"].items()
-                ]
-                s = r["slope_bytes_per_turn_per_turn"]
-                rows.append(
-                    [
-                        "slope (bytes/turn per turn)",
-                        s["messages"],
-                        s["per_turn_fields"],
-                        s["other"],
-                        s["total"],
-                    ]
-                )
-                console.print(
-                    table(
-                        f"Bytes written to Postgres per turn, mode {mode} "
-                        f"({r['turns']}-turn conversation, logical bytes)",
-                        [
-                            "",
-                            "messages",
-                            "passages/citations/memories/terms",
-                            "everything else",
-                            "total",
-                        ],
-                        rows,
-                    )
-                )
-                t, p = r["thread_totals"], r["after_aprune_keep_latest"]
-                after = (
-                    f"{p['logical']:,} B / {p['stored']:,} B in {p['rows']} rows"
-                    if isinstance(p, dict)
-                    else p
-                )
-                console.print(
-                    f"thread total {t['logical']:,} B logical / {t['stored']:,} B stored in "
-                    f"{t['rows']} rows; after aprune(keep_latest): {after}; history "
-                    f"{r['messages_readable']} messages"
-                    + (
-                        f"; same conversation as mode exit: {r['history_equals_exit_mode']}"
-                        if "history_equals_exit_mode" in r
-                        else ""
-                    )
-                )
+                report(mode, r)
         await services.aclose()
     return result
 
@@ -272,9 +301,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument(
+        "--modes",
         "--durability",
-        default="async,exit,exit+delta",
-        help="modes: async | sync | exit, '+delta' for messages on a DeltaChannel",
+        default="async,async+delta,exit,exit+delta",
+        help="durability async | sync | exit, '+delta' for SUPPORT_CHECKPOINT_MESSAGES=delta",
+    )
+    parser.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=100,
+        help="SUPPORT_CHECKPOINT_MESSAGES_SNAPSHOT_EVERY for the delta modes",
     )
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--postgres", default=ADMIN_URL, help=f"admin URL (database {DB_NAME})")

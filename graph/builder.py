@@ -10,11 +10,17 @@ before anything is checkpointed (``graph.intake``). The edges are the pure funct
 of ``graph.routing``. The builder is returned uncompiled so each caller picks its
 checkpointer; ``graph`` (no checkpointer) is what ``langgraph.json`` serves, because
 the server brings its own.
+
+How checkpoints store the conversation follows ``SUPPORT_CHECKPOINT_MESSAGES``
+(``state.state_schemas``): the served graph reads it from the server's environment,
+the embedded runner from its settings, so both write threads the same way.
 """
 
 from __future__ import annotations
 
 import functools
+import typing
+from collections.abc import Callable
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -42,7 +48,7 @@ from graph.routing import (
     after_route,
     after_tools,
 )
-from state import Context, SupportInput, SupportState
+from state import Context, MessagesStorage, SupportInput, SupportState, state_schemas
 from tools.redaction.secrets import install_log_redaction
 from tools.resilience.deadline import deadline_scope
 from tools.services import LazyServices
@@ -80,10 +86,43 @@ def _instrumented(name: str, node: Any, *, deadline: bool) -> Any:
     return run
 
 
-def build_graph(services: LazyServices | None = None) -> SupportGraph:
-    """The uncompiled graph; ``services`` defaults to ones built from the environment."""
-    deps = NodeDeps(services or LazyServices())
-    builder = SupportGraph(SupportState, input_schema=SupportInput, context_schema=Context)
+def _reading(state: type[SupportState], path: Callable[..., Any]) -> Callable[..., Any]:
+    """``path`` with its state parameter annotated ``state``.
+
+    LangGraph adds the schema a routing function's annotation names to the graph; with
+    ``messages`` stored as deltas that must be the graph's own state class, whose
+    ``messages`` channel is the same, not ``SupportState``'s.
+    """
+    hints = typing.get_type_hints(path)
+    first = next(iter(hints))
+
+    @functools.wraps(path)
+    def route(value: Any) -> Any:
+        return path(value)
+
+    route.__annotations__ = {**hints, first: state}
+    return route
+
+
+def build_graph(
+    services: LazyServices | None = None,
+    *,
+    messages: MessagesStorage | None = None,
+    snapshot_every: int | None = None,
+) -> SupportGraph:
+    """The uncompiled graph; ``services`` defaults to ones built from the environment.
+
+    ``messages`` (``full`` or ``delta``) and ``snapshot_every`` default to the services'
+    settings (``checkpoint_messages``, ``checkpoint_messages_snapshot_every``).
+    """
+    lazy = services or LazyServices()
+    settings = lazy.settings
+    state, inputs = state_schemas(
+        messages or settings.checkpoint_messages,
+        snapshot_every or settings.checkpoint_messages_snapshot_every,
+    )
+    deps = NodeDeps(lazy)
+    builder = SupportGraph(state, input_schema=inputs, context_schema=Context)
     # The guard starts the turn's clock; its own work (reading files) has bounds of its own.
     # A human's pace (acknowledge, handoff): no deadline, a reply can come hours later.
     nodes = {
@@ -99,18 +138,19 @@ def build_graph(services: LazyServices | None = None) -> SupportGraph:
         "handoff": (make_handoff, False),
     }
     for name, (make, deadline) in nodes.items():
-        builder.add_node(name, _instrumented(name, make(deps), deadline=deadline))
+        node = _instrumented(name, make(deps), deadline=deadline)
+        builder.add_node(name, node, input_schema=state)
     builder.add_edge(START, "guard")
-    builder.add_conditional_edges("guard", after_guard)
+    builder.add_conditional_edges("guard", _reading(state, after_guard))
     builder.add_edge("retrieve", "remember")
     builder.add_edge("remember", "route")
-    builder.add_conditional_edges("route", after_route)
-    builder.add_conditional_edges("answer", after_answer)
-    builder.add_conditional_edges("tools", after_tools)
+    builder.add_conditional_edges("route", _reading(state, after_route))
+    builder.add_conditional_edges("answer", _reading(state, after_answer))
+    builder.add_conditional_edges("tools", _reading(state, after_tools))
     builder.add_edge("abstain", END)
-    builder.add_conditional_edges("create_ticket", after_create_ticket)
+    builder.add_conditional_edges("create_ticket", _reading(state, after_create_ticket))
     builder.add_edge("acknowledge", "handoff")
-    builder.add_conditional_edges("handoff", after_handoff)
+    builder.add_conditional_edges("handoff", _reading(state, after_handoff))
     return builder
 
 

@@ -27,10 +27,12 @@ from state.graph_state import (
     SupportInput,
     SupportState,
     citation_of,
+    fold_messages,
     per_turn_defaults,
+    state_schemas,
 )
 from state.policies import EscalationPolicy, PoliciesSettings, ResiliencePolicy
-from state.settings import CheckpointerKind, FusionMode, Settings, get_settings
+from state.settings import CheckpointerKind, FusionMode, MessagesStorage, Settings, get_settings
 
 __all__ = [
     "ANONYMOUS_USER",
@@ -47,6 +49,7 @@ __all__ = [
     "KbCollection",
     "KbDocument",
     "Memory",
+    "MessagesStorage",
     "OutboxMessage",
     "Outcome",
     "Passage",
@@ -61,10 +64,12 @@ __all__ = [
     "Ticket",
     "citation_of",
     "create_engine",
+    "fold_messages",
     "get_settings",
     "init_db",
     "open_checkpointer",
     "per_turn_defaults",
     "session_factory",
+    "state_schemas",
     "validate_identifier",
 ]

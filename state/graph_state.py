@@ -9,12 +9,17 @@ and a new field is per-turn unless it is listed here.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import functools
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, make_dataclass
 from typing import Annotated, Any, Literal, NotRequired
 
 from langchain_core.messages import AnyMessage
-from langgraph.graph.message import add_messages
+from langgraph.channels import DeltaChannel  # beta in langgraph 1.2
+from langgraph.graph.message import Messages, add_messages
 from typing_extensions import TypedDict  # pydantic builds Studio's schemas from it on 3.11
+
+from state.settings import MessagesStorage
 
 Outcome = Literal["answered", "abstained", "escalated"]
 """How a turn ended."""
@@ -82,6 +87,9 @@ class SupportState:
     """The search query formed from the conversation for this turn."""
     deadline_at: float = 0.0
     """When this turn must be answered by (epoch seconds; 0: no deadline), set by the guard."""
+    turn_message_id: str | None = None
+    """The customer message this turn answers (set by the guard); the next turn's guard
+    drops it if the turn failed before replying (``graph.failed_turn``)."""
     passages: list[Passage] = field(default_factory=list)
     """This turn's retrieved documents, best first."""
     top_score: float = 0.0
@@ -158,3 +166,64 @@ def per_turn_defaults() -> dict[str, Any]:
     for name in KEPT_ACROSS_TURNS:
         fresh.pop(name)
     return fresh
+
+
+def fold_messages(messages: Messages, writes: Sequence[Messages]) -> Messages:
+    """``add_messages`` over a batch of writes, one write at a time, as the full channel does.
+
+    The reducer of the ``delta`` conversation channel: LangGraph replays a thread's stored
+    writes through it in batches of any size, so it must give the same list however they
+    are batched, which a left fold of ``add_messages`` does (ids, replacements by id,
+    ``RemoveMessage`` and ``REMOVE_ALL_MESSAGES`` all behave as with ``full``).
+    """
+    for write in writes:
+        messages = add_messages(messages, write)
+    return messages
+
+
+class _MessagesDeltaChannel(DeltaChannel[list[AnyMessage]]):
+    """``DeltaChannel`` that tells schemas it holds messages (it keeps only ``list``).
+
+    Without it, Studio and ``get_schemas`` would describe ``messages`` as a list of
+    anything with ``delta``; the stored data and the replay are ``DeltaChannel``'s own.
+    """
+
+    __slots__ = ()
+
+    @property
+    def ValueType(self) -> Any:
+        return list[AnyMessage]
+
+    @property
+    def UpdateType(self) -> Any:
+        return list[AnyMessage]
+
+
+@functools.cache
+def state_schemas(
+    storage: MessagesStorage = "full", snapshot_every: int = 100
+) -> tuple[type[SupportState], type[SupportInput]]:
+    """The graph's state and input schemas for a way of storing the conversation.
+
+    ``full``: ``SupportState`` and ``SupportInput`` (``messages`` reduced by
+    ``add_messages``; each new version of the list is stored whole). ``delta``: the same
+    classes with ``messages`` on LangGraph's ``DeltaChannel`` (beta), which stores only
+    each step's writes and a snapshot of the list every ``snapshot_every`` updates. Same
+    field names, types and defaults, so nodes, clients and Studio see no difference; the
+    two schemas share one channel, as LangGraph requires of a graph's schemas. Cached: one
+    pair of classes per setting, so every graph built with it compares equal.
+    """
+    if storage == "full":
+        return SupportState, SupportInput
+    if storage != "delta":
+        raise ValueError(f"unknown way of storing messages: {storage!r} (full or delta)")
+    channel = _MessagesDeltaChannel(fold_messages, snapshot_frequency=snapshot_every)
+    made: list[type[Any]] = []
+    for base in (SupportState, SupportInput):
+        annotation = Annotated[list[AnyMessage], channel]
+        messages: Any = ("messages", annotation, field(default_factory=list))
+        cls = make_dataclass(base.__name__, [messages], bases=(base,))
+        cls.__module__ = base.__module__
+        cls.__doc__ = f"{base.__doc__} (``messages`` stored as deltas.)"
+        made.append(cls)
+    return made[0], made[1]

@@ -22,6 +22,7 @@ from state.policies import EscalationPolicy, PoliciesSettings
 
 CheckpointerKind = Literal["memory", "sqlite", "postgres"]
 Durability = Literal["async", "sync", "exit"]
+MessagesStorage = Literal["full", "delta"]
 FusionMode = Literal["adaptive", "rrf", "dense", "bm25"]
 
 
@@ -49,6 +50,21 @@ class Settings(BaseSettings):
         description="LangGraph durability: 'async' checkpoints every step in the background, "
         "'sync' waits for each, 'exit' writes once per turn (fewer writes; a crash mid-turn "
         "loses that turn's message).",
+    )
+    checkpoint_messages: MessagesStorage = Field(
+        "full",
+        description="How checkpoints store the conversation: 'full' writes the whole message "
+        "list at every new version (bytes per turn grow with the thread), 'delta' only each "
+        "step's new messages plus a full snapshot every checkpoint_messages_snapshot_every "
+        "updates (LangGraph's DeltaChannel, beta). Either reads threads written by the other.",
+    )
+    checkpoint_messages_snapshot_every: int = Field(
+        100,
+        ge=1,
+        le=5000,
+        description="With checkpoint_messages=delta: updates of the conversation between two "
+        "full snapshots (1-2 per turn). Larger: fewer bytes written, more writes replayed "
+        "when a thread is loaded.",
     )
     postgres_url: SecretStr | None = Field(
         None, description="libpq URL for the Postgres checkpointer (postgresql://...)."

@@ -112,3 +112,11 @@ class LazyServices(LazyResource[Services]):
 
     def __init__(self, settings: Settings | None = None) -> None:
         super().__init__("services", lambda: create_services(settings))
+        self._settings = settings
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the services have or will have (the environment's unless given)."""
+        if self.ready:
+            return self.value.settings
+        return self._settings or get_settings()
