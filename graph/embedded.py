@@ -25,6 +25,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.types import Command
 
 from graph.builder import build_graph
+from graph.failed_turn import IMPORTED, removal_of_failed_turn
 from graph.forget import forget_user
 from graph.handover import parse_resume
 from graph.nodes.handoff import human_message
@@ -143,13 +144,19 @@ class SupportAgent:
             blocks = await asyncio.to_thread(lambda: [file_block(Path(p)) for p in attachments])
             text = [{"type": "text", "text": content}] if isinstance(content, str) else content
             content = [*text, *blocks] if content else blocks
+        asked = HumanMessage(content, id=str(uuid.uuid4()))
         with turn_span(context.tenant_id, thread_id) as span:
-            state = await self.graph.ainvoke(
-                {"messages": [HumanMessage(content)]},
-                config=config,
-                context=context,
-                durability=settings.checkpoint_durability,
-            )
+            try:
+                state = await self.graph.ainvoke(
+                    {"messages": [asked]},
+                    config=config,
+                    context=context,
+                    durability=settings.checkpoint_durability,
+                )
+            except Exception as exc:  # cancelled turns are repaired by the next turn's guard
+                if not store_fault(exc):  # the store is down: the next turn's guard repairs
+                    await self._drop_failed_turn(config, asked.id)
+                raise
             result = self._result(thread_id, state, (time.perf_counter() - started) * 1000)
             span.set_attribute("support.outcome", result.outcome)
             if result.degraded:
@@ -180,7 +187,10 @@ class SupportAgent:
         if not await self.services.owners.claim(tenant, user, thread_id):
             raise ThreadAccessError(f"thread {thread_id} belongs to another customer")
         history: list[AnyMessage] = [
-            HumanMessage(text) if role == "user" else AIMessage(text) for role, text in messages
+            (HumanMessage if role == "user" else AIMessage)(
+                text, additional_kwargs={IMPORTED: True}
+            )
+            for role, text in messages
         ]
         config: Any = {"configurable": {"thread_id": thread_id}}
         # "abstain" is followed by the end of the graph whatever the state holds.
@@ -237,6 +247,20 @@ class SupportAgent:
             await self.graph.aupdate_state(config, update, as_node="handoff")
             state = (await self.graph.aget_state(config)).values
         return self._result(thread_id, state, (time.perf_counter() - started) * 1000)
+
+    async def _drop_failed_turn(self, config: Any, message_id: str | None) -> None:
+        """Remove what a failed turn checkpointed without a reply (``graph.failed_turn``).
+
+        Best effort: when it cannot be done, the next turn's guard does it.
+        """
+        try:
+            snapshot = await self.graph.aget_state(config)
+            messages = (snapshot.values or {}).get("messages") or []
+            removal = removal_of_failed_turn(messages)
+            if removal and message_id in {m.id for m in messages}:
+                await self.graph.aupdate_state(config, {"messages": removal}, as_node="abstain")
+        except Exception as exc:  # the caller gets the turn's own error, not this one
+            logger.warning("could not drop the failed turn's message: %s", type(exc).__name__)
 
     @staticmethod
     def _result(thread_id: str, state: dict[str, Any], latency: float) -> TurnResult:

@@ -45,8 +45,12 @@ async def open_checkpointer(
             yield saver
 
 
-_POOL_WAIT_S = 5.0
+# The saver runs one statement at a time (its own lock), so a wait for a connection
+# only ever times a database that is down: each of a cut turn's remaining writes waits
+# this long in turn. 2 s covers the pool's next dial once the database is back.
+_POOL_WAIT_S = 2.0
 _CONNECT_TIMEOUT_S = 3
+_RECONNECT_S = 1.0
 
 
 @asynccontextmanager
@@ -62,6 +66,9 @@ async def _postgres_saver(url: str, pool_size: int) -> AsyncIterator[BaseCheckpo
         open=False,
         check=AsyncConnectionPool.check_connection,  # a dead connection is replaced at once
         timeout=_POOL_WAIT_S,  # during an outage a turn fails fast, not after 30 s
+        # Give up reconnecting after a second: the next request then dials at once,
+        # instead of waiting out a backoff (1, 2, 4, 8 s...) grown during the outage.
+        reconnect_timeout=_RECONNECT_S,
         kwargs={
             "autocommit": True,
             "prepare_threshold": None,

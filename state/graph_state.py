@@ -87,9 +87,6 @@ class SupportState:
     """The search query formed from the conversation for this turn."""
     deadline_at: float = 0.0
     """When this turn must be answered by (epoch seconds; 0: no deadline), set by the guard."""
-    turn_message_id: str | None = None
-    """The customer message this turn answers (set by the guard); the next turn's guard
-    drops it if the turn failed before replying (``graph.failed_turn``)."""
     passages: list[Passage] = field(default_factory=list)
     """This turn's retrieved documents, best first."""
     top_score: float = 0.0

@@ -99,3 +99,55 @@ async def test_an_outage_is_a_clear_error_and_the_next_turn_after_it_succeeds(
         await services.aclose()
         with contextlib.suppress(Exception):
             await proxy.close()
+
+
+async def test_a_turn_cut_off_by_the_outage_leaves_no_unanswered_question(
+    sample_kb_data, embeddings, postgres_url, monkeypatch
+):
+    """The database dies mid-turn, after the customer's message was checkpointed."""
+    import graph.nodes.route as route
+
+    host_port = postgres_url.split("@")[-1].split("/")[0]
+    target = int(host_port.rsplit(":", 1)[1]) if ":" in host_port else 5432
+    proxy = Proxy(target)
+    await proxy.open()
+    via_proxy = postgres_url.replace(host_port, f"127.0.0.1:{proxy.port}")
+    settings = Settings(
+        _env_file=None, data_dir=sample_kb_data, checkpointer="postgres", postgres_url=via_proxy
+    )
+    services = await create_services(settings, embeddings=embeddings)
+    intents = route._intents
+
+    async def outage_during_route(*args, **kwargs):
+        await proxy.close()
+        return await intents(*args, **kwargs)
+
+    try:
+        async with open_agent(services=services) as agent:
+            first = await agent.ask("My Lumora Lock bolt is jammed", user_id="cut-user")
+            monkeypatch.setattr(route, "_intents", outage_during_route)
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailableError):
+                await agent.ask(
+                    "What batteries does it take?", thread_id=first.thread_id, user_id="cut-user"
+                )
+            # Within the turn deadline: the remaining writes do not each wait long.
+            assert time.monotonic() - started < settings.turn_deadline_s
+            monkeypatch.undo()
+            await proxy.open()
+            # What the cut turn checkpointed before the database went away:
+            left = [role for role, _ in await agent.history(first.thread_id)]
+            assert left == ["human", "ai", "human"]
+            after = await agent.ask(
+                "Which batteries does the Lumora Lock take?",
+                thread_id=first.thread_id,
+                user_id="cut-user",
+            )
+            assert after.outcome == "answered"
+            history = await agent.history(first.thread_id)
+            assert [role for role, _ in history] == ["human", "ai", "human", "ai"]
+            assert history[2][1] == "Which batteries does the Lumora Lock take?"
+    finally:
+        await services.aclose()
+        with contextlib.suppress(Exception):
+            await proxy.close()
