@@ -28,6 +28,7 @@ from graph.builder import build_graph
 from graph.failed_turn import IMPORTED, removal_of_failed_turn
 from graph.forget import forget_user
 from graph.handover import parse_resume
+from graph.message_checks import message_content
 from graph.nodes.handoff import human_message
 from state import CheckpointerKind, Citation, Context, Outcome, Settings, open_checkpointer
 from tools.resilience.errors import StoreUnavailableError, ThreadAccessError, store_fault
@@ -303,27 +304,6 @@ class SupportAgent:
         snapshot = await self.graph.aget_state({"configurable": {"thread_id": thread_id}})
         messages = snapshot.values.get("messages", []) if snapshot.values else []
         return [(m.type, m.text) for m in messages]
-
-
-def message_content(message: Any) -> str | list[Any]:
-    """Any message shape as content LangChain accepts, so the guard always gets to reply.
-
-    Strings and content blocks (dicts) pass; ``None`` is dropped; anything else (a bare
-    number, a nested list) becomes its text. An empty result is an empty message, which
-    the guard answers like any other.
-
-    >>> message_content(["hi", 3, None, {"type": "text", "text": "x"}])
-    ['hi', '3', {'type': 'text', 'text': 'x'}]
-    >>> message_content(None), message_content(42)
-    ('', '42')
-    """
-    if isinstance(message, str):
-        return message
-    if message is None:
-        return ""
-    if not isinstance(message, list | tuple):
-        return str(message)
-    return [b if isinstance(b, str | dict) else str(b) for b in message if b is not None]
 
 
 @asynccontextmanager

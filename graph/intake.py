@@ -18,6 +18,7 @@ to the customer by the guard, never guessed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import threading
 import time
@@ -29,6 +30,7 @@ from typing import Any
 from langchain_core.messages import AnyMessage, BaseMessage, HumanMessage, convert_to_messages
 from langgraph.channels.ephemeral_value import EphemeralValue
 
+from graph.message_checks import message_content
 from tools.attachments.input import block_label
 
 __all__ = [
@@ -44,6 +46,8 @@ __all__ = [
 
 LONG_TEXT_CHARS = 2_000
 """Text longer than this is stashed too (the guard decides whether it is kept)."""
+logger = logging.getLogger(__name__)
+
 STASH_TTL_S = 600.0
 """How long stashed content waits for its run's guard."""
 STASH_MAX_BYTES = 512_000_000
@@ -148,12 +152,22 @@ def take_out(value: Any) -> Any:
 
 
 def _messages(messages: Any) -> list[AnyMessage]:
+    """The input's messages, each one a message LangChain accepts.
+
+    Any content shape is made acceptable (``message_content``), and a message that
+    still is not one (an unknown role) is dropped: the guard replies instead of the
+    run failing on validation.
+    """
     if not isinstance(messages, list):
         messages = [messages]
-    try:
-        converted = convert_to_messages(messages)
-    except (ValueError, TypeError, NotImplementedError):
-        return messages  # add_messages will refuse it with the server's usual error
+    converted: list[AnyMessage] = []
+    for message in messages:
+        if isinstance(message, dict) and "content" in message:
+            message = {**message, "content": message_content(message["content"])}
+        try:
+            converted.extend(convert_to_messages([message]))  # type: ignore[arg-type]
+        except (ValueError, TypeError, NotImplementedError) as exc:
+            logger.info("input message dropped: %s", type(exc).__name__)
     return [_take_out_of(m) for m in converted]  # type: ignore[misc]
 
 

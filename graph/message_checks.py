@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GuardResult", "check_message", "message_text"]
+__all__ = ["GuardResult", "check_message", "message_content", "message_text"]
 
 _ALLOWED_CONTROLS = {"\n", "\t", "\r"}
 _FILES_NOTE = re.compile(r"^\[attached: [^\n]*\]$", re.M)
@@ -99,3 +99,27 @@ def _control_ratio(text: str) -> float:
         return 0.0
     bad = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS)
     return bad / len(text)
+
+
+def message_content(message: Any) -> str | list[Any]:
+    """Any message shape as content LangChain accepts, so the guard always gets to reply.
+
+    Strings and content blocks (dicts) pass; ``None`` is dropped; a lone block is a list
+    of one; anything else (a bare number, a nested list) becomes its text. An empty
+    result is an empty message, which the guard answers like any other. Used on every
+    input, from the Python API and from a server's clients (``graph.intake``).
+
+    >>> message_content(["hi", 3, None, {"type": "text", "text": "x"}])
+    ['hi', '3', {'type': 'text', 'text': 'x'}]
+    >>> message_content(None), message_content(42), message_content({"text": "hi"})
+    ('', '42', [{'text': 'hi'}])
+    """
+    if isinstance(message, str):
+        return message
+    if message is None:
+        return ""
+    if isinstance(message, dict):
+        return [message]
+    if not isinstance(message, list | tuple):
+        return str(message)
+    return [b if isinstance(b, str | dict) else str(b) for b in message if b is not None]
