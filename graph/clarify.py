@@ -13,8 +13,78 @@ __all__ = ["clarifying_question", "unresolved_reference"]
 
 _DEMONSTRATIVE = re.compile(r"\b(?:this|that|these|those)\s+([a-z][a-z-]{2,})\b", re.I)
 _POSSESSIVE = re.compile(r"\bthe\s+([a-z][a-z-]{2,})[’']s\b", re.I)
+_DEFINITE = re.compile(r"\bthe\s+([a-z][a-z-]{2,})\b(?![’']s)", re.I)
+_WORD = re.compile(r"[a-z][a-z-]+")
+_ONE_OF_MANY = frozenset(
+    [
+        "actor",
+        "actress",
+        "player",
+        "athlete",
+        "singer",
+        "artist",
+        "author",
+        "writer",
+        "president",
+        "senator",
+        "company",
+        "brand",
+        "chain",
+        "restaurant",
+        "store",
+        "shop",
+        "hotel",
+        "hospital",
+        "clinic",
+        "school",
+        "university",
+        "college",
+        "library",
+        "museum",
+        "park",
+        "stadium",
+        "team",
+        "club",
+        "band",
+        "show",
+        "series",
+        "movie",
+        "film",
+        "book",
+        "song",
+        "album",
+        "game",
+        "country",
+        "state",
+        "city",
+        "county",
+        "town",
+        "region",
+        "province",
+        "language",
+        "animal",
+        "breed",
+        "species",
+        "product",
+        "device",
+        "model",
+        "item",
+        "order",
+        "plan",
+    ]
+)
+"""Nouns that stand for one of many named things: "the actor" asks "which one?"."""
 _NOT_A_THING = frozenset(
     [
+        "later",
+        "again",
+        "also",
+        "only",
+        "all",
+        "too",
+        "first",
+        "last",
+        "next",
         "is",
         "was",
         "are",
@@ -73,8 +143,13 @@ _NOT_A_THING = frozenset(
 )
 
 
-def unresolved_reference(message: str) -> str | None:
+def unresolved_reference(message: str, earlier: str = "") -> str | None:
     """The thing a message points at without naming it ("this library" → "library").
+
+    ``earlier`` is what the conversation said before: a thing it mentions is not
+    unnamed ("this library" after "the Boston Public Library"). Besides "this X" and
+    "the X's", "the X" counts for nouns that stand for one of many named things (an
+    actor, a country, a product); "the password" or "the refund" do not.
 
     >>> unresolved_reference("What facilities does this library provide?")
     'library'
@@ -82,23 +157,46 @@ def unresolved_reference(message: str) -> str | None:
     'ocean'
     >>> unresolved_reference("How did the actor's training change?")
     'actor'
+    >>> unresolved_reference("Which awards did the actor win?")
+    'actor'
+    >>> unresolved_reference("How do I reset the password?") is None
+    True
     >>> unresolved_reference("Is this the right page?") is None
     True
+    >>> unresolved_reference("Is this library open?", "I love the Boston Public Library") is None
+    True
     """
-    match = _DEMONSTRATIVE.search(message)
-    if match and match.group(1).lower() not in _NOT_A_THING:
-        return match.group(1).lower()
-    match = _POSSESSIVE.search(message)
-    return match.group(1).lower() if match else None
+    candidates = [
+        m.group(1).lower()
+        for m in _DEMONSTRATIVE.finditer(message)
+        if m.group(1).lower() not in _NOT_A_THING
+    ]
+    candidates += [m.group(1).lower() for m in _POSSESSIVE.finditer(message)]
+    candidates += [
+        m.group(1).lower()
+        for m in _DEFINITE.finditer(message)
+        if m.group(1).lower() in _ONE_OF_MANY
+    ]
+    mentioned = set(_WORD.findall(earlier.lower()))
+    for thing in candidates:
+        if thing not in mentioned and _plural(thing) not in mentioned:
+            return thing
+    return None
 
 
-def clarifying_question(message: str) -> str | None:
+def _plural(noun: str) -> str:
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+def clarifying_question(message: str, earlier: str = "") -> str | None:
     """Ask which one the customer means, when the message points at something unnamed.
 
     >>> clarifying_question("What awards has this actor received?")
     "Which actor do you mean? Tell me the name and I'll look it up."
     """
-    thing = unresolved_reference(message)
+    thing = unresolved_reference(message, earlier)
     if thing is None:
         return None
     return f"Which {thing} do you mean? Tell me the name and I'll look it up."

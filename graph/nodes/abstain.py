@@ -49,8 +49,9 @@ def make_abstain(deps: NodeDeps) -> Node:
         else:
             text = low_confidence_reply(state)
             message = message_text(state.messages[-1].content)[0] if state.messages else ""
-            question = clarifying_question(message) if state.query == message.strip() else None
-            if question:  # "this library": one the customer has not named anywhere
+            earlier = " ".join(message_text(m.content)[0] for m in state.messages[:-1])
+            question = clarifying_question(message, earlier)
+            if question:  # "this library": one the conversation has not named
                 text, reasons = question, [*reasons, "clarify"]
         streak = state.abstain_streak if state.rejection else state.abstain_streak + 1
         return {
