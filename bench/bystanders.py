@@ -7,8 +7,10 @@ Run from the project root::
 LLM-free, the sample KB, the SQLite checkpointer, one process (the embedded agent). A
 bystander asks ``--turns`` questions one after another, first alone, then while another
 customer sends a new 9.9 MB one-line CSV (a fresh one each time, so nothing is
-deduplicated) in a loop. Reports the bystander's p50 / p95 both ways and how long each
-big-file turn took. Writes ``bench/results/bystanders.json``.
+deduplicated) in a loop. Reports the bystander's p50 / p95 both ways, how long each
+big-file turn took, and the process's resident memory before the big files, at its
+peak, and 3 s after the last one (what the process keeps). Writes
+``bench/results/bystanders.json``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ from graph.embedded import open_agent
 from state import Settings
 
 QUESTION = "How do I reset my password?"
+
+
+def _memory_mb() -> dict[str, float]:
+    """Resident memory now and at its peak (``/proc/self/status``), in MB."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    return {k: round(int(fields[k].split()[0]) / 1024, 1) for k in ("VmRSS", "VmHWM")}
 
 
 def _big_csv(folder: Path, n: int) -> Path:
@@ -59,6 +67,7 @@ async def run(turns: int) -> dict[str, Any]:
             return times
 
         alone = await bystander()
+        before = _memory_mb()
         stop = asyncio.Event()
         file_turns: list[float] = []
 
@@ -76,12 +85,19 @@ async def run(turns: int) -> dict[str, Any]:
         loaded = await bystander()
         stop.set()
         await sending
+        await asyncio.sleep(3.0)
+        after = _memory_mb()
     return {
         "machine": machine(),
         "bystander_alone_ms": _percentiles(alone),
         "bystander_while_a_10mb_csv_is_read_ms": _percentiles(loaded),
         "big_file_turns": len(file_turns),
         "big_file_turn_ms": _percentiles(file_turns) if file_turns else None,
+        "rss_mb": {
+            "before_the_files": before["VmRSS"],
+            "peak": after["VmHWM"],
+            "3_s_after_the_last": after["VmRSS"],
+        },
     }
 
 

@@ -21,6 +21,7 @@ from langgraph.errors import GraphBubbleUp
 from sqlalchemy.exc import SQLAlchemyError
 
 from state import Context, Passage
+from tools.attachments.heap import trim_soon
 from tools.attachments.input import IncomingFile, split_content
 from tools.attachments.store import AttachmentRef
 from tools.resilience.errors import ToolError
@@ -104,6 +105,7 @@ async def receive_attachments(
             )
         if ref.status == "rejected":
             intake.notices.append(_notice(ref.filename, ref.error or "it could not be read"))
+    trim_soon(sum(len(f.data) for f in accepted))  # what reading them freed goes back
     return intake
 
 
