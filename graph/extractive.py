@@ -53,6 +53,14 @@ _ANSWER_TYPES = (
         re.compile(r"\b(how much|cost|price|fee|charge|total|amount|balance|owe|paid)\b", re.I),
         re.compile(r"([$€£]\s?\d|\b\d+(\.\d+)?\s?(USD|EUR|GBP|dollars?)\b|\bfree\b)", re.I),
     ),
+    (  # "can I return it?" is answered by what the customer may or may not do
+        re.compile(r"^\s*(can|could|may) (i|we)\b|\b(am i|are we) (allowed|able|eligible)\b", re.I),
+        re.compile(
+            r"\b(you|we) (can|can't|cannot|may|must|need to|don't need)\b|\b(only|not) "
+            r"(if|when|within|possible|eligible|allowed)\b|\bwithin \*{0,2}\d",
+            re.I,
+        ),
+    ),
 )
 _ANSWER_TYPE_BOOST = 1.5
 _WRONG_TYPE = 0.6
@@ -96,6 +104,8 @@ class _Unit:
     block: int
     is_item: bool
     score: float = 0.0
+    off_type: bool = False
+    """Not the kind of answer the question asks for (no duration for "how long?")."""
 
 
 def _units(passage_text: str) -> list[_Unit]:
@@ -149,11 +159,18 @@ def extractive_answer(
     # A word the knowledge base never uses is as rare as words get (a customer's file
     # may use it); the latest message's own words outweigh those its query borrowed
     # from earlier turns ("and the subtotal?" after "the total on my receipt?").
+    # The sentence that asks weighs most: in "I bought a Bulb two weeks ago. Can I return
+    # it?" the story sets the scene, the question says what the answer is about.
     rarest = max(weights.values(), default=1.0)
+    asking = _asking_sentences(question)
     for term in set(tokenize(question)) - _QUESTION_WORDS:
-        weights[term] = 2 * (weights.get(term) or rarest)  # 0.0: not in the knowledge base
+        weights[term] = (weights.get(term) or rarest) * (2 if term in asking else 0.5)
     total = sum(weights.values())
-    shapes = [shape for asks, shape in _ANSWER_TYPES if asks.search(question)]
+    shapes = [
+        shape
+        for asks, shape in _ANSWER_TYPES
+        if any(asks.search(sentence) for sentence in _SENTENCE.split(question))
+    ]
     how_to = bool(_HOW_TO.search(question))
     scored: list[tuple[float, int, int]] = []
     per_passage: list[list[_Unit]] = []
@@ -166,6 +183,7 @@ def extractive_answer(
                 unit.score *= _ANSWER_TYPE_BOOST
             elif shapes:
                 unit.score *= _WRONG_TYPE  # "how long …?" is not answered without a duration
+                unit.off_type = True
             if how_to and (unit.is_item or _introduces_list(units, u_index)):
                 unit.score *= _STEP_BOOST  # "how do I …": the steps, not the side notes
             if _dangling_intro(units, u_index):
@@ -223,6 +241,13 @@ def extractive_answer(
         lead = f"{personal}\n\n{lead}"
     body = "\n\n".join(parts)
     return ExtractiveAnswer(f"{lead}\n\n{body}\n\n{render_sources(citations)}", citations)
+
+
+def _asking_sentences(question: str) -> set[str]:
+    """The words of the question's sentences that ask (end in "?"), or of all of it."""
+    sentences = _SENTENCE.split(question.strip())
+    asking = [s for s in sentences if s.rstrip().endswith("?")] or sentences
+    return {t for s in asking for t in tokenize(s)}
 
 
 def _introduces(unit: _Unit) -> bool:
@@ -283,7 +308,10 @@ def _second_stretch(units: list[_Unit], chosen: set[int], best_score: float, lim
     candidates = [
         i
         for i in sorted(range(len(units)), key=lambda i: -units[i].score)
-        if i not in chosen and units[i].score >= 0.6 * best_score and not _dangling_intro(units, i)
+        if i not in chosen
+        and units[i].score >= 0.6 * best_score
+        and not units[i].off_type  # a second stretch answers the question too
+        and not _dangling_intro(units, i)
     ]
     if room <= 0 or not candidates:
         return

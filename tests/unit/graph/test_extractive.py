@@ -126,3 +126,20 @@ def test_a_second_source_only_when_it_adds_to_the_answer():
     same = passage("refunds/copy.md", REFUND["text"], title="Refund Policy (copy)")
     answer = extractive_answer("How many days do I have to get a refund?", [REFUND, same])
     assert [c["doc_id"] for c in answer.citations] == ["refunds/policy.md"]
+
+
+RETURNS = passage(
+    "refunds/how-to.md",
+    "How to Request a Return\n\nYou can start a return yourself in a few minutes, within the "
+    "30-day return window.\n\n## Returning a gift\nGift returns are refunded as store credit, "
+    "and the person who bought it is not told.",
+    title="How to Request a Return",
+)
+
+
+def test_a_can_i_question_gets_what_the_customer_may_do_not_the_story_words():
+    """'bought' is the story; 'can I return it for a refund?' asks what is allowed."""
+    question = "I bought a bulb two weeks ago and don't want it. Can I return it for a refund?"
+    answer = extractive_answer(question, [RETURNS])
+    assert "You can start a return yourself" in answer.text
+    assert "Gift returns" not in answer.text
