@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-__all__ = ["RRF_K", "TITLE_WEIGHT", "bm25_weight", "title_bonus", "weighted_rrf"]
+__all__ = ["RRF_K", "bm25_weight", "weighted_rrf"]
 
 RRF_K = 60
-TITLE_WEIGHT = 0.5
-"""Weight of the title ranking in the fusion (dense counts 1.0)."""
 
 
 def weighted_rrf(
@@ -60,34 +58,3 @@ def bm25_weight(idf_mass: float, start: float = 20.0, full: float = 40.0) -> flo
     if idf_mass <= start:
         return 0.0
     return min(1.0, (idf_mass - start) / (full - start))
-
-
-def title_bonus(
-    titles: Mapping[str, Sequence[str]],
-    idf: Mapping[str, float],
-    weight: float = TITLE_WEIGHT,
-    k: int = RRF_K,
-) -> dict[str, float]:
-    """Each document's share of the fusion for how much of its title the question names.
-
-    A chunk can share many words with a question and be about something else ("a single
-    Lumora Bulb" in the damaged-items article, for "can I return a Lumora Bulb I don't
-    want?"); a title says what the whole document is about. Documents are ranked by the
-    IDF-weighted share of their title's words found in the question (``idf`` holds the
-    question's stemmed words), and that ranking joins the fusion as one more retriever
-    of ``weight``; a title sharing nothing gets nothing.
-
-    >>> titles = {"d": ["damag", "defect", "item"], "p": ["refund", "polici"]}
-    >>> bonus = title_bonus(titles, {"refund": 1.4, "return": 1.8, "bulb": 2.5})
-    >>> sorted(bonus), round(bonus["p"] * 61, 2)
-    (['p'], 0.5)
-    """
-    shares: dict[str, float] = {}
-    for doc, words in titles.items():
-        unique = set(words)
-        mass = sum(max(idf.get(w, 1.0), 0.1) for w in unique)
-        named = sum(max(idf[w], 0.1) for w in unique if w in idf)
-        if named > 0:
-            shares[doc] = named / mass
-    ranked = sorted(shares, key=lambda d: shares[d], reverse=True)
-    return {doc: weight / (k + rank) for rank, doc in enumerate(ranked, start=1)}

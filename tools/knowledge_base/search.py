@@ -23,7 +23,7 @@ from tools.knowledge_base.audience import is_internal
 from tools.knowledge_base.calibration import FALLBACK_THRESHOLD
 from tools.knowledge_base.chroma import ChromaCollections
 from tools.knowledge_base.confidence import Signals, abstention_model
-from tools.knowledge_base.fusion import TITLE_WEIGHT, bm25_weight, title_bonus, weighted_rrf
+from tools.knowledge_base.fusion import bm25_weight, weighted_rrf
 from tools.knowledge_base.lexical import LexicalIndex, tokenize
 from tools.knowledge_base.manifest import Manifest
 from tools.resilience.errors import MissingDataError
@@ -137,15 +137,15 @@ class _LexicalCache:
 
 
 def fusion_weights(mode: str, idf_mass: float) -> dict[str, float]:
-    """Weights of the dense, BM25 and title rankings for a fusion mode and the query's IDF mass."""
+    """Weights of the dense and BM25 rankings for a fusion mode and the query's IDF mass."""
     if mode == "dense":
         return {"dense": 1.0, "bm25": 0.0}
     if mode == "bm25":
         return {"dense": 0.0, "bm25": 1.0}
     if mode == "rrf":
-        return {"dense": 1.0, "bm25": 1.0, "title": TITLE_WEIGHT}
+        return {"dense": 1.0, "bm25": 1.0}
     if mode == "adaptive":
-        return {"dense": 1.0, "bm25": bm25_weight(idf_mass), "title": TITLE_WEIGHT}
+        return {"dense": 1.0, "bm25": bm25_weight(idf_mass)}
     raise ValueError(f"unknown fusion mode {mode!r}: use adaptive, rrf, dense or bm25")
 
 
@@ -235,14 +235,6 @@ class HybridSearch:
         terms = {t: lexical.index.idf(t) for t in dict.fromkeys(tokenize(query))}
         weights = fusion_weights(mode, sum(terms.values()))
         fused = weighted_rrf({"dense": dense_ids, "bm25": bm25_ids}, weights)
-        if weights.get("title"):
-            titles = {h.doc_id: tokenize(h.title) for h in hits.values()}
-            bonus = title_bonus(titles, terms, weights["title"])
-            fused = sorted(
-                ((cid, score + bonus.get(hits[cid].doc_id, 0.0)) for cid, score in fused),
-                key=lambda item: item[1],
-                reverse=True,
-            )
         by_doc: dict[str, list[tuple[_Hit, float]]] = {}
         internal: dict[str, dict[str, Any]] = {}
         ranking: list[str] = []
