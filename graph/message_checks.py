@@ -109,8 +109,8 @@ def message_content(message: Any) -> str | list[Any]:
     result is an empty message, which the guard answers like any other. Used on every
     input, from the Python API and from a server's clients (``graph.intake``).
 
-    >>> message_content(["hi", 3, None, {"type": "text", "text": "x"}])
-    ['hi', '3', {'type': 'text', 'text': 'x'}]
+    >>> message_content(["hi", 3, None, {"type": "text", "text": "x"}, {"type": []}])
+    ['hi', '3', {'type': 'text', 'text': 'x'}, {'type': '[]'}]
     >>> message_content(None), message_content(42), message_content({"text": "hi"})
     ('', '42', [{'text': 'hi'}])
     """
@@ -122,4 +122,15 @@ def message_content(message: Any) -> str | list[Any]:
         return [message]
     if not isinstance(message, list | tuple):
         return str(message)
-    return [b if isinstance(b, str | dict) else str(b) for b in message if b is not None]
+    return [_block(b) for b in message if b is not None]
+
+
+def _block(block: Any) -> str | dict[str, Any]:
+    """A string, or a dict whose ``type`` is text (``{"type": []}`` would break lookups)."""
+    if isinstance(block, str):
+        return block
+    if not isinstance(block, dict):
+        return str(block)
+    if "type" in block and not isinstance(block["type"], str):
+        return {**block, "type": str(block["type"])}
+    return block

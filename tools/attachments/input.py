@@ -65,7 +65,7 @@ def split_content(
             texts.append(block)
         elif isinstance(block, dict) and block.get("type") == "text":
             texts.append(str(block.get("text", "")))
-        elif isinstance(block, dict) and block.get("type") in _FILE_TYPES:
+        elif isinstance(block, dict) and str(block.get("type")) in _FILE_TYPES:
             decoded = _decode(block, number, max_bytes)
             (files if isinstance(decoded, IncomingFile) else refused).append(decoded)  # type: ignore[arg-type]
         else:

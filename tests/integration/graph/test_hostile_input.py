@@ -15,7 +15,16 @@ pytestmark = pytest.mark.integration
 
 @pytest.mark.parametrize(
     "message",
-    [["How do I reset my password?", 3, None], [None], 42, None, [["nested"]], [{"x": 1}]],
+    [
+        ["How do I reset my password?", 3, None],
+        [None],
+        42,
+        None,
+        [["nested"]],
+        [{"x": 1}],
+        [{"type": []}],
+        [{"type": {"type": "text", "text": "hi"}}],
+    ],
 )
 async def test_any_message_shape_gets_a_reply_not_an_exception(sample_agent, message):
     result = await sample_agent.ask(message, user_id=f"shape-{uuid.uuid4().hex[:6]}")

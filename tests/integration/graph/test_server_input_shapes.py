@@ -39,6 +39,10 @@ SHAPES: dict[str, Any] = {
     "empty messages": {"messages": []},
     "no messages": {},
     "block without type": {"messages": [{"role": "user", "content": [{"text": "hi"}]}]},
+    "block type that is a list": {"messages": [{"role": "user", "content": [{"type": []}]}]},
+    "block type that is a dict": {
+        "messages": [{"role": "user", "content": [{"type": {"type": "text", "text": "hi"}}]}]
+    },
     "unknown block type": {
         "messages": [{"role": "user", "content": [{"type": "video", "url": "x"}]}]
     },
