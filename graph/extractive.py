@@ -78,6 +78,8 @@ _LEANS_BACK = re.compile(
     re.I,
 )
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+_EMPTY_CELLS = re.compile(r"\|(?:[ \t]*\|)+")
+"""A run of empty table cells (a one-line CSV's header has thousands)."""
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 
 
@@ -86,8 +88,10 @@ def clean_text(text: str) -> str:
 
     >>> clean_text('<a name="names"></a>Reserved \\_names\\_ <b>here</b>')
     'Reserved _names_ here'
+    >>> clean_text("| name | values | | | |")
+    '| name | values |'
     """
-    return _MD_ESCAPE.sub(r"\1", _HTML_TAG.sub("", text)).strip()
+    return _EMPTY_CELLS.sub("|", _MD_ESCAPE.sub(r"\1", _HTML_TAG.sub("", text))).strip()
 
 
 @dataclass(frozen=True)
@@ -210,9 +214,12 @@ def extractive_answer(
     chosen = {best_p: _window(per_passage[best_p], best_u, best_score, max_units)}
     _second_stretch(per_passage[best_p], chosen[best_p], best_score, max_units)
     said = _terms_of(per_passage[best_p], chosen[best_p])
+    about_a_file = passages[best_p]["doc_id"].startswith("attachment:")
     for score, p_index, u_index in scored:
         if p_index == best_p or score < 0.75 * best_score or len(chosen) >= 2:
             continue
+        if about_a_file and not passages[p_index]["doc_id"].startswith("attachment:"):
+            continue  # a question about the customer's file is answered from files only
         adds = sum(
             w
             for t, w in weights.items()

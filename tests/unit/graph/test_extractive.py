@@ -143,3 +143,19 @@ def test_a_can_i_question_gets_what_the_customer_may_do_not_the_story_words():
     answer = extractive_answer(question, [RETURNS])
     assert "You can start a return yourself" in answer.text
     assert "Gift returns" not in answer.text
+
+
+def test_a_question_about_the_customers_file_is_answered_from_files_only():
+    file = passage(
+        "attachment:1",
+        "export.csv\n\n| name | values | | | |\n| export | item1 qty 3 |",
+        title="export.csv",
+    )
+    article = passage(
+        "shipping/customs.md",
+        "Customs\n\nWhat is in my export is declared on the customs form for every export.",
+        title="Customs",
+    )
+    answer = extractive_answer("What is in my export?", [file, article])
+    assert [c["doc_id"] for c in answer.citations] == ["attachment:1"]
+    assert "| | |" not in answer.text  # a one-line CSV's empty header cells are not quoted
