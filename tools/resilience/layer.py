@@ -71,11 +71,12 @@ class Resilience:
         policy = policy or self.policy(name)
         breaker = self.breakers.get(name, policy)
         attempts = 0
+        failed: ToolError | None = None  # what this call's own attempts ran into
         retry_allowed = policy.idempotent or idempotency_key is not None
         max_attempts = policy.max_attempts if retry_allowed else 1
 
         async def attempt() -> T:
-            nonlocal attempts
+            nonlocal attempts, failed
             left = seconds_left()
             if left is not None and left < MIN_ATTEMPT_S:
                 raise DeadlineError(f"no time left in this turn for {name}", tool=name)
@@ -88,12 +89,14 @@ class Resilience:
                 return await breaker.call_async(_translated, name, fn, timeout)
             except GraphBubbleUp:
                 raise
+            except ToolError as error:
+                failed = error
+                raise
             except CircuitBreakerError as exc:
                 cause = exc.__cause__
                 if cause is not None:  # this failure just opened the circuit
-                    raise (
-                        cause if isinstance(cause, ToolError) else classify(cause, name)
-                    ) from cause
+                    failed = cause if isinstance(cause, ToolError) else classify(cause, name)
+                    raise failed from cause
                 raise CircuitOpenError(
                     f"{name} is failing; calls are paused for {seconds_until_trial(breaker):.0f} s",
                     tool=name,
@@ -111,9 +114,11 @@ class Resilience:
             try:
                 result: T = await retrying(attempt)
             except ToolError as error:
+                if isinstance(error, CircuitOpenError) and failed is not None:
+                    error = failed  # our own attempt opened it: say what happened
                 error.attempts = attempts
                 span.set_attribute("support.attempts", attempts)
-                raise
+                raise error from error.__cause__
             span.set_attribute("support.attempts", attempts)
         return result, attempts
 

@@ -87,7 +87,7 @@ async def test_open_model_circuit_stops_calling_the_endpoint(model_agent, fake_o
     assert calls == 3
     third = await model_agent.ask(QUESTION, thread_id=first.thread_id)
     assert len(fake_openai.requests) == calls, "an open circuit must not reach the endpoint"
-    assert second.degraded == "model_circuit_open"  # its retry met the circuit it opened
+    assert second.degraded == "model_unavailable"  # what it met; its retry found the circuit open
     assert third.degraded == "model_circuit_open"
     assert third.outcome == "answered" and "3-5 business days" in third.answer
     assert await _stored(model_agent, first.thread_id) == ["human", "ai"] * 3
