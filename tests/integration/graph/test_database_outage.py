@@ -62,9 +62,9 @@ class Proxy:
             task.add_done_callback(self.pipes.discard)
 
 
-async def test_an_outage_is_a_clear_error_and_the_next_turn_after_it_succeeds(
-    sample_kb_data, embeddings, postgres_url
-):
+@pytest.fixture
+async def proxied(sample_kb_data, embeddings, postgres_url):
+    """The agent's services on Postgres through a proxy the test can close and reopen."""
     host_port = postgres_url.split("@")[-1].split("/")[0]
     target = int(host_port.rsplit(":", 1)[1]) if ":" in host_port else 5432
     proxy = Proxy(target)
@@ -75,79 +75,69 @@ async def test_an_outage_is_a_clear_error_and_the_next_turn_after_it_succeeds(
     )
     services = await create_services(settings, embeddings=embeddings)
     try:
-        async with open_agent(services=services) as agent:
-            first = await agent.ask("My Lumora Lock bolt is jammed", user_id="outage-user")
-            assert first.outcome == "answered"
-
-            await proxy.close()  # the database goes away
-            started = time.monotonic()
-            with pytest.raises(StoreUnavailableError, match="conversation store is unavailable"):
-                await agent.ask(
-                    "What batteries does it take?", thread_id=first.thread_id, user_id="outage-user"
-                )
-            # Fails fast (pool wait and connect timeouts), not after the old 30 s.
-            assert time.monotonic() - started < 15
-
-            await proxy.open()  # the database is back, same address
-            after = await agent.ask(
-                "What batteries does it take?", thread_id=first.thread_id, user_id="outage-user"
-            )
-            assert after.outcome == "answered"
-            history = [role for role, _ in await agent.history(first.thread_id)]
-            assert history[:2] == ["human", "ai"] and history[-2:] == ["human", "ai"]
+        yield proxy, services
     finally:
         await services.aclose()
         with contextlib.suppress(Exception):
             await proxy.close()
 
 
-async def test_a_turn_cut_off_by_the_outage_leaves_no_unanswered_question(
-    sample_kb_data, embeddings, postgres_url, monkeypatch
-):
+async def test_an_outage_is_a_clear_error_and_the_next_turn_after_it_succeeds(proxied):
+    proxy, services = proxied
+    async with open_agent(services=services) as agent:
+        first = await agent.ask("My Lumora Lock bolt is jammed", user_id="outage-user")
+        assert first.outcome == "answered"
+
+        await proxy.close()  # the database goes away
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError, match="conversation store is unavailable"):
+            await agent.ask(
+                "What batteries does it take?", thread_id=first.thread_id, user_id="outage-user"
+            )
+        # Fails fast (pool wait and connect timeouts), not after the old 30 s.
+        assert time.monotonic() - started < 15
+
+        await proxy.open()  # the database is back, same address
+        after = await agent.ask(
+            "What batteries does it take?", thread_id=first.thread_id, user_id="outage-user"
+        )
+        assert after.outcome == "answered"
+        history = [role for role, _ in await agent.history(first.thread_id)]
+        assert history[:2] == ["human", "ai"] and history[-2:] == ["human", "ai"]
+
+
+async def test_a_turn_cut_off_by_the_outage_leaves_no_unanswered_question(proxied, monkeypatch):
     """The database dies mid-turn, after the customer's message was checkpointed."""
     import graph.nodes.route as route
 
-    host_port = postgres_url.split("@")[-1].split("/")[0]
-    target = int(host_port.rsplit(":", 1)[1]) if ":" in host_port else 5432
-    proxy = Proxy(target)
-    await proxy.open()
-    via_proxy = postgres_url.replace(host_port, f"127.0.0.1:{proxy.port}")
-    settings = Settings(
-        _env_file=None, data_dir=sample_kb_data, checkpointer="postgres", postgres_url=via_proxy
-    )
-    services = await create_services(settings, embeddings=embeddings)
+    proxy, services = proxied
     intents = route._intents
 
     async def outage_during_route(*args, **kwargs):
         await proxy.close()
         return await intents(*args, **kwargs)
 
-    try:
-        async with open_agent(services=services) as agent:
-            first = await agent.ask("My Lumora Lock bolt is jammed", user_id="cut-user")
-            monkeypatch.setattr(route, "_intents", outage_during_route)
-            started = time.monotonic()
-            with pytest.raises(StoreUnavailableError):
-                await agent.ask(
-                    "What batteries does it take?", thread_id=first.thread_id, user_id="cut-user"
-                )
-            # Within the turn deadline: the remaining writes do not each wait long.
-            assert time.monotonic() - started < settings.turn_deadline_s
-            monkeypatch.undo()
-            await proxy.open()
-            # What the cut turn checkpointed before the database went away:
-            left = [role for role, _ in await agent.history(first.thread_id)]
-            assert left == ["human", "ai", "human"]
-            after = await agent.ask(
-                "Which batteries does the Lumora Lock take?",
-                thread_id=first.thread_id,
-                user_id="cut-user",
+    async with open_agent(services=services) as agent:
+        first = await agent.ask("My Lumora Lock bolt is jammed", user_id="cut-user")
+        monkeypatch.setattr(route, "_intents", outage_during_route)
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError):
+            await agent.ask(
+                "What batteries does it take?", thread_id=first.thread_id, user_id="cut-user"
             )
-            assert after.outcome == "answered"
-            history = await agent.history(first.thread_id)
-            assert [role for role, _ in history] == ["human", "ai", "human", "ai"]
-            assert history[2][1] == "Which batteries does the Lumora Lock take?"
-    finally:
-        await services.aclose()
-        with contextlib.suppress(Exception):
-            await proxy.close()
+        # Within the turn deadline: the remaining writes do not each wait long.
+        assert time.monotonic() - started < services.settings.turn_deadline_s
+        monkeypatch.undo()
+        await proxy.open()
+        # What the cut turn checkpointed before the database went away:
+        left = [role for role, _ in await agent.history(first.thread_id)]
+        assert left == ["human", "ai", "human"]
+        after = await agent.ask(
+            "Which batteries does the Lumora Lock take?",
+            thread_id=first.thread_id,
+            user_id="cut-user",
+        )
+        assert after.outcome == "answered"
+        history = await agent.history(first.thread_id)
+        assert [role for role, _ in history] == ["human", "ai", "human", "ai"]
+        assert history[2][1] == "Which batteries does the Lumora Lock take?"
