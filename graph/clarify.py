@@ -11,9 +11,16 @@ import re
 
 __all__ = ["clarifying_question", "unresolved_reference"]
 
-_DEMONSTRATIVE = re.compile(r"\b(?:this|that|these|those)\s+([a-z][a-z-]{2,})\b", re.I)
+_DEMONSTRATIVE = re.compile(
+    r"\b(?:this|that|these|those)\s+(?:[a-z]+ed\s+)?([a-z][a-z-]{2,})\b", re.I
+)
+"""'this X' ('those suggested items': the noun after a participle)."""
 _POSSESSIVE = re.compile(r"\bthe\s+([a-z][a-z-]{2,})[’']s\b", re.I)
-_DEFINITE = re.compile(r"\bthe\s+([a-z][a-z-]{2,})\b(?![’']s)", re.I)
+_DEFINITE = re.compile(
+    r"\bthe\s+([a-z][a-z-]{2,})\b(?![’']s)(?!\s+(?:who|whom|whose|that|which|of)\b)",
+    re.I,
+)
+"""'the X', not 'the X's' and not 'the X who / of …' (what follows says which one)."""
 _WORD = re.compile(r"[a-z][a-z-]+")
 _ONE_OF_MANY = frozenset(
     [
@@ -76,6 +83,25 @@ _ONE_OF_MANY = frozenset(
 """Nouns that stand for one of many named things: "the actor" asks "which one?"."""
 _NOT_A_THING = frozenset(
     [
+        "from",
+        "there",
+        "here",
+        "then",
+        "about",
+        "into",
+        "information",
+        "sounds",
+        "seems",
+        "looks",
+        "mean",
+        "makes",
+        "works",
+        "happens",
+        "helps",
+        "says",
+        "depends",
+        "goes",
+        "gets",
         "later",
         "again",
         "also",

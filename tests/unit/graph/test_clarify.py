@@ -30,6 +30,10 @@ def test_an_unnamed_thing_is_found(message, thing):
         "Is this the right page?",
         "Can I change that later?",
         "What is the return window for the Lumora Bulb?",
+        "That sounds hard. Which candy is best?",
+        "Does this mean my computer is safe?",
+        "Could you name the actor who played the detective?",
+        "Can I get this from any store?",
     ],
 )
 def test_a_support_question_is_not_taken_for_one(message):
