@@ -41,6 +41,7 @@ _FILE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _PRONOUN = re.compile(r"\b(it|its|this|that|them|those|these)\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-z]+")
 _MIN_REFERRED_SCORE = 0.1
 """Even a file the customer points at must share something with the question."""
 _MAX_ATTACHMENT_PASSAGES = 2
@@ -130,11 +131,14 @@ def acknowledge(received: Sequence[AttachmentRef], notices: Sequence[str]) -> st
     return " ".join(lines)
 
 
-def refers_to_attachment(text: str, *, file_in_focus: bool = False) -> bool:
+def refers_to_attachment(
+    text: str, *, file_in_focus: bool = False, filenames: Sequence[str] = ()
+) -> bool:
     """Whether the customer's words point at a file they sent.
 
     A pronoun ("what is the subtotal on it?") counts only while a file is in focus:
-    it arrived this turn, or the previous answer quoted one.
+    it arrived this turn, or the previous answer quoted one. Naming a file by a word of
+    its name counts too ("my export" for ``export-1.csv``).
 
     >>> refers_to_attachment("What is the total on my invoice?")
     True
@@ -142,8 +146,19 @@ def refers_to_attachment(text: str, *, file_in_focus: bool = False) -> bool:
     False
     >>> refers_to_attachment("And the subtotal on it?", file_in_focus=True)
     True
+    >>> refers_to_attachment("What is in my export?", filenames=["export-1.csv"])
+    True
     """
-    return bool(_FILE_WORDS.search(text)) or (file_in_focus and bool(_PRONOUN.search(text)))
+    if _FILE_WORDS.search(text) or (file_in_focus and _PRONOUN.search(text)):
+        return True
+    words = set(_WORD.findall(text.lower()))
+    return any(words & _name_words(name) for name in filenames)
+
+
+def _name_words(filename: str) -> set[str]:
+    """The words of a file's name, without its extension ("export-1.csv" → {"export"})."""
+    stem = filename.rsplit(".", 1)[0].lower()
+    return {w for w in _WORD.findall(stem) if len(w) >= 3}
 
 
 def merge_passages(
