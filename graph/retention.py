@@ -3,7 +3,8 @@
 Checkpoint tables that grow forever are among the most reported problems of LangGraph
 deployments. ``prune_threads`` deletes each thread idle for longer than the limit: its
 checkpoints (the saver's own ``adelete_thread``, embedded or Postgres), the files sent
-in it and its ownership row. A thread a human still has (an open or assigned ticket) is
+in it and its ownership row, and with ``SUPPORT_SERVER_URL`` the thread on the LangGraph
+server. A thread a human still has (an open or assigned ticket) is
 kept, and so, with ``keep_latest``, is each customer's most recent conversation.
 Memories and tickets are not conversations: they have their own retention
 (``memory prune``) and belong to the helpdesk.
@@ -17,6 +18,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+from graph.server_threads import delete_server_threads
 from tools.services import Services
 
 __all__ = ["prune_threads"]
@@ -60,8 +62,10 @@ async def prune_threads(
         if keep_latest and t in old and t not in with_a_human and latest_of[(tenant, user)] == t
     ]
     doomed = [t for t in old if t not in with_a_human and t not in kept_latest]
-    files = 0
+    files = server_threads = 0
     if not dry_run:
+        # The server first: if it cannot be reached, nothing is deleted and a retry redoes it.
+        server_threads = await _delete_on_server(services, owned, doomed)
         files = await services.attachments.forget_threads(doomed)
         for thread_id in doomed:
             await checkpointer.adelete_thread(thread_id)
@@ -73,4 +77,27 @@ async def prune_threads(
         "kept_with_a_human": len(kept_human),
         "kept_latest": len(kept_latest),
         "dry_run": int(dry_run),
+        **({"server_threads": server_threads} if services.settings.server_url else {}),
     }
+
+
+async def _delete_on_server(
+    services: Services, owned: list[tuple[str, str, str, Any]], doomed: list[str]
+) -> int:
+    """Delete the pruned threads on the LangGraph server too (``SUPPORT_SERVER_URL``).
+
+    Aegra 0.6 has no thread TTL, and its thread records would stay listed, empty.
+    """
+    if not services.settings.server_url or not doomed:
+        return 0
+    wanted = set(doomed)
+    by_owner: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+    for thread_id, tenant, user, _ in owned:
+        if thread_id in wanted:
+            by_owner[(tenant, user)].append(thread_id)
+    deleted = 0
+    for (tenant, user), threads in by_owner.items():
+        deleted += await delete_server_threads(
+            services.settings, tenant, user, threads, all_of_theirs=False
+        )
+    return deleted

@@ -56,12 +56,19 @@ def _credentials(settings: Settings, tenant_id: str, user_id: str) -> dict[str, 
 
 
 async def delete_server_threads(
-    settings: Settings, tenant_id: str, user_id: str, known: Iterable[str] = ()
+    settings: Settings,
+    tenant_id: str,
+    user_id: str,
+    known: Iterable[str] = (),
+    *,
+    all_of_theirs: bool = True,
 ) -> int:
     """Delete the user's threads on the server; returns how many were deleted.
 
-    Raises ``DependencyUnavailableError`` when the server cannot be reached or refuses
-    the admin credential, so the caller keeps what it has not deleted yet.
+    ``known`` threads are deleted, and with ``all_of_theirs`` (forgetting a customer)
+    every thread the server lists for the user too; without it (retention) only
+    ``known``. Raises ``DependencyUnavailableError`` when the server cannot be reached
+    or refuses the credential, so the caller keeps what it has not deleted yet.
     """
     import httpx
     from langgraph_sdk import get_client
@@ -71,7 +78,7 @@ async def delete_server_threads(
     wanted: set[str] = set(known)
     try:
         offset = 0
-        while True:
+        while all_of_theirs:
             page = await client.threads.search(
                 metadata={"tenant_id": tenant_id, "owner": user_id}, limit=_PAGE, offset=offset
             )

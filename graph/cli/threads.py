@@ -51,4 +51,5 @@ def threads_prune(
         f"{verb} {counts['pruned']} of {counts['threads']} conversations idle over {days:g} days "
         f"({counts['attachments']} files); kept {counts['kept_with_a_human']} with a human, "
         f"{counts['kept_latest']} latest"
+        + (f"; {counts['server_threads']} on the server" if "server_threads" in counts else "")
     )

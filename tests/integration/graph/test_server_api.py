@@ -398,3 +398,41 @@ async def test_forgetting_a_customer_reaches_the_server(server, tmp_path):
             ).scalar()
             assert left == 0, table
     engine.dispose()
+
+
+async def test_pruning_old_threads_reaches_the_server(server):
+    """Aegra 0.6 has no thread TTL: ``threads prune`` deletes the idle threads there too."""
+    import json
+    import os
+    from pathlib import Path
+
+    client = server.client(user("ida"))
+    thread = await client.threads.create()
+    await run(client, thread["thread_id"], input=RESET)
+    env = {
+        "SUPPORT_DATA_DIR": str(server.data_dir),
+        "SUPPORT_SERVER_URL": server.url,
+        "SUPPORT_AUTH_JWT_SECRET": SECRET,
+    }
+    if server.database_url:
+        env["SUPPORT_DATABASE_URL"] = server.database_url.replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
+        env["SUPPORT_CHECKPOINTER"] = "postgres"
+        env["SUPPORT_POSTGRES_URL"] = server.database_url
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORT_")}
+    command = [str(Path(sys.executable).with_name("support-agent")), "threads", "prune"]
+    pruned = await asyncio.to_thread(
+        subprocess.run,
+        [*command, "--older-than", "0", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**environ, **env},
+    )
+    assert pruned.returncode == 0, pruned.stderr
+    counts = json.loads(pruned.stdout)
+    assert counts["server_threads"] >= 1 and counts["pruned"] >= 1, counts
+    with pytest.raises(httpx.HTTPStatusError):
+        await client.threads.get_state(thread["thread_id"])
