@@ -24,6 +24,7 @@ from state import Context, Passage
 from tools.attachments.heap import trim_soon
 from tools.attachments.input import IncomingFile, split_content
 from tools.attachments.store import AttachmentRef
+from tools.knowledge_base.lexical import tokenize
 from tools.resilience.errors import ToolError
 from tools.services import Services
 
@@ -41,7 +42,6 @@ _FILE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _PRONOUN = re.compile(r"\b(it|its|this|that|them|those|these)\b", re.IGNORECASE)
-_WORD = re.compile(r"[a-z]+")
 _MIN_REFERRED_SCORE = 0.1
 """Even a file the customer points at must share something with the question."""
 _MAX_ATTACHMENT_PASSAGES = 2
@@ -137,8 +137,8 @@ def refers_to_attachment(
     """Whether the customer's words point at a file they sent.
 
     A pronoun ("what is the subtotal on it?") counts only while a file is in focus:
-    it arrived this turn, or the previous answer quoted one. Naming a file by a word of
-    its name counts too ("my export" for ``export-1.csv``).
+    it arrived this turn, or the previous answer quoted one. Naming a file of this turn
+    (``filenames``) by a word of its name counts too ("my export" for ``export-1.csv``).
 
     >>> refers_to_attachment("What is the total on my invoice?")
     True
@@ -151,14 +151,14 @@ def refers_to_attachment(
     """
     if _FILE_WORDS.search(text) or (file_in_focus and _PRONOUN.search(text)):
         return True
-    words = set(_WORD.findall(text.lower()))
+    words = set(tokenize(text))
     return any(words & _name_words(name) for name in filenames)
 
 
 def _name_words(filename: str) -> set[str]:
     """The words of a file's name, without its extension ("export-1.csv" → {"export"})."""
-    stem = filename.rsplit(".", 1)[0].lower()
-    return {w for w in _WORD.findall(stem) if len(w) >= 3}
+    stem = filename.rsplit(".", 1)[0].replace("_", " ").replace("-", " ")
+    return {w for w in tokenize(stem) if len(w) >= 3 and not w.isdigit()}
 
 
 def merge_passages(

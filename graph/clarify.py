@@ -35,11 +35,8 @@ _ONE_OF_MANY = frozenset(
         "president",
         "senator",
         "company",
-        "brand",
         "chain",
         "restaurant",
-        "store",
-        "shop",
         "hotel",
         "hospital",
         "clinic",
@@ -72,12 +69,6 @@ _ONE_OF_MANY = frozenset(
         "animal",
         "breed",
         "species",
-        "product",
-        "device",
-        "model",
-        "item",
-        "order",
-        "plan",
     ]
 )
 """Nouns that stand for one of many named things: "the actor" asks "which one?"."""
@@ -175,7 +166,8 @@ def unresolved_reference(message: str, earlier: str = "") -> str | None:
     ``earlier`` is what the conversation said before: a thing it mentions is not
     unnamed ("this library" after "the Boston Public Library"). Besides "this X" and
     "the X's", "the X" counts for nouns that stand for one of many named things (an
-    actor, a country, a product); "the password" or "the refund" do not.
+    actor, a country); "the password", "the order" or "the device" do not (a support
+    knowledge base's own nouns: its articles say which details to give).
 
     >>> unresolved_reference("What facilities does this library provide?")
     'library'

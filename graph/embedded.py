@@ -257,7 +257,8 @@ class SupportAgent:
         try:
             snapshot = await self.graph.aget_state(config)
             messages = (snapshot.values or {}).get("messages") or []
-            removal = removal_of_failed_turn(messages)
+            # The failed run's own message has a batch no later run shares.
+            removal = removal_of_failed_turn(messages, current="")
             if removal and message_id in {m.id for m in messages}:
                 await self.graph.aupdate_state(config, {"messages": removal}, as_node="abstain")
         except Exception as exc:  # the caller gets the turn's own error, not this one

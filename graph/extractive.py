@@ -78,8 +78,9 @@ _LEANS_BACK = re.compile(
     re.I,
 )
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
-_EMPTY_CELLS = re.compile(r"\|(?:[ \t]*\|)+")
-"""A run of empty table cells (a one-line CSV's header has thousands)."""
+_EMPTY_CELLS = re.compile(r"(?:\|[ \t]*){2,}$")
+"""Empty cells that end a table row (a one-line CSV's header has thousands); an empty
+cell inside a row stays, or the columns after it would shift."""
 _MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
 
 
@@ -88,8 +89,8 @@ def clean_text(text: str) -> str:
 
     >>> clean_text('<a name="names"></a>Reserved \\_names\\_ <b>here</b>')
     'Reserved _names_ here'
-    >>> clean_text("| name | values | | | |")
-    '| name | values |'
+    >>> clean_text("| name | values | | | |"), clean_text("| Bulb | | 12.50 |")
+    ('| name | values |', '| Bulb | | 12.50 |')
     """
     return _EMPTY_CELLS.sub("|", _MD_ESCAPE.sub(r"\1", _HTML_TAG.sub("", text))).strip()
 
@@ -166,7 +167,9 @@ def extractive_answer(
     # The sentence that asks weighs most: in "I bought a Bulb two weeks ago. Can I return
     # it?" the story sets the scene, the question says what the answer is about.
     rarest = max(weights.values(), default=1.0)
-    asking = _asking_sentences(question)
+    asking = _asking_sentences(question) - _QUESTION_WORDS
+    if not asking:  # "My lamp arrived broken. What now?": the story is what is asked
+        asking = set(tokenize(question))
     for term in set(tokenize(question)) - _QUESTION_WORDS:
         weights[term] = (weights.get(term) or rarest) * (2 if term in asking else 0.5)
     total = sum(weights.values())

@@ -9,10 +9,12 @@ removed: at once by the embedded runner when the store still answers, otherwise 
 next turn's ``guard`` (the only repair a server's failed run gets).
 
 Every turn that completes ends with a reply (an answer, a question back, a handover
-or a human's words), so what follows the last reply is a failed turn. It is found from
-the messages alone because its own writes may be what the outage lost: the message is
-checkpointed with the run's input, before any node runs. History imported from another
-channel (``SupportAgent.import_history``) is marked and never taken for one.
+or a human's words). The input channel marks each customer message with the run that
+brought it (``graph.intake.INPUT_BATCH``), so a failed turn is a customer message of
+another run after the thread's last reply; several messages sent in one run are one
+turn. The mark travels with the message because the failed turn's own writes may be
+what the outage lost. Messages without one (history imported with ``import_history``,
+written by a client's ``update_state``, or from an older release) are never removed.
 """
 
 from __future__ import annotations
@@ -21,10 +23,18 @@ from collections.abc import Sequence
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, RemoveMessage
 
-__all__ = ["IMPORTED", "removal_of_failed_turn", "unanswered_turn"]
+from graph.intake import INPUT_BATCH
+
+__all__ = ["IMPORTED", "batch_of", "removal_of_failed_turn", "unanswered_turn"]
 
 IMPORTED = "imported"
 """``additional_kwargs`` key of a message recorded from another channel."""
+
+
+def batch_of(message: AnyMessage) -> str | None:
+    """The run whose input brought this customer message (None: not through a run)."""
+    batch = message.additional_kwargs.get(INPUT_BATCH)
+    return batch if isinstance(batch, str) else None
 
 
 def _ends_a_turn(message: AnyMessage) -> bool:
@@ -34,35 +44,40 @@ def _ends_a_turn(message: AnyMessage) -> bool:
     return isinstance(message, AIMessage) and not message.tool_calls
 
 
-def unanswered_turn(messages: Sequence[AnyMessage], *, before: str | None = None) -> list[str]:
-    """Ids of the messages after the last reply, if they hold a customer message.
+def unanswered_turn(messages: Sequence[AnyMessage], *, current: str | None = None) -> list[str]:
+    """Ids of the messages a failed run left after the last reply.
 
-    ``before`` is the id of the message now being handled: it and what follows it are
-    not part of the failed turn.
+    ``current`` is the batch of the run now handling the thread: its messages are not
+    a failed turn. Customer messages without a batch are kept.
 
-    >>> q, a = HumanMessage("hi", id="q"), AIMessage("Hello!", id="a")
-    >>> unanswered_turn([a, q, HumanMessage("again", id="n")], before="n")
+    >>> def asked(text, id, batch):
+    ...     return HumanMessage(text, id=id, additional_kwargs={INPUT_BATCH: batch})
+    >>> a = AIMessage("Hello!", id="a")
+    >>> unanswered_turn([a, asked("hi", "q", "r1"), asked("again", "n", "r2")], current="r2")
     ['q']
-    >>> unanswered_turn([q, a, HumanMessage("x", id="n")], before="n")
+    >>> unanswered_turn([a, asked("one", "q1", "r2"), asked("two", "q2", "r2")], current="r2")
+    []
+    >>> unanswered_turn([a, HumanMessage("written by update_state", id="u")])
     []
     >>> call = AIMessage("", id="c", tool_calls=[{"name": "s", "args": {}, "id": "1"}])
-    >>> unanswered_turn([q, call])
+    >>> unanswered_turn([asked("hi", "q", "r1"), call])
     ['q', 'c']
     """
-    ids = [m.id for m in messages]
-    end = ids.index(before) if before in ids else len(messages)
-    turn: list[AnyMessage] = []
-    for message in reversed(messages[:end]):
+    stretch: list[AnyMessage] = []
+    for message in reversed(messages):
         if _ends_a_turn(message):
             break
-        turn.insert(0, message)
-    if not any(isinstance(m, HumanMessage) for m in turn):
+        stretch.insert(0, message)
+    failed = [
+        m for m in stretch if not isinstance(m, HumanMessage) or (batch_of(m) or current) != current
+    ]
+    if not any(isinstance(m, HumanMessage) for m in failed):
         return []
-    return [m.id for m in turn if m.id]
+    return [m.id for m in failed if m.id]
 
 
 def removal_of_failed_turn(
-    messages: Sequence[AnyMessage], *, before: str | None = None
+    messages: Sequence[AnyMessage], *, current: str | None = None
 ) -> list[RemoveMessage]:
     """The ``messages`` update that drops an unanswered turn (empty when there is none)."""
-    return [RemoveMessage(id=i) for i in unanswered_turn(messages, before=before)]
+    return [RemoveMessage(id=i) for i in unanswered_turn(messages, current=current)]

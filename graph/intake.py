@@ -34,6 +34,7 @@ from graph.message_checks import message_content
 from tools.attachments.input import block_label
 
 __all__ = [
+    "INPUT_BATCH",
     "LONG_TEXT_CHARS",
     "STASH_TTL_S",
     "InputChannel",
@@ -52,6 +53,8 @@ STASH_TTL_S = 600.0
 """How long stashed content waits for its run's guard."""
 STASH_MAX_BYTES = 512_000_000
 """The oldest entries go first beyond this (a burst of large files)."""
+INPUT_BATCH = "input_batch"
+"""``additional_kwargs`` key: which run's input a customer message came with."""
 STASHED = "stashed"
 """The type of a reference block left in the input."""
 
@@ -161,6 +164,7 @@ def _messages(messages: Any) -> list[AnyMessage]:
     if not isinstance(messages, list):
         messages = [messages]
     converted: list[AnyMessage] = []
+    batch = secrets.token_urlsafe(9)  # which run brought them (``graph.failed_turn``)
     for message in messages:
         if isinstance(message, dict) and "content" in message:
             message = {**message, "content": message_content(message["content"])}
@@ -168,7 +172,16 @@ def _messages(messages: Any) -> list[AnyMessage]:
             converted.extend(convert_to_messages([message]))  # type: ignore[arg-type]
         except (ValueError, TypeError, NotImplementedError) as exc:
             logger.info("input message dropped: %s", type(exc).__name__)
-    return [_take_out_of(m) for m in converted]  # type: ignore[misc]
+    return [_take_out_of(_stamped(m, batch)) for m in converted]  # type: ignore[misc]
+
+
+def _stamped(message: BaseMessage, batch: str) -> BaseMessage:
+    """A customer message marked with the run that brought it (``INPUT_BATCH``)."""
+    if not isinstance(message, HumanMessage):
+        return message
+    return message.model_copy(
+        update={"additional_kwargs": {**message.additional_kwargs, INPUT_BATCH: batch}}
+    )
 
 
 def restore(content: Any) -> Any:

@@ -4,8 +4,11 @@ Checkpoint tables that grow forever are among the most reported problems of Lang
 deployments. ``prune_threads`` deletes each thread idle for longer than the limit: its
 checkpoints (the saver's own ``adelete_thread``, embedded or Postgres), the files sent
 in it and its ownership row, and with ``SUPPORT_SERVER_URL`` the thread on the LangGraph
-server. A thread a human still has (an open or assigned ticket) is
-kept, and so, with ``keep_latest``, is each customer's most recent conversation.
+server; then a thread whose activity the checkpointer here does not show (not the
+server's database) or whose tenant the admin token does not cover is kept, because
+deleting it there could delete a live conversation. A thread a human still has (an
+open or assigned ticket) is kept, and so, with ``keep_latest``, is each customer's most
+recent conversation.
 Memories and tickets are not conversations: they have their own retention
 (``memory prune``) and belong to the helpdesk.
 """
@@ -18,7 +21,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
-from graph.server_threads import delete_server_threads
+from graph.server_threads import can_delete_for, delete_server_threads
 from tools.services import Services
 
 __all__ = ["prune_threads"]
@@ -44,9 +47,15 @@ async def prune_threads(
     cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
     with_a_human = await services.tickets.threads_with_open_tickets()
     owned = await services.owners.all_threads()
+    on_server = services.settings.server_url is not None
     last: dict[str, datetime] = {}
-    for thread_id, _, _, created in owned:
+    unknown: set[str] = set()  # on a server: no checkpoint here, so no idea how idle
+    for thread_id, tenant, _, created in owned:
         seen = await _last_activity(checkpointer, thread_id)
+        if seen is None and on_server:
+            unknown.add(thread_id)
+        elif on_server and not can_delete_for(services.settings, tenant):
+            unknown.add(thread_id)  # the server's copy could not be deleted: keep both
         last[thread_id] = seen or created.replace(tzinfo=created.tzinfo or UTC)
     latest_of: dict[tuple[str, str], str] = {}
     by_customer: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
@@ -61,7 +70,8 @@ async def prune_threads(
         for t, tenant, user, _ in owned
         if keep_latest and t in old and t not in with_a_human and latest_of[(tenant, user)] == t
     ]
-    doomed = [t for t in old if t not in with_a_human and t not in kept_latest]
+    kept_unknown = [t for t in old if t in unknown and t not in with_a_human]
+    doomed = [t for t in old if t not in with_a_human and t not in kept_latest and t not in unknown]
     files = server_threads = 0
     if not dry_run:
         # The server first: if it cannot be reached, nothing is deleted and a retry redoes it.
@@ -77,7 +87,11 @@ async def prune_threads(
         "kept_with_a_human": len(kept_human),
         "kept_latest": len(kept_latest),
         "dry_run": int(dry_run),
-        **({"server_threads": server_threads} if services.settings.server_url else {}),
+        **(
+            {"server_threads": server_threads, "kept_unknown_activity": len(kept_unknown)}
+            if on_server
+            else {}
+        ),
     }
 
 

@@ -14,9 +14,22 @@ from collections.abc import Iterable
 from state import Settings
 from tools.resilience.errors import DependencyUnavailableError
 
-__all__ = ["delete_server_threads"]
+__all__ = ["can_delete_for", "delete_server_threads"]
 
 _PAGE = 100
+
+
+def can_delete_for(settings: Settings, tenant_id: str) -> bool:
+    """Whether the configured credential can delete this tenant's threads on the server."""
+    if settings.auth_jwt_secret is not None:
+        return True
+    admin = settings.server_admin_token
+    if admin is None:
+        return False
+    import jwt
+
+    claims = jwt.decode(admin.get_secret_value(), options={"verify_signature": False})
+    return bool(claims.get(settings.auth_tenant_claim) == tenant_id)
 
 
 def _credentials(settings: Settings, tenant_id: str, user_id: str) -> dict[str, str] | None:

@@ -66,9 +66,6 @@ async def _postgres_saver(url: str, pool_size: int) -> AsyncIterator[BaseCheckpo
         open=False,
         check=AsyncConnectionPool.check_connection,  # a dead connection is replaced at once
         timeout=_POOL_WAIT_S,  # during an outage a turn fails fast, not after 30 s
-        # Give up reconnecting after a second: the next request then dials at once,
-        # instead of waiting out a backoff (1, 2, 4, 8 s...) grown during the outage.
-        reconnect_timeout=_RECONNECT_S,
         kwargs={
             "autocommit": True,
             "prepare_threshold": None,
@@ -76,7 +73,10 @@ async def _postgres_saver(url: str, pool_size: int) -> AsyncIterator[BaseCheckpo
             "connect_timeout": _CONNECT_TIMEOUT_S,
         },
     )
-    await pool.open(wait=True, timeout=10)
+    await pool.open(wait=True, timeout=10)  # a database still starting is waited for
+    # Then give up reconnecting after a second: the next request dials at once, instead
+    # of waiting out a backoff (1, 2, 4, 8 s...) grown during an outage.
+    pool.reconnect_timeout = _RECONNECT_S
     try:
         saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         await saver.setup()

@@ -18,8 +18,8 @@ from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from graph.attachment_turn import acknowledge, receive_attachments
-from graph.failed_turn import removal_of_failed_turn
-from graph.intake import MissingStash, discard, restore, stashed_names
+from graph.failed_turn import batch_of, removal_of_failed_turn
+from graph.intake import INPUT_BATCH, MissingStash, discard, restore, stashed_names
 from graph.message_checks import check_message, message_text
 from graph.nodes.create_ticket import deliver_in_background
 from graph.nodes.deps import Node, NodeDeps
@@ -50,13 +50,27 @@ def make_guard(deps: NodeDeps) -> Node:
         update = await _checked(deps, state, runtime)
         last = state.messages[-1] if state.messages else None
         if isinstance(last, HumanMessage) and update.get("rejection") != "foreign_thread":
-            failed = removal_of_failed_turn(state.messages, before=last.id)
+            batch = batch_of(last)
+            # A rewritten message keeps the mark of the run that brought it.
+            update["messages"] = [
+                _with_batch(m, batch) if m.id == last.id else m for m in update.get("messages", [])
+            ]
+            failed = removal_of_failed_turn(state.messages, current=batch)
             if failed:
                 logger.warning("dropping %d message(s) of a turn that failed", len(failed))
-                update["messages"] = [*failed, *update.get("messages", [])]
+                update["messages"] = [*failed, *update["messages"]]
+            if not update["messages"]:
+                del update["messages"]
         return update
 
     return guard
+
+
+def _with_batch(message: Any, batch: str | None) -> Any:
+    if batch is None or not isinstance(message, HumanMessage) or batch_of(message) == batch:
+        return message
+    kwargs = {**message.additional_kwargs, INPUT_BATCH: batch}
+    return message.model_copy(update={"additional_kwargs": kwargs})
 
 
 async def _checked(

@@ -88,7 +88,7 @@ def make_retrieve(deps: NodeDeps) -> Node:
                     # articles answer confidently, an "it" is not about the file.
                     file_in_focus=bool(state.received_attachments)
                     or (_quoted_a_file(state) and result.top_score < result.threshold),
-                    filenames=[a["filename"] for a in state.attachments],
+                    filenames=[a["filename"] for a in state.received_attachments],
                 ),
             )
         degraded = [f"kb_{kb_error}"] if kb_error else []

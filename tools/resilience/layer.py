@@ -71,7 +71,7 @@ class Resilience:
         policy = policy or self.policy(name)
         breaker = self.breakers.get(name, policy)
         attempts = 0
-        failed: ToolError | None = None  # what this call's own attempts ran into
+        failed: ToolError | None = None  # the failure by which this call opened the circuit
         retry_allowed = policy.idempotent or idempotency_key is not None
         max_attempts = policy.max_attempts if retry_allowed else 1
 
@@ -88,9 +88,6 @@ class Resilience:
                 # The breaker sees our error types, so it can ignore the caller's own faults.
                 return await breaker.call_async(_translated, name, fn, timeout)
             except GraphBubbleUp:
-                raise
-            except ToolError as error:
-                failed = error
                 raise
             except CircuitBreakerError as exc:
                 cause = exc.__cause__

@@ -84,3 +84,33 @@ async def test_imported_history_is_never_taken_for_a_failed_turn(agent):
     assert result.outcome == "answered"
     roles = [role for role, _ in await agent.history(thread)]
     assert roles == ["human", "human", "human", "ai"]  # both imported turns kept
+
+
+async def test_several_messages_sent_in_one_run_are_one_turn(agent):
+    """A client may send more than one customer message in a run: none is a failed turn."""
+    from state import Context
+
+    config = {"configurable": {"thread_id": "two-at-once"}}
+    messages = [
+        {"role": "user", "content": "My order arrived damaged."},
+        {"role": "user", "content": "How do I get a refund?"},
+    ]
+    await agent.graph.ainvoke(
+        {"messages": messages}, config=config, context=Context(user_id="u-two")
+    )
+    roles = [role for role, _ in await agent.history("two-at-once")]
+    assert roles == ["human", "human", "ai"]
+
+
+async def test_a_message_written_with_update_state_is_kept(agent):
+    thread = "written-by-a-client"
+    first = await agent.ask("How long do refunds take?", thread_id=thread, user_id="u-upd")
+    from langchain_core.messages import HumanMessage
+
+    config = {"configurable": {"thread_id": first.thread_id}}
+    await agent.graph.aupdate_state(
+        config, {"messages": [HumanMessage("noted by the client")]}, as_node="abstain"
+    )
+    await agent.ask("And to PayPal?", thread_id=thread, user_id="u-upd")
+    roles = [role for role, _ in await agent.history(thread)]
+    assert roles == ["human", "ai", "human", "human", "ai"]

@@ -400,8 +400,12 @@ async def test_forgetting_a_customer_reaches_the_server(server, tmp_path):
     engine.dispose()
 
 
+@pytest.mark.parametrize("server", ["aegra"], indirect=True)  # langgraph dev has no database
 async def test_pruning_old_threads_reaches_the_server(server):
-    """Aegra 0.6 has no thread TTL: ``threads prune`` deletes the idle threads there too."""
+    """Aegra 0.6 has no thread TTL: ``threads prune`` deletes the idle threads there too.
+
+    With the server's database as its checkpointer, so it sees how idle each thread is.
+    """
     import json
     import os
     from pathlib import Path
@@ -414,12 +418,11 @@ async def test_pruning_old_threads_reaches_the_server(server):
         "SUPPORT_SERVER_URL": server.url,
         "SUPPORT_AUTH_JWT_SECRET": SECRET,
     }
-    if server.database_url:
-        env["SUPPORT_DATABASE_URL"] = server.database_url.replace(
-            "postgresql://", "postgresql+psycopg://"
-        )
-        env["SUPPORT_CHECKPOINTER"] = "postgres"
-        env["SUPPORT_POSTGRES_URL"] = server.database_url
+    env["SUPPORT_DATABASE_URL"] = server.database_url.replace(
+        "postgresql://", "postgresql+psycopg://"
+    )
+    env["SUPPORT_CHECKPOINTER"] = "postgres"
+    env["SUPPORT_POSTGRES_URL"] = server.database_url
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORT_")}
     command = [str(Path(sys.executable).with_name("support-agent")), "threads", "prune"]
     pruned = await asyncio.to_thread(

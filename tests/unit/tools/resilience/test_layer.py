@@ -218,3 +218,21 @@ async def test_third_party_bad_requests_are_translated_before_the_breaker_counts
         result = await resilience.run("dep", Script(BadRequestError("bad")), policy=policy)
         assert result.error_kind == "invalid_request"
     assert resilience.breakers.states()["dep"] == "closed"
+
+
+async def test_a_circuit_another_call_opened_is_reported_as_open():
+    """Only a failure by which this call opened the circuit stands in for 'circuit open'."""
+    import asyncio
+
+    from tools.resilience.errors import RateLimitedError
+
+    resilience, policy = layer(
+        max_attempts=3, breaker_fail_max=2, breaker_reset_s=60, backoff_max_s=0.5
+    )
+    ours = Script(RateLimitedError("429", retry_after=0.3), "ok")
+    mine = asyncio.create_task(resilience.run("dep", ours, policy=policy))
+    await asyncio.sleep(0.05)  # our first attempt got a 429; we wait 0.3 s to retry
+    one_shot = policy.model_copy(update={"max_attempts": 1})
+    await resilience.run("dep", Script(DependencyUnavailableError("down")), policy=one_shot)
+    result = await mine  # the other call's failure opened the circuit meanwhile
+    assert (result.error_kind, ours.calls) == ("circuit_open", 1)
