@@ -645,6 +645,9 @@ async def test_a_huge_one_line_csv_is_read_in_part_and_the_customer_is_told(agen
     assert sent["status"] in {"converted", "rejected"}
     if sent["status"] == "converted":
         assert "is long: I read its beginning only" in result.answer
+        # "my export" names the file just sent: answered from it, not refused
+        assert result.outcome == "answered", result.route_reasons
+        assert result.citations[0]["doc_id"] == sent["doc_id"]
         stored = await agent.services.attachments.chunk_count(sent["id"])
         assert stored <= agent.services.attachments.limits.max_chunks
     else:  # refused by a conversion limit: a clear reason, not a hang
