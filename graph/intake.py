@@ -41,6 +41,7 @@ __all__ = [
     "MissingStash",
     "discard",
     "restore",
+    "stamped",
     "stashed_names",
     "take_out",
 ]
@@ -172,12 +173,14 @@ def _messages(messages: Any) -> list[AnyMessage]:
             converted.extend(convert_to_messages([message]))  # type: ignore[arg-type]
         except (ValueError, TypeError, NotImplementedError) as exc:
             logger.info("input message dropped: %s", type(exc).__name__)
-    return [_take_out_of(_stamped(m, batch)) for m in converted]  # type: ignore[misc]
+    return [_take_out_of(stamped(m, batch)) for m in converted]  # type: ignore[misc]
 
 
-def _stamped(message: BaseMessage, batch: str) -> BaseMessage:
+def stamped(message: BaseMessage, batch: str | None) -> BaseMessage:
     """A customer message marked with the run that brought it (``INPUT_BATCH``)."""
-    if not isinstance(message, HumanMessage):
+    if batch is None or not isinstance(message, HumanMessage):
+        return message
+    if message.additional_kwargs.get(INPUT_BATCH) == batch:
         return message
     return message.model_copy(
         update={"additional_kwargs": {**message.additional_kwargs, INPUT_BATCH: batch}}

@@ -19,7 +19,7 @@ from langgraph.runtime import Runtime
 
 from graph.attachment_turn import acknowledge, receive_attachments
 from graph.failed_turn import batch_of, removal_of_failed_turn
-from graph.intake import INPUT_BATCH, MissingStash, discard, restore, stashed_names
+from graph.intake import MissingStash, discard, restore, stamped, stashed_names
 from graph.message_checks import check_message, message_text
 from graph.nodes.create_ticket import deliver_in_background
 from graph.nodes.deps import Node, NodeDeps
@@ -53,7 +53,7 @@ def make_guard(deps: NodeDeps) -> Node:
             batch = batch_of(last)
             # A rewritten message keeps the mark of the run that brought it.
             update["messages"] = [
-                _with_batch(m, batch) if m.id == last.id else m for m in update.get("messages", [])
+                stamped(m, batch) if m.id == last.id else m for m in update.get("messages", [])
             ]
             failed = removal_of_failed_turn(state.messages, current=batch)
             if failed:
@@ -64,13 +64,6 @@ def make_guard(deps: NodeDeps) -> Node:
         return update
 
     return guard
-
-
-def _with_batch(message: Any, batch: str | None) -> Any:
-    if batch is None or not isinstance(message, HumanMessage) or batch_of(message) == batch:
-        return message
-    kwargs = {**message.additional_kwargs, INPUT_BATCH: batch}
-    return message.model_copy(update={"additional_kwargs": kwargs})
 
 
 async def _checked(

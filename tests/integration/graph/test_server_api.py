@@ -340,6 +340,41 @@ async def test_a_server_log_line_with_a_card_number_is_kept_redacted(server):
     assert "object has no attribute 'copy'" not in log
 
 
+def _server_env(server: Any) -> dict[str, str]:
+    """What the command line needs to act on the server's data and the server itself."""
+    env = {
+        "SUPPORT_DATA_DIR": str(server.data_dir),
+        "SUPPORT_SERVER_URL": server.url,
+        "SUPPORT_AUTH_JWT_SECRET": SECRET,
+    }
+    if server.database_url:
+        env["SUPPORT_DATABASE_URL"] = server.database_url.replace(
+            "postgresql://", "postgresql+psycopg://"
+        )
+    return env
+
+
+async def _cli_json(env: dict[str, str], *args: str) -> dict[str, Any]:
+    """``support-agent ARGS --json`` in a process of its own, with only ``env``'s settings."""
+    import json
+    import os
+    from pathlib import Path
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORT_")}
+    command = [str(Path(sys.executable).with_name("support-agent")), *args, "--json"]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**environ, **env},
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 async def test_forgetting_a_customer_reaches_the_server(server, tmp_path):
     import jwt
 
@@ -350,38 +385,8 @@ async def test_forgetting_a_customer_reaches_the_server(server, tmp_path):
     await run(client, thread["thread_id"], input=PRO)
     assert [t["thread_id"] for t in await client.threads.search()] == [thread["thread_id"]]
 
-    env = {
-        "SUPPORT_DATA_DIR": str(server.data_dir),
-        "SUPPORT_SERVER_URL": server.url,
-        "SUPPORT_AUTH_JWT_SECRET": SECRET,
-    }
-    if server.database_url:
-        env["SUPPORT_DATABASE_URL"] = server.database_url.replace(
-            "postgresql://", "postgresql+psycopg://"
-        )
-    import json
-    import os
-    from pathlib import Path
-
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORT_")}
-    command = [
-        str(Path(sys.executable).with_name("support-agent")),
-        "forget",
-        "--user",
-        gus,
-        "--json",
-    ]
-    forgot = await asyncio.to_thread(
-        subprocess.run,
-        command,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        env={**environ, **env},
-    )
-    assert forgot.returncode == 0, forgot.stderr
-    counts = json.loads(forgot.stdout)
+    env = _server_env(server)
+    counts = await _cli_json(env, "forget", "--user", gus)
     assert counts["server_threads"] == 1 and counts["memories"] >= 1, counts
     assert await client.threads.search() == []
     with pytest.raises(httpx.HTTPStatusError):
@@ -406,36 +411,15 @@ async def test_pruning_old_threads_reaches_the_server(server):
 
     With the server's database as its checkpointer, so it sees how idle each thread is.
     """
-    import json
-    import os
-    from pathlib import Path
-
     client = server.client(user("ida"))
     thread = await client.threads.create()
     await run(client, thread["thread_id"], input=RESET)
     env = {
-        "SUPPORT_DATA_DIR": str(server.data_dir),
-        "SUPPORT_SERVER_URL": server.url,
-        "SUPPORT_AUTH_JWT_SECRET": SECRET,
+        **_server_env(server),
+        "SUPPORT_CHECKPOINTER": "postgres",
+        "SUPPORT_POSTGRES_URL": server.database_url,
     }
-    env["SUPPORT_DATABASE_URL"] = server.database_url.replace(
-        "postgresql://", "postgresql+psycopg://"
-    )
-    env["SUPPORT_CHECKPOINTER"] = "postgres"
-    env["SUPPORT_POSTGRES_URL"] = server.database_url
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORT_")}
-    command = [str(Path(sys.executable).with_name("support-agent")), "threads", "prune"]
-    pruned = await asyncio.to_thread(
-        subprocess.run,
-        [*command, "--older-than", "0", "--json"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        env={**environ, **env},
-    )
-    assert pruned.returncode == 0, pruned.stderr
-    counts = json.loads(pruned.stdout)
+    counts = await _cli_json(env, "threads", "prune", "--older-than", "0")
     assert counts["server_threads"] >= 1 and counts["pruned"] >= 1, counts
     with pytest.raises(httpx.HTTPStatusError):
         await client.threads.get_state(thread["thread_id"])
