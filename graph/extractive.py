@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from state import Citation, Passage, citation_of
+from tools.knowledge_base.focus import asking_sentences
 from tools.knowledge_base.lexical import tokenize
 
 __all__ = [
@@ -255,9 +256,7 @@ def extractive_answer(
 
 def _asking_sentences(question: str) -> set[str]:
     """The words of the question's sentences that ask (end in "?"), or of all of it."""
-    sentences = _SENTENCE.split(question.strip())
-    asking = [s for s in sentences if s.rstrip().endswith("?")] or sentences
-    return {t for s in asking for t in tokenize(s)}
+    return set(tokenize(asking_sentences(question)))
 
 
 def _introduces(unit: _Unit) -> bool:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from tools.knowledge_base import tokenize
+from tools.knowledge_base.focus import asking_sentences
 
 __all__ = [
     "Rarity",
@@ -225,16 +226,3 @@ def form_query(turns: Sequence[Turn | str], rarity: Rarity | None = None) -> str
         return current
     context = _context(earlier)
     return f"{context} {current}" if context else current
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
-def asking_sentences(message: str) -> str:
-    """The sentences of ``message`` that ask (all of it when none ends with "?").
-
-    >>> asking_sentences("I bought a bulb last week. Can I return it?")
-    'Can I return it?'
-    """
-    asking = [s for s in _SENTENCE_END.split(message.strip()) if s.rstrip().endswith("?")]
-    return " ".join(asking) or message.strip()

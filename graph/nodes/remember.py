@@ -57,17 +57,27 @@ def _slot_value(memory: RecalledMemoryState) -> str | None:
 
 
 def shape_by_memories(
-    passages: list[Passage], terms: dict[str, float], memories: list[RecalledMemoryState]
+    passages: list[Passage],
+    terms: dict[str, float],
+    memories: list[RecalledMemoryState],
+    query: str = "",
 ) -> tuple[list[Passage], dict[str, float]]:
     """Move passages that name the customer's plan or product first; weigh those words.
+
+    Only for what the query does not name already: the search has weighed those words,
+    and counting them twice would put a passing mention of the product ahead of what
+    was asked ("I bought a Lumora Bulb … can I return it?" is not about the bulb).
 
     >>> p = [{"doc_id": "a", "text": "Basic keeps 24 hours.", "dense": 0.61},
     ...      {"doc_id": "b", "text": "Pro keeps 60 days.", "dense": 0.60}]
     >>> m = [{"id": 1, "kind": "fact", "slot": "plan", "content": "On the Pro plan", "score": 1.0}]
     >>> [x["doc_id"] for x in shape_by_memories(p, {}, m)[0]]
     ['b', 'a']
+    >>> [x["doc_id"] for x in shape_by_memories(p, {}, m, "I'm on Pro: how long?")[0]]
+    ['a', 'b']
     """
-    values = [v for v in (_slot_value(m) for m in memories) if v]
+    named = set(tokenize(query))
+    values = [v for v in (_slot_value(m) for m in memories) if v and not set(tokenize(v)) <= named]
     if not values:
         return passages, terms
     patterns = [re.compile(rf"\b{re.escape(v)}\b") for v in values]
@@ -143,7 +153,7 @@ async def remember_turn(
     # memory says nothing about which line of an invoice answers.
     files = state.passages[: state.attachment_passages]
     articles, terms = shape_by_memories(
-        state.passages[state.attachment_passages :], state.query_terms, memories
+        state.passages[state.attachment_passages :], state.query_terms, memories, state.query
     )
     passages = [*files, *articles]
     if files:

@@ -23,6 +23,7 @@ from tools.knowledge_base.audience import is_internal
 from tools.knowledge_base.calibration import FALLBACK_THRESHOLD
 from tools.knowledge_base.chroma import ChromaCollections
 from tools.knowledge_base.confidence import Signals, abstention_model
+from tools.knowledge_base.focus import asking_part
 from tools.knowledge_base.fusion import bm25_weight, weighted_rrf
 from tools.knowledge_base.lexical import LexicalIndex, tokenize
 from tools.knowledge_base.manifest import Manifest
@@ -210,11 +211,14 @@ class HybridSearch:
                 tool="kb_search",
             )
         candidates = self.settings.candidate_k
-        vector, bm25_hits = await asyncio.gather(
-            self.queries.embed(query),
+        focus = asking_part(query)
+        embedded, bm25_hits = await asyncio.gather(
+            asyncio.gather(*(self.queries.embed(text) for text in (query, focus) if text)),
             self.executor.run(lexical.index.search, query, candidates),
         )
-        dense = await self._dense(tenant_id, lexical, vector, candidates)
+        vector = embedded[0]
+        focus_vector = embedded[1] if focus else None
+        dense = await self._dense(tenant_id, lexical, vector, candidates, focus_vector)
         rule = self.settings.internal_pattern(tenant_id)
         settings = self.settings
 
@@ -345,12 +349,20 @@ class HybridSearch:
         return SearchResult(query, passages, round(best_coverage, 4), LEXICAL_COVERAGE, terms)
 
     async def _dense(
-        self, tenant_id: str, lexical: _LexicalCache, vector: list[float], n: int
+        self,
+        tenant_id: str,
+        lexical: _LexicalCache,
+        vector: list[float],
+        n: int,
+        focus: list[float] | None = None,
     ) -> list[tuple[str, str, dict[str, Any], float]]:
         """The ``n`` chunks nearest ``vector`` as (id, text, metadata, cosine), best first.
 
         Exact search over the chunk vectors already in memory (one matrix-vector product,
-        no round trip); Chroma answers when they are not loaded.
+        no round trip); Chroma answers when they are not loaded. With ``focus`` (the
+        message's asking sentences, ``focus.asking_part``) chunks are ranked by their
+        cosine to both summed; the cosine reported, which abstention reads, stays the
+        message's.
         """
         n = min(n, max(1, len(lexical.chunk_ids)))
         if lexical.vectors is not None and len(lexical.vectors):
@@ -358,8 +370,11 @@ class HybridSearch:
 
             def exact() -> list[tuple[str, str, dict[str, Any], float]]:
                 scores = lexical.vectors @ np.asarray(vector, dtype=np.float32)
-                top = np.argpartition(-scores, n - 1)[:n] if n < len(scores) else None
-                order = top[np.argsort(-scores[top])] if top is not None else np.argsort(-scores)
+                rank = scores
+                if focus is not None:
+                    rank = scores + lexical.vectors @ np.asarray(focus, dtype=np.float32)
+                top = np.argpartition(-rank, n - 1)[:n] if n < len(rank) else None
+                order = top[np.argsort(-rank[top])] if top is not None else np.argsort(-rank)
                 return [
                     (lexical.chunk_ids[i], lexical.texts[i], lexical.metas[i], float(scores[i]))
                     for i in order.tolist()

@@ -26,6 +26,33 @@ async def test_follow_up_uses_the_earlier_turn(sample_agent):
     assert follow.citations[0]["doc_id"] == "troubleshooting/lock-battery-and-jammed-lock.md"
 
 
+async def test_the_demo_conversation_is_answered_from_the_right_articles(sample_agent):
+    """The story names the bulb, the question asks about returns: the refund article leads.
+
+    The bulb is named once in passing by "Damaged, Defective or Wrong Items"; neither the
+    product words of the story nor the memory stored from this very message may put
+    that article first.
+    """
+    first = await sample_agent.ask(
+        "I bought a Lumora Bulb two weeks ago and don't want it any more. "
+        "Can I return it for a refund?",
+        user_id="demo-customer",
+    )
+    assert first.outcome == "answered"
+    assert first.citations[0]["doc_id"] in {
+        "refunds/how-to-request-a-refund.md",
+        "refunds/refund-policy.md",
+    }
+    assert "30-day" in first.answer or "30 days" in first.answer
+    timing = await sample_agent.ask(
+        "How long does it take to reach my credit card?",
+        thread_id=first.thread_id,
+        user_id="demo-customer",
+    )
+    assert timing.citations[0]["doc_id"] == "refunds/refund-timing-by-payment-method.md"
+    assert "5-10 business days" in timing.answer
+
+
 async def test_out_of_scope_questions_get_an_honest_abstention(sample_agent):
     questions = [
         q for q in (TEST_DATA / "out_of_scope_questions.txt").read_text().splitlines() if q
