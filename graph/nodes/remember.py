@@ -76,8 +76,8 @@ def shape_by_memories(
     >>> [x["doc_id"] for x in shape_by_memories(p, {}, m, "I'm on Pro: how long?")[0]]
     ['a', 'b']
     """
-    named = set(tokenize(query))
-    values = [v for v in (_slot_value(m) for m in memories) if v and not set(tokenize(v)) <= named]
+    asked = set(tokenize(query))
+    values = [v for v in (_slot_value(m) for m in memories) if v and not set(tokenize(v)) <= asked]
     if not values:
         return passages, terms
     patterns = [re.compile(rf"\b{re.escape(v)}\b") for v in values]
