@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, NotRequired
 from langchain_core.messages import AnyMessage
 from langgraph.channels import DeltaChannel  # beta in langgraph 1.2
 from langgraph.graph.message import Messages, add_messages
+from langgraph.types import Overwrite
 from typing_extensions import TypedDict  # pydantic builds Studio's schemas from it on 3.11
 
 from state.settings import MessagesStorage
@@ -77,6 +78,24 @@ def citation_of(passage: Passage) -> Citation:
     return citation
 
 
+def note_degraded(current: str | None, new: str | None) -> str | None:
+    """The reducer of ``degraded``: every code reported this turn, once each, in order.
+
+    ``retrieve`` and ``remember`` run side by side and may both report one; a node that
+    writes what it read plus its own code adds only its own. ``None`` adds nothing (the
+    guard's reset at the start of a turn bypasses the reducer, see ``per_turn_defaults``).
+
+    >>> note_degraded("kb_timeout", "memory_unavailable")
+    'kb_timeout,memory_unavailable'
+    >>> note_degraded("kb_timeout", "kb_timeout,model_timeout")
+    'kb_timeout,model_timeout'
+    >>> note_degraded(None, None) is None
+    True
+    """
+    codes = [c for part in (current, new) if part for c in part.split(",") if c]
+    return ",".join(dict.fromkeys(codes)) or None
+
+
 @dataclass
 class SupportState:
     """State of one support conversation."""
@@ -128,8 +147,9 @@ class SupportState:
     """Codes explaining the routing decision."""
     citations: list[Citation] = field(default_factory=list)
     """Documents the final answer cites."""
-    degraded: str | None = None
-    """What ran in a degraded way this turn (``kb_timeout``, ``model_circuit_open``, ...)."""
+    degraded: Annotated[str | None, note_degraded] = None
+    """What ran in a degraded way this turn (``kb_timeout``, ``model_circuit_open``, ...),
+    comma-separated."""
     attachments: list[dict[str, Any]] = field(default_factory=list)
     """The thread's attachments ``{id, doc_id, filename, type, status, size_bytes, error}``,
     oldest first; kept across turns (references only: content lives in the attachment table)."""
@@ -159,9 +179,10 @@ KEPT_ACROSS_TURNS = frozenset({"messages", "escalation", "abstain_streak", "atta
 
 def per_turn_defaults() -> dict[str, Any]:
     """Every per-turn field at its default: the update that starts a fresh turn."""
-    fresh = asdict(SupportState())
+    fresh: dict[str, Any] = asdict(SupportState())
     for name in KEPT_ACROSS_TURNS:
         fresh.pop(name)
+    fresh["degraded"] = Overwrite(None)  # past its reducer: a new turn starts clean
     return fresh
 
 

@@ -1,7 +1,9 @@
 """The ``route`` node: record where the turn goes (answer, abstain or escalate) and why.
 
-The decision itself is code (``graph.routing.decide_route`` and the tenant's
-escalation policy), never the model's alone.
+It joins the two branches after ``guard``: the search (``retrieve``) and the customer's
+memories (``remember``), so it is also where the memories order the passages
+(``graph.memory_focus``). The decision itself is code (``graph.routing.decide_route``
+and the tenant's escalation policy), never the model's alone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
+from graph.memory_focus import shaped_by_memories
 from graph.message_checks import message_text
 from graph.nodes.deps import Node, NodeDeps
 from graph.routing import decide_route
@@ -47,7 +50,8 @@ def make_route(deps: NodeDeps) -> Node:
     """The route node over ``deps``."""
 
     async def route(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
-        """Record the routing decision and its reasons: answer, abstain or escalate."""
+        """Order the passages by the memories; record the route and why."""
+        shaped = shaped_by_memories(state)
         decision, reasons = decide_route(
             rejection=state.rejection,
             passages=len(state.passages),
@@ -58,7 +62,7 @@ def make_route(deps: NodeDeps) -> Node:
             answerable=state.answerable if state.retrieval_signals else None,
         )
         if state.rejection or not state.messages:
-            return {"route": decision, "route_reasons": reasons}
+            return {**shaped, "route": decision, "route_reasons": reasons}
         services = await deps.services()
         text = message_text(state.messages[-1].content)[0]
         escalate = escalation_reasons(
@@ -69,7 +73,12 @@ def make_route(deps: NodeDeps) -> Node:
             intents=await _intents(services, text),
         )
         if escalate:
-            return {"route": "escalate", "route_reasons": escalate, "escalation_reasons": escalate}
-        return {"route": decision, "route_reasons": reasons}
+            return {
+                **shaped,
+                "route": "escalate",
+                "route_reasons": escalate,
+                "escalation_reasons": escalate,
+            }
+        return {**shaped, "route": decision, "route_reasons": reasons}
 
     return route
