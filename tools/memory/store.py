@@ -93,14 +93,19 @@ class MemoryStore:
         sessions: async_sessionmaker[AsyncSession],
         embeddings: SentenceEmbeddings,
         executor: BlockingExecutor,
+        queries: QueryBatcher | None = None,
     ) -> None:
+        """``queries``: the knowledge base's batcher, so that a recall by the query the
+        search is embedding at the same moment waits for that one embedding."""
         self.settings = settings
         self.sessions = sessions
         self.embeddings = embeddings
         self.executor = executor
         key = settings.memory_encryption_key
         self.crypto = MemoryCrypto(key.get_secret_value() if key else None)
-        self.queries = QueryBatcher(embeddings, executor, enabled=settings.embedding_batching)
+        self.queries = queries or QueryBatcher(
+            embeddings, executor, enabled=settings.embedding_batching
+        )
         self._cache = RecallCache(settings.memory_cache_max_memories)
         self.cache_loads = 0
         """Times a user's memories were read from the database for recall (tests, bench)."""
