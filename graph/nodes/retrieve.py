@@ -8,6 +8,7 @@ answer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -19,9 +20,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from graph.attachment_turn import merge_passages, refers_to_attachment
 from graph.extractive import FILE_SOURCE
 from graph.nodes.deps import Node, NodeDeps
+from graph.nodes.route import intent_text
 from graph.nodes.turn_query import conversation_turns
 from state import Context, SupportState
 from tools.identity import identity_of, thread_of
+from tools.knowledge_base import SearchResult
 
 __all__ = ["make_retrieve"]
 
@@ -45,10 +48,16 @@ def make_retrieve(deps: NodeDeps) -> Node:
         kb = services.kb
         thread_id = thread_of(get_config())
         query = await deps.queries.of(state, services, deps.model, context.tenant_id, thread_id)
-        searched = await services.resilience.run(
-            "kb_search",
-            lambda: kb.search(query, context.tenant_id, threshold=context.abstain_threshold),
-        )
+        words = intent_text(state)
+
+        async def search() -> SearchResult:
+            if words.strip() and words != query:
+                # A follow-up: route reads the intents of the customer's own words, so they
+                # are embedded now, in the same model call as the query.
+                await asyncio.gather(kb.queries.embed(query), kb.queries.embed(words))
+            return await kb.search(query, context.tenant_id, threshold=context.abstain_threshold)
+
+        searched = await services.resilience.run("kb_search", search)
         kb_error: str | None = None
         if searched.ok:
             result = searched.data

@@ -24,22 +24,29 @@ from tools.escalation.intent import intent_heads
 from tools.identity import identity_of
 from tools.services import Services
 
-__all__ = ["make_route"]
+__all__ = ["intent_text", "make_route"]
 
 logger = logging.getLogger(__name__)
 _EMBED_TIMEOUT_S = 2.0
 
 
+def intent_text(state: SupportState) -> str:
+    """The customer's words as the intent heads read them (embedded like a query)."""
+    if not state.messages:
+        return ""
+    return message_text(state.messages[-1].content)[0][:2000]
+
+
 async def _intents(services: Services, text: str) -> list[str]:
     """What the semantic heads detect in the customer's words (rules alone if unavailable).
 
-    The vector is the query embedding's cache entry when the search used the message as
-    it is; a follow-up's search query differs, so its words are embedded once more.
+    The vector is the query embedding's cache entry: ``retrieve`` embeds the message
+    with its query when the two differ (a follow-up), in the same model call.
     """
     if not text.strip():
         return []
     try:
-        vector = await asyncio.wait_for(services.kb.queries.embed(text[:2000]), _EMBED_TIMEOUT_S)
+        vector = await asyncio.wait_for(services.kb.queries.embed(text), _EMBED_TIMEOUT_S)
     except Exception as exc:  # the rules still decide; the turn is never held up by this
         logger.warning("escalation intent skipped: %s", type(exc).__name__)
         return []
@@ -70,7 +77,7 @@ def make_route(deps: NodeDeps) -> Node:
             abstain_streak=state.abstain_streak,
             will_abstain=decision == "abstain",
             policy=services.settings.escalation_policy(identity_of(runtime).tenant_id),
-            intents=await _intents(services, text),
+            intents=await _intents(services, intent_text(state)),
         )
         if escalate:
             return {

@@ -95,14 +95,14 @@ class MemoryStore:
         executor: BlockingExecutor,
         queries: QueryBatcher | None = None,
     ) -> None:
-        """``queries``: the knowledge base's batcher, so that a recall by the query the
-        search is embedding at the same moment waits for that one embedding."""
         self.settings = settings
         self.sessions = sessions
         self.embeddings = embeddings
         self.executor = executor
         key = settings.memory_encryption_key
         self.crypto = MemoryCrypto(key.get_secret_value() if key else None)
+        # The knowledge base's batcher: a recall by the query the search is embedding
+        # at the same moment waits for that embedding instead of computing it again.
         self.queries = queries or QueryBatcher(
             embeddings, executor, enabled=settings.embedding_batching
         )
@@ -320,9 +320,7 @@ class MemoryStore:
         # One connection and one transaction for the read and the touch: each checkout
         # and each transaction costs round trips of its own.
         async with self.sessions() as session, session.begin():
-            memories = await self._user_memories(
-                session, tenant_id, user_id, query_vector.nbytes
-            )
+            memories = await self._user_memories(session, tenant_id, user_id, query_vector.nbytes)
             if not memories.rows:
                 return []
             half_life = self.settings.memory_half_life_days
