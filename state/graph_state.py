@@ -17,7 +17,6 @@ from typing import Annotated, Any, Literal, NotRequired
 from langchain_core.messages import AnyMessage
 from langgraph.channels import DeltaChannel  # beta in langgraph 1.2
 from langgraph.graph.message import Messages, add_messages
-from langgraph.types import Overwrite
 from typing_extensions import TypedDict  # pydantic builds Studio's schemas from it on 3.11
 
 from state.settings import MessagesStorage
@@ -82,16 +81,18 @@ def note_degraded(current: str | None, new: str | None) -> str | None:
     """The reducer of ``degraded``: every code reported this turn, once each, in order.
 
     ``retrieve`` and ``remember`` run side by side and may both report one; a node that
-    writes what it read plus its own code adds only its own. ``None`` adds nothing (the
-    guard's reset at the start of a turn bypasses the reducer, see ``per_turn_defaults``).
+    writes what it read plus its own code adds only its own. ``None`` clears it: the
+    guard's reset at the start of a turn (a node with nothing to report writes nothing).
 
     >>> note_degraded("kb_timeout", "memory_unavailable")
     'kb_timeout,memory_unavailable'
     >>> note_degraded("kb_timeout", "kb_timeout,model_timeout")
     'kb_timeout,model_timeout'
-    >>> note_degraded(None, None) is None
+    >>> note_degraded("kb_timeout", None) is None
     True
     """
+    if new is None:
+        return None
     codes = [c for part in (current, new) if part for c in part.split(",") if c]
     return ",".join(dict.fromkeys(codes)) or None
 
@@ -179,10 +180,9 @@ KEPT_ACROSS_TURNS = frozenset({"messages", "escalation", "abstain_streak", "atta
 
 def per_turn_defaults() -> dict[str, Any]:
     """Every per-turn field at its default: the update that starts a fresh turn."""
-    fresh: dict[str, Any] = asdict(SupportState())
+    fresh = asdict(SupportState())
     for name in KEPT_ACROSS_TURNS:
         fresh.pop(name)
-    fresh["degraded"] = Overwrite(None)  # past its reducer: a new turn starts clean
     return fresh
 
 

@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from langgraph.types import Overwrite
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Span, Status, StatusCode
 
@@ -60,8 +59,6 @@ def annotate_node(span: Span, update: Any) -> None:
         return
     for key in _STATE_ATTRIBUTES:
         value = update.get(key)
-        if isinstance(value, Overwrite):  # the guard's reset of a reduced field
-            value = value.value
         if value:
             span.set_attribute(f"support.{key}", str(value))
     reasons = update.get("route_reasons")
