@@ -52,7 +52,8 @@ async def remember_turn(
 ) -> dict[str, Any]:
     """Store new facts from the latest message and recall this turn's memories.
 
-    ``query`` gives the turn's search query to recall by (default: the message itself).
+    ``query`` gives the turn's search query to recall by (else ``state.query``, else the
+    message itself).
     """
     if not services.settings.memory_enabled or not state.messages:
         return {}
