@@ -19,7 +19,8 @@ ratios to the floor's median, because absolute times on shared machines drift.
 A turn is ``SupportAgent.ask`` end to end (thread-owner check, graph, checkpoints). Per
 node, the node functions are timed by wrapping the node factories of ``graph.builder``;
 "outside nodes" is the rest of the turn: LangGraph's own work and the checkpoint writes
-it waits for.
+it waits for (the turn minus the time any node was running: ``retrieve`` and
+``remember`` run side by side, so their times overlap).
 
 Writes ``bench/results/turns.json``.
 """
@@ -65,6 +66,7 @@ NODES = (
     "handoff",
 )
 _current: dict[str, float] = {}
+_spans: list[tuple[float, float]] = []
 _last_query: list[str] = [""]
 
 DB_NAME = "bench_perf_turns"
@@ -78,12 +80,24 @@ def _timed(name: str, fn: Any) -> Any:
         try:
             out = await fn(state, runtime)
         finally:
-            _current[name] = _current.get(name, 0.0) + (time.perf_counter() - started) * 1000
+            ended = time.perf_counter()
+            _current[name] = _current.get(name, 0.0) + (ended - started) * 1000
+            _spans.append((started, ended))
         if name == "retrieve" and isinstance(out, dict):
             _last_query[0] = out.get("query", "")
         return out
 
     return wrapper
+
+
+def _in_nodes_ms(spans: list[tuple[float, float]]) -> float:
+    """Milliseconds during which at least one node ran (overlapping spans counted once)."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total * 1000
 
 
 def instrument_nodes() -> None:
@@ -117,6 +131,7 @@ async def measure(
     for conv in conversations:
         for message in conv.messages:
             _current.clear()
+            _spans.clear()
             t0 = time.perf_counter()
             result = await agent.ask(
                 message, thread_id=conv.thread_id, user_id=conv.user_id, tenant_id=TENANT
@@ -125,7 +140,7 @@ async def measure(
             turn_ms.append(total)
             for name, ms in _current.items():
                 per_node[name].append(ms)
-            outside.append(total - sum(_current.values()))
+            outside.append(total - _in_nodes_ms(_spans))
             outcomes[result.outcome] += 1
             memories_used += bool(result.memories_used)
             floor_ms.append(floor_sample(services, _last_query[0]))

@@ -1,6 +1,7 @@
 """``build_graph()``: the support conversation as a LangGraph state machine.
 
-guard -> retrieve -> remember -> route, then answer (with the model's tool
+guard -> retrieve and remember side by side (the search and the customer's memories,
+one step) -> route, which joins them, then answer (with the model's tool
 rounds through ``tools``), abstain, or create_ticket -> handoff, which waits for the
 human again after each reply until they resolve the ticket. A refused message
 skips retrieval and memory; while a thread is with a human, customer messages are
@@ -41,6 +42,7 @@ from graph.nodes import (
     make_tools,
 )
 from graph.routing import (
+    GUARD_TARGETS,
     after_answer,
     after_create_ticket,
     after_guard,
@@ -141,9 +143,9 @@ def build_graph(
         node = _instrumented(name, make(deps), deadline=deadline)
         builder.add_node(name, node, input_schema=state)
     builder.add_edge(START, "guard")
-    builder.add_conditional_edges("guard", _reading(state, after_guard))
-    builder.add_edge("retrieve", "remember")
-    builder.add_edge("remember", "route")
+    builder.add_conditional_edges("guard", _reading(state, after_guard), list(GUARD_TARGETS))
+    # One step fewer than one after the other, and one checkpoint fewer; route waits for both.
+    builder.add_edge(["retrieve", "remember"], "route")
     builder.add_conditional_edges("route", _reading(state, after_route))
     builder.add_conditional_edges("answer", _reading(state, after_answer))
     builder.add_conditional_edges("tools", _reading(state, after_tools))

@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage
 from state import SupportState
 
 __all__ = [
+    "GUARD_TARGETS",
     "Decision",
     "after_answer",
     "after_create_ticket",
@@ -72,13 +73,23 @@ def decide_route(
     return "answer", ["grounded"]
 
 
-def after_guard(state: SupportState) -> Literal["retrieve", "route", "acknowledge"]:
-    """A refused message skips retrieval; while a human has the thread, it goes to them."""
+GUARD_TARGETS = ("retrieve", "remember", "route", "acknowledge")
+"""Where ``after_guard`` may send a turn (the graph's drawing needs them listed)."""
+
+
+def after_guard(
+    state: SupportState,
+) -> list[Literal["retrieve", "remember"]] | Literal["route", "acknowledge"]:
+    """Search and memory side by side; a refused message skips both; a human's thread, to them.
+
+    >>> after_guard(SupportState())
+    ['retrieve', 'remember']
+    """
     if state.rejection:
         return "route"
     if state.escalation:  # the thread is with a human until they resolve it
         return "acknowledge"
-    return "retrieve"
+    return ["retrieve", "remember"]
 
 
 def after_create_ticket(state: SupportState) -> Literal["handoff", "__end__"]:

@@ -77,6 +77,26 @@ def citation_of(passage: Passage) -> Citation:
     return citation
 
 
+def note_degraded(current: str | None, new: str | None) -> str | None:
+    """The reducer of ``degraded``: every code reported this turn, once each, in order.
+
+    ``retrieve`` and ``remember`` run side by side and may both report one; a node that
+    writes what it read plus its own code adds only its own. ``None`` clears it: the
+    guard's reset at the start of a turn (a node with nothing to report writes nothing).
+
+    >>> note_degraded("kb_timeout", "memory_unavailable")
+    'kb_timeout,memory_unavailable'
+    >>> note_degraded("kb_timeout", "kb_timeout,model_timeout")
+    'kb_timeout,model_timeout'
+    >>> note_degraded("kb_timeout", None) is None
+    True
+    """
+    if new is None:
+        return None
+    codes = [c for part in (current, new) if part for c in part.split(",") if c]
+    return ",".join(dict.fromkeys(codes)) or None
+
+
 @dataclass
 class SupportState:
     """State of one support conversation."""
@@ -128,8 +148,9 @@ class SupportState:
     """Codes explaining the routing decision."""
     citations: list[Citation] = field(default_factory=list)
     """Documents the final answer cites."""
-    degraded: str | None = None
-    """What ran in a degraded way this turn (``kb_timeout``, ``model_circuit_open``, ...)."""
+    degraded: Annotated[str | None, note_degraded] = None
+    """What ran in a degraded way this turn (``kb_timeout``, ``model_circuit_open``, ...),
+    comma-separated."""
     attachments: list[dict[str, Any]] = field(default_factory=list)
     """The thread's attachments ``{id, doc_id, filename, type, status, size_bytes, error}``,
     oldest first; kept across turns (references only: content lives in the attachment table)."""

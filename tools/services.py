@@ -87,7 +87,7 @@ async def create_services(
         settings.breaker_sync_interval_s,
     )
     resilience = Resilience(settings.policies, breakers)
-    memory = MemoryStore(settings, sessions, embeddings, executor)
+    memory = MemoryStore(settings, sessions, embeddings, executor, kb.queries)
     tickets = TicketStore(settings, sessions, resilience)
     attachments = AttachmentStore(
         settings, sessions, embeddings, executor, memory.crypto, kb.queries

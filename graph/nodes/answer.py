@@ -22,10 +22,10 @@ from langgraph.runtime import Runtime
 
 from graph.extractive import extractive_answer
 from graph.grounded import UngroundedAnswerError, answer_prompt, grounded
+from graph.memory_focus import memory_focus
 from graph.message_checks import message_text
 from graph.nodes.abstain import low_confidence_reply
 from graph.nodes.deps import Node, NodeDeps, with_notices
-from graph.nodes.remember import memory_focus
 from state import Citation, Context, Passage, SupportState
 from tools.resilience.errors import ToolError
 from tools.services import Services

@@ -13,6 +13,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 
 from graph.model import create_chat_model
+from graph.nodes.turn_query import TurnQueries
 from state import Context, SupportState
 from tools.registry import build_tools
 from tools.services import LazyServices, Services
@@ -31,10 +32,14 @@ class Node(Protocol):
 
 
 class NodeDeps:
-    """The services, the chat model (None in LLM-free mode) and the tools, built once."""
+    """The services, the chat model (None in LLM-free mode) and the tools, built once.
+
+    ``queries`` forms each turn's search query once for ``retrieve`` and ``remember``.
+    """
 
     def __init__(self, services: LazyServices) -> None:
         self._services = services
+        self.queries = TurnQueries()
         self.model: Any = None
         self._model_ready = False
         self._tool_node: ToolNode | None = None

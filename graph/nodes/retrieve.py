@@ -8,22 +8,23 @@ answer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
-from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langchain_core.messages import AIMessage
 from langgraph.config import get_config
 from langgraph.runtime import Runtime
 from sqlalchemy.exc import SQLAlchemyError
 
 from graph.attachment_turn import merge_passages, refers_to_attachment
 from graph.extractive import FILE_SOURCE
-from graph.message_checks import message_text
 from graph.nodes.deps import Node, NodeDeps
-from graph.query import Turn
-from graph.rewrite import standalone_query
+from graph.nodes.route import intent_text
+from graph.nodes.turn_query import conversation_turns
 from state import Context, SupportState
 from tools.identity import identity_of, thread_of
+from tools.knowledge_base import SearchResult
 
 __all__ = ["make_retrieve"]
 
@@ -36,17 +37,6 @@ def _quoted_a_file(state: SupportState) -> bool:
     return previous is not None and FILE_SOURCE in previous.text
 
 
-def conversation_turns(messages: list[AnyMessage]) -> list[Turn]:
-    """The customer's and the assistant's words, oldest first (what a query is formed from)."""
-    turns: list[Turn] = []
-    for message in messages:
-        if isinstance(message, HumanMessage | AIMessage):
-            text = message_text(message.content)[0].strip()
-            if text:
-                turns.append(("user" if isinstance(message, HumanMessage) else "assistant", text))
-    return turns
-
-
 def make_retrieve(deps: NodeDeps) -> Node:
     """The retrieve node over ``deps``."""
 
@@ -54,15 +44,20 @@ def make_retrieve(deps: NodeDeps) -> Node:
         """Search the tenant's knowledge base with a query formed from the conversation."""
         services = await deps.services()
         context = identity_of(runtime)
-        turns = conversation_turns(state.messages)
-        user_texts = [text for role, text in turns if role == "user"]
+        user_texts = [text for role, text in conversation_turns(state.messages) if role == "user"]
         kb = services.kb
-        await kb.warm_up(context.tenant_id)  # model loading is start-up, not search time
-        query = await standalone_query(services, deps.model, turns, kb.rarity(context.tenant_id))
-        searched = await services.resilience.run(
-            "kb_search",
-            lambda: kb.search(query, context.tenant_id, threshold=context.abstain_threshold),
-        )
+        thread_id = thread_of(get_config())
+        query = await deps.queries.of(state, services, deps.model, context.tenant_id, thread_id)
+        words = intent_text(state)
+
+        async def search() -> SearchResult:
+            if words.strip() and words != query:
+                # A follow-up: route reads the intents of the customer's own words, so they
+                # are embedded now, in the same model call as the query.
+                await asyncio.gather(kb.queries.embed(query), kb.queries.embed(words))
+            return await kb.search(query, context.tenant_id, threshold=context.abstain_threshold)
+
+        searched = await services.resilience.run("kb_search", search)
         kb_error: str | None = None
         if searched.ok:
             result = searched.data
@@ -72,7 +67,6 @@ def make_retrieve(deps: NodeDeps) -> Node:
             result = await kb.search_lexical(query, context.tenant_id)
         passages, attachment_passages, attachments_down = list(result.passages), 0, False
         if any(a["status"] == "converted" for a in state.attachments):
-            thread_id = thread_of(get_config())
             try:
                 found = await services.attachments.search(context.tenant_id, thread_id, query)
             except (SQLAlchemyError, OSError) as error:  # the articles still answer
@@ -93,7 +87,7 @@ def make_retrieve(deps: NodeDeps) -> Node:
             )
         degraded = [f"kb_{kb_error}"] if kb_error else []
         degraded += ["attachments_unavailable"] if attachments_down else []
-        return {
+        update: dict[str, Any] = {
             "query": query,
             "passages": passages,
             "attachment_passages": attachment_passages,
@@ -105,7 +99,9 @@ def make_retrieve(deps: NodeDeps) -> Node:
             "query_terms": result.term_weights,
             "internal_articles": list(result.internal),
             "kb_error": kb_error,
-            "degraded": ",".join(degraded) or None,
         }
+        if degraded:  # added to what ``remember``, running alongside, may report
+            update["degraded"] = ",".join(degraded)
+        return update
 
     return retrieve

@@ -26,6 +26,7 @@ from state import Attachment, Passage, Settings
 from tools.attachments.checks import check_file
 from tools.attachments.converter import Conversion, IsolatedConverter
 from tools.attachments.input import IncomingFile
+from tools.embeddings.blas import one_blas_thread
 from tools.embeddings.sentence import QueryBatcher, SentenceEmbeddings
 from tools.knowledge_base.chunking import chunk_markdown
 from tools.memory.encryption import MemoryCrypto
@@ -242,7 +243,8 @@ class AttachmentStore:
             matrix = np.frombuffer(row.embedding, dtype=np.float32).reshape(len(row.chunks), -1)
             if not len(matrix):
                 continue
-            scores = matrix @ vector.astype(np.float32)
+            with one_blas_thread():
+                scores = matrix @ vector.astype(np.float32)
             best = int(np.argmax(scores))
             score = round(float(scores[best]), 4)
             passages.append(

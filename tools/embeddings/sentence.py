@@ -186,8 +186,11 @@ class QueryBatcher:
 
     Cached queries return at once, on the event loop. The others queue; one drain task
     per event loop sends everything queued so far as one batch (at most ``max_batch``)
-    and repeats until the queue is empty. A caller that gives up (timeout, cancel) does
-    not disturb the others' batch. With ``enabled=False`` every query goes alone.
+    and repeats until the queue is empty. A query already queued or being embedded is
+    not queued again: its callers share one result (a turn's search and its memory
+    recall ask for the same query at the same time). A caller that gives up (timeout,
+    cancel) does not disturb the others' batch. With ``enabled=False`` every query goes
+    alone.
     """
 
     def __init__(
@@ -203,6 +206,10 @@ class QueryBatcher:
         self.enabled = enabled
         self.max_batch = max_batch
         self._queue: list[tuple[str, asyncio.Future[list[float]]]] = []
+        self._pending: dict[str, asyncio.Future[list[float]]] = {}
+        """Queries queued or being embedded, by cache key."""
+        self._waiting: dict[str, int] = {}
+        """How many callers wait for each of them."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._draining = False
         self._task: asyncio.Task[None] | None = None
@@ -217,12 +224,31 @@ class QueryBatcher:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (tests): forget the old one's queue
             self._loop, self._queue, self._draining = loop, [], False
-        future: asyncio.Future[list[float]] = loop.create_future()
-        self._queue.append((text, future))
-        if not self._draining:
-            self._draining = True
-            self._task = loop.create_task(self._drain())
-        return await future
+            self._pending, self._waiting = {}, {}
+        key = self.embeddings.cache_key(text)
+        future = self._pending.get(key)
+        if future is None:
+            future = loop.create_future()
+            self._pending[key] = future
+            self._waiting[key] = 0
+            future.add_done_callback(lambda done: self._forget(key, done))
+            self._queue.append((text, future))
+            if not self._draining:
+                self._draining = True
+                self._task = loop.create_task(self._drain())
+        self._waiting[key] += 1
+        try:
+            return await asyncio.shield(future)  # one caller giving up leaves it to the others
+        except asyncio.CancelledError:
+            if key in self._waiting:
+                self._waiting[key] -= 1
+                if not self._waiting[key]:
+                    future.cancel()  # the last one: not embedded unless already under way
+            raise
+
+    def _forget(self, key: str, future: asyncio.Future[list[float]]) -> None:
+        if self._pending.get(key) is future:
+            del self._pending[key], self._waiting[key]
 
     async def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
         """Several queries (one batch when none is cached)."""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from state import Passage, Settings
+from tools.embeddings.blas import one_blas_thread
 from tools.embeddings.sentence import QueryBatcher
 from tools.knowledge_base.audience import is_internal
 from tools.knowledge_base.calibration import FALLBACK_THRESHOLD
@@ -369,10 +370,11 @@ class HybridSearch:
             import numpy as np
 
             def exact() -> list[tuple[str, str, dict[str, Any], float]]:
-                scores = lexical.vectors @ np.asarray(vector, dtype=np.float32)
-                rank = scores
-                if focus is not None:
-                    rank = scores + lexical.vectors @ np.asarray(focus, dtype=np.float32)
+                with one_blas_thread():
+                    scores = lexical.vectors @ np.asarray(vector, dtype=np.float32)
+                    rank = scores
+                    if focus is not None:
+                        rank = scores + lexical.vectors @ np.asarray(focus, dtype=np.float32)
                 top = np.argpartition(-rank, n - 1)[:n] if n < len(rank) else None
                 order = top[np.argsort(-rank[top])] if top is not None else np.argsort(-rank)
                 return [

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from tools.embeddings.blas import one_blas_thread
 from tools.memory.rules import SINGLE_VALUED_SLOTS
 
 __all__ = ["RecallCache", "UserMemories", "aware", "rank"]
@@ -73,7 +74,9 @@ def rank(
     """
     alive = memories.expires > now
     live = np.flatnonzero(alive)
-    relevance = np.where(alive, np.clip(memories.matrix @ query, 0.0, 1.0), 0.0)
+    with one_blas_thread():
+        products = memories.matrix @ query
+    relevance = np.where(alive, np.clip(products, 0.0, 1.0), 0.0)
     decay = np.power(0.5, (now - memories.last_accessed) / 86400 / half_life_days)
     scores = np.where(alive, relevance * (0.5 + memories.importance) * decay, 0.0)
     ranked = live[np.argsort(-scores[live])]

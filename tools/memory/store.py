@@ -93,6 +93,7 @@ class MemoryStore:
         sessions: async_sessionmaker[AsyncSession],
         embeddings: SentenceEmbeddings,
         executor: BlockingExecutor,
+        queries: QueryBatcher | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -100,7 +101,11 @@ class MemoryStore:
         self.executor = executor
         key = settings.memory_encryption_key
         self.crypto = MemoryCrypto(key.get_secret_value() if key else None)
-        self.queries = QueryBatcher(embeddings, executor, enabled=settings.embedding_batching)
+        # The knowledge base's batcher: a recall by the query the search is embedding
+        # at the same moment waits for that embedding instead of computing it again.
+        self.queries = queries or QueryBatcher(
+            embeddings, executor, enabled=settings.embedding_batching
+        )
         self._cache = RecallCache(settings.memory_cache_max_memories)
         self.cache_loads = 0
         """Times a user's memories were read from the database for recall (tests, bench)."""
@@ -127,44 +132,45 @@ class MemoryStore:
             Memory.archived_at.is_(None),
         )
 
-    async def _user_memories(self, tenant_id: str, user_id: str, width: int) -> UserMemories:
+    async def _user_memories(
+        self, session: AsyncSession, tenant_id: str, user_id: str, width: int
+    ) -> UserMemories:
         """The user's live memories: from the cache if the database fingerprint matches."""
         owner = (tenant_id, user_id)
         where = self._owner_filter(tenant_id, user_id)
-        async with self.sessions() as session:
-            fingerprint: tuple[Any, ...] = ()
-            if self.settings.memory_cache_max_memories:
-                # Read before the rows: a write in between makes the next recall reload.
-                fingerprint = tuple(
-                    (
-                        await session.execute(
-                            select(
-                                func.count(Memory.id),
-                                func.max(Memory.id),
-                                func.coalesce(func.sum(Memory.access_count), 0),
-                                func.max(Memory.created_at),
-                            ).where(*where)
-                        )
-                    ).one()
-                )
-                cached = self._cache.get(owner, fingerprint, width)
-                if cached is not None:
-                    return cached
-            rows = (
-                await session.execute(
-                    select(
-                        Memory.id,
-                        Memory.kind,
-                        Memory.slot,
-                        Memory.content,
-                        Memory.embedding,
-                        Memory.importance,
-                        Memory.created_at,
-                        Memory.last_accessed_at,
-                        Memory.expires_at,
-                    ).where(*where)
-                )
-            ).all()
+        fingerprint: tuple[Any, ...] = ()
+        if self.settings.memory_cache_max_memories:
+            # Read before the rows: a write in between makes the next recall reload.
+            fingerprint = tuple(
+                (
+                    await session.execute(
+                        select(
+                            func.count(Memory.id),
+                            func.max(Memory.id),
+                            func.coalesce(func.sum(Memory.access_count), 0),
+                            func.max(Memory.created_at),
+                        ).where(*where)
+                    )
+                ).one()
+            )
+            cached = self._cache.get(owner, fingerprint, width)
+            if cached is not None:
+                return cached
+        rows = (
+            await session.execute(
+                select(
+                    Memory.id,
+                    Memory.kind,
+                    Memory.slot,
+                    Memory.content,
+                    Memory.embedding,
+                    Memory.importance,
+                    Memory.created_at,
+                    Memory.last_accessed_at,
+                    Memory.expires_at,
+                ).where(*where)
+            )
+        ).all()
         self.cache_loads += 1
         entry = UserMemories.of(fingerprint, list(rows), width)
         if self.settings.memory_cache_max_memories:
@@ -311,20 +317,22 @@ class MemoryStore:
             return []
         now = _now()
         query_vector = (await self._embed([query]))[0]
-        memories = await self._user_memories(tenant_id, user_id, query_vector.nbytes)
-        if not memories.rows:
-            return []
-        half_life = self.settings.memory_half_life_days
-        if len(memories.rows) <= _INLINE_RANK:
-            order, scores = rank(memories, query_vector, now.timestamp(), half_life, k)
-        else:
-            order, scores = await self.executor.run(
-                rank, memories, query_vector, now.timestamp(), half_life, k
-            )
-        if not order:
-            return []
-        chosen = [memories.rows[i] for i in order]
+        # One connection and one transaction for the read and the touch: each checkout
+        # and each transaction costs round trips of its own.
         async with self.sessions() as session, session.begin():
+            memories = await self._user_memories(session, tenant_id, user_id, query_vector.nbytes)
+            if not memories.rows:
+                return []
+            half_life = self.settings.memory_half_life_days
+            if len(memories.rows) <= _INLINE_RANK:
+                order, scores = rank(memories, query_vector, now.timestamp(), half_life, k)
+            else:
+                order, scores = await self.executor.run(
+                    rank, memories, query_vector, now.timestamp(), half_life, k
+                )
+            if not order:
+                return []
+            chosen = [memories.rows[i] for i in order]
             await session.execute(
                 update(Memory)
                 .where(Memory.id.in_([row[0] for row in chosen]))

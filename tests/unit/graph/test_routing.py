@@ -38,7 +38,7 @@ def test_rejected_input_abstains_even_with_good_scores():
 
 def test_graph_edges_follow_state():
     assert after_guard(SupportState(rejection="empty")) == "route"
-    assert after_guard(SupportState()) == "retrieve"
+    assert after_guard(SupportState()) == ["retrieve", "remember"]
     assert after_route(SupportState(route="answer")) == "answer"
     assert after_route(SupportState(route="abstain")) == "abstain"
     assert after_route(SupportState()) == "abstain"

@@ -23,6 +23,9 @@ class FakeEmbeddings:
         self.fail = fail
         self.release = threading.Event()
 
+    def cache_key(self, text: str) -> str:
+        return " ".join(text.split())
+
     def cached(self, text: str) -> list[float] | None:
         return self.cache.get(text)
 
@@ -54,6 +57,31 @@ async def test_concurrent_queries_are_batched_and_answered_in_order(executor):
     assert sum(len(b) for b in fake.batches) == 20
     assert len(fake.batches) < 20  # the first goes alone, the rest wait and go together
     assert max(len(b) for b in fake.batches) > 1
+
+
+async def test_a_query_asked_again_while_it_is_embedded_is_embedded_once(executor):
+    fake = FakeEmbeddings()
+    batcher = QueryBatcher(fake, executor)  # type: ignore[arg-type]
+    first = asyncio.ensure_future(batcher.embed("how do I  freeze my card"))
+    await asyncio.sleep(0.01)  # under way in the executor
+    again = await asyncio.gather(batcher.embed("how do I freeze my card"), first)
+    assert again == [vector("how do I  freeze my card")] * 2
+    assert fake.batches == [["how do I  freeze my card"]]
+
+
+async def test_a_shared_query_stays_wanted_while_one_caller_waits(executor):
+    fake = FakeEmbeddings(delay=0.5)
+    batcher = QueryBatcher(fake, executor)  # type: ignore[arg-type]
+    busy = asyncio.ensure_future(batcher.embed("busy"))
+    await asyncio.sleep(0.01)
+    quitter = asyncio.ensure_future(batcher.embed("shared"))
+    stayer = asyncio.ensure_future(batcher.embed("shared"))
+    await asyncio.sleep(0.01)
+    quitter.cancel()
+    fake.release.set()
+    assert await stayer == vector("shared")
+    assert await busy == vector("busy")
+    assert quitter.cancelled()
 
 
 async def test_without_batching_each_query_is_its_own_call(executor):
