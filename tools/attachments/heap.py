@@ -19,13 +19,14 @@ import logging
 import threading
 from collections.abc import Callable
 
-__all__ = ["LARGE_FILE_BYTES", "trim_soon"]
+__all__ = ["LARGE_FILE_BYTES", "TRIM_DELAY_S", "can_trim", "trim_now", "trim_soon"]
 
 logger = logging.getLogger(__name__)
 
 LARGE_FILE_BYTES = 1_000_000
 """Files at least this large (together, in one message) are followed by a trim."""
-_DELAY_S = 0.5
+TRIM_DELAY_S = 0.5
+"""How long after the message the trim runs (the turn has let go of the file by then)."""
 
 
 @functools.cache
@@ -38,7 +39,13 @@ def _malloc_trim() -> Callable[[int], int] | None:
         return None
 
 
-def _trim() -> None:
+def can_trim() -> bool:
+    """Whether this process's allocator can hand memory back (glibc)."""
+    return _malloc_trim() is not None
+
+
+def trim_now() -> None:
+    """Hand the allocator's free pages back to the operating system (where it can)."""
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
@@ -46,9 +53,9 @@ def _trim() -> None:
 
 def trim_soon(received_bytes: int) -> bool:
     """Schedule a trim after a message whose files total ``received_bytes``."""
-    if received_bytes < LARGE_FILE_BYTES or _malloc_trim() is None:
+    if received_bytes < LARGE_FILE_BYTES or not can_trim():
         return False
-    timer = threading.Timer(_DELAY_S, _trim)
+    timer = threading.Timer(TRIM_DELAY_S, trim_now)
     timer.daemon = True
     timer.start()
     return True

@@ -23,11 +23,18 @@ from tools.embeddings.sentence import QueryBatcher
 from tools.knowledge_base.audience import is_internal
 from tools.knowledge_base.calibration import FALLBACK_THRESHOLD
 from tools.knowledge_base.chroma import ChromaCollections
-from tools.knowledge_base.confidence import Signals, abstention_model
 from tools.knowledge_base.focus import asking_part
-from tools.knowledge_base.fusion import bm25_weight, weighted_rrf
+from tools.knowledge_base.fusion import weighted_rrf
 from tools.knowledge_base.lexical import LexicalIndex, tokenize
 from tools.knowledge_base.manifest import Manifest
+from tools.knowledge_base.results import (
+    Hit,
+    SearchResult,
+    doc_order,
+    fusion_weights,
+    passage_text,
+    signals_of,
+)
 from tools.resilience.errors import MissingDataError
 from tools.resilience.executor import BlockingExecutor
 
@@ -46,85 +53,6 @@ seen at once, one in another process within this time (one database read saved p
 
 
 @dataclass
-class SearchResult:
-    """Documents found for a query, and how confident the knowledge base is."""
-
-    query: str
-    passages: list[Passage]
-    top_score: float
-    """Highest cosine similarity of any chunk to the query."""
-    threshold: float
-    """Cosine below which the query is treated as out of scope for this collection."""
-    term_weights: dict[str, float]
-    """IDF of the query's stemmed terms in this collection (for sentence selection)."""
-    dense_ranking: list[str] = field(default_factory=list)
-    bm25_ranking: list[str] = field(default_factory=list)
-    internal: list[dict[str, Any]] = field(default_factory=list)
-    """Staff-only documents that matched (``{doc_id, title, rank}``): never in ``passages``;
-    ``rank`` is their place in ``ranking``."""
-    ranking: list[str] = field(default_factory=list)
-    """Every document found, best first, staff-only ones included (what evaluations score)."""
-    signals: Signals | None = None
-    """The dense search's evidence for ``confidence`` (None for BM25 alone)."""
-
-    @property
-    def confidence(self) -> float:
-        """0..1: how likely the knowledge base holds the answer (see ``confidence``).
-
-        BM25 alone: how far the best chunk's coverage of the query is above the share
-        required (0 at or below it).
-        """
-        if self.signals is not None:
-            return round(abstention_model().probability(self.signals), 4)
-        span = max(1e-6, 1.0 - self.threshold)
-        return round(min(1.0, max(0.0, (self.top_score - self.threshold) / span * 2)), 4)
-
-    @property
-    def answerable(self) -> bool:
-        """Whether to answer from these documents rather than abstain."""
-        if self.signals is not None:
-            return self.confidence >= abstention_model().answer_at
-        return self.top_score >= self.threshold
-
-
-@dataclass
-class _Hit:
-    chunk_id: str
-    doc_id: str
-    title: str
-    source: str
-    text: str
-    chunk: int
-    heading: str
-    cosine: float | None = None
-    internal: bool = False
-    url: str | None = None
-
-    @classmethod
-    def of(
-        cls,
-        chunk_id: str,
-        meta: dict[str, Any],
-        text: str,
-        cosine: float | None,
-        rule: str,
-        url: str | None = None,
-    ) -> _Hit:
-        return cls(
-            chunk_id,
-            meta["doc_id"],
-            meta["title"],
-            meta["source"],
-            text,
-            int(meta.get("chunk", 0)),
-            str(meta.get("heading", "")),
-            cosine,
-            is_internal(meta, rule),
-            url,
-        )
-
-
-@dataclass
 class _LexicalCache:
     version: int
     index: LexicalIndex
@@ -136,19 +64,6 @@ class _LexicalCache:
     positions: dict[str, int] = field(default_factory=dict)
     title_terms: frozenset[str] = frozenset()
     """Stemmed words of the documents' titles (what names a subject)."""
-
-
-def fusion_weights(mode: str, idf_mass: float) -> dict[str, float]:
-    """Weights of the dense and BM25 rankings for a fusion mode and the query's IDF mass."""
-    if mode == "dense":
-        return {"dense": 1.0, "bm25": 0.0}
-    if mode == "bm25":
-        return {"dense": 0.0, "bm25": 1.0}
-    if mode == "rrf":
-        return {"dense": 1.0, "bm25": 1.0}
-    if mode == "adaptive":
-        return {"dense": 1.0, "bm25": bm25_weight(idf_mass)}
-    raise ValueError(f"unknown fusion mode {mode!r}: use adaptive, rrf, dense or bm25")
 
 
 class HybridSearch:
@@ -226,21 +141,21 @@ class HybridSearch:
         def url_of(meta: dict[str, Any]) -> str | None:
             return settings.article_url(tenant_id, meta)
 
-        hits: dict[str, _Hit] = {}
+        hits: dict[str, Hit] = {}
         dense_ids: list[str] = []
         for cid, text, meta, similarity in dense:
-            hits[cid] = _Hit.of(cid, meta, text, similarity, rule, url_of(meta))
+            hits[cid] = Hit.of(cid, meta, text, similarity, rule, url_of(meta))
             dense_ids.append(cid)
         bm25_ids: list[str] = []
         for position, _score in bm25_hits:
             cid, meta = lexical.chunk_ids[position], lexical.metas[position]
-            hit = _Hit.of(cid, meta, lexical.texts[position], None, rule, url_of(meta))
+            hit = Hit.of(cid, meta, lexical.texts[position], None, rule, url_of(meta))
             hits.setdefault(cid, hit)
             bm25_ids.append(cid)
         terms = {t: lexical.index.idf(t) for t in dict.fromkeys(tokenize(query))}
         weights = fusion_weights(mode, sum(terms.values()))
         fused = weighted_rrf({"dense": dense_ids, "bm25": bm25_ids}, weights)
-        by_doc: dict[str, list[tuple[_Hit, float]]] = {}
+        by_doc: dict[str, list[tuple[Hit, float]]] = {}
         internal: dict[str, dict[str, Any]] = {}
         ranking: list[str] = []
         for cid, score in fused:
@@ -274,7 +189,7 @@ class HybridSearch:
                 doc_id=best.doc_id,
                 title=best.title,
                 source=best.source,
-                text=_passage_text([hit for hit, _ in group]),
+                text=passage_text([hit for hit, _ in group]),
                 score=round(score, 6),
                 dense=round(cosine, 4),
             )
@@ -285,8 +200,8 @@ class HybridSearch:
             (h.cosine for h in hits.values() if h.cosine is not None and not h.internal),
             default=0.0,
         )
-        dense_docs, bm25_docs = _doc_order(dense_ids, hits), _doc_order(bm25_ids, hits)
-        signals = _signals(query, lexical.index, top, dense_docs, bm25_docs, passages, threshold)
+        dense_docs, bm25_docs = doc_order(dense_ids, hits), doc_order(bm25_ids, hits)
+        signals = signals_of(query, lexical.index, top, dense_docs, bm25_docs, passages, threshold)
         return SearchResult(
             query,
             passages,
@@ -463,40 +378,3 @@ def _local_cosines(
         for cid in chunk_ids
         if cid in lexical.positions
     }
-
-
-def _passage_text(hits: list[_Hit]) -> str:
-    """The document's best chunks in reading order; later ones under their own heading."""
-    ordered = sorted(hits, key=lambda h: h.chunk)
-    parts = [ordered[0].text]
-    for hit in ordered[1:]:
-        body = hit.text.split("\n\n", 1)[1] if "\n\n" in hit.text else hit.text
-        heading = hit.heading.rsplit(" > ", 1)[-1] if hit.heading else ""
-        parts.append(f"## {heading}\n{body}" if heading else body)
-    return "\n\n".join(parts)
-
-
-def _signals(
-    query: str,
-    index: LexicalIndex,
-    top: float,
-    dense_docs: list[str],
-    bm25_docs: list[str],
-    passages: list[Passage],
-    threshold: float,
-) -> Signals:
-    """What the search says about whether it found the answer (see ``confidence``)."""
-    unseen = index.idf_of_count(0)
-    terms = {t: index.idf(t) or unseen for t in dict.fromkeys(tokenize(query))}
-    coverage = 0.0
-    if passages and terms:
-        present = set(tokenize(f"{passages[0]['title']} {passages[0]['text']}"))
-        coverage = sum(w for t, w in terms.items() if t in present) / sum(terms.values())
-    agreement = 0.0
-    if dense_docs and dense_docs[0] in bm25_docs[:10]:
-        agreement = 1.0 / (1 + bm25_docs.index(dense_docs[0]))
-    return Signals(top - threshold, coverage, agreement)
-
-
-def _doc_order(chunk_ids: list[str], hits: dict[str, _Hit]) -> list[str]:
-    return list(dict.fromkeys(hits[c].doc_id for c in chunk_ids if not hits[c].internal))

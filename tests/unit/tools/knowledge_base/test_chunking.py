@@ -61,18 +61,16 @@ def test_document_without_body_keeps_its_title():
 
 
 def test_a_line_without_spaces_is_cut_within_the_budget_and_nothing_is_lost():
-    from tools.knowledge_base.chunking import _split_units
-
     row = ",".join(f"value{i}" for i in range(5000))  # a CSV row, one "word"
-    pieces = _split_units(row, 50, len)
-    assert all(len(p) <= 50 for p in pieces)
-    assert "".join(pieces) == row
+    chunks = chunk_markdown(row, max_tokens=50, overlap_tokens=0, count_tokens=len)
+    assert len(chunks) > 1
+    assert all(len(c.text) <= 50 for c in chunks)
+    assert "".join(c.text for c in chunks) == row
 
 
 def test_long_text_is_packed_word_by_word_within_the_budget():
-    from tools.knowledge_base.chunking import _split_units
-
     text = " ".join(f"w{i}" for i in range(3000))
-    pieces = _split_units(text, 60, lambda t: len(t.split()))
-    assert all(len(p.split()) <= 60 for p in pieces)
-    assert " ".join(pieces) == text
+    chunks = chunk_markdown(text, max_tokens=60, overlap_tokens=0)
+    assert len(chunks) > 1
+    assert all(word_count(c.text) <= 60 for c in chunks)
+    assert " ".join(c.text for c in chunks).split() == text.split()  # every word, in order
