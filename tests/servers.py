@@ -45,11 +45,11 @@ class Server:
     log: IO[str]
     database_url: str | None = None
 
-    def client(self, bearer: str | None = None) -> Any:
+    def client(self, bearer: str | None = None, headers: dict[str, str] | None = None) -> Any:
         from langgraph_sdk import get_client
 
-        headers = {"Authorization": f"Bearer {bearer}"} if bearer else None
-        return get_client(url=self.url, headers=headers)
+        sent = {**(headers or {}), **({"Authorization": f"Bearer {bearer}"} if bearer else {})}
+        return get_client(url=self.url, headers=sent or None)
 
     def read_log(self) -> str:
         self.log.seek(0)

@@ -72,15 +72,14 @@ async def remember_turn(
     recall_by = (await query() if query else "") or state.query or text
 
     async def store_and_recall() -> list[RecalledMemory]:
-        if candidates:
-            await store.remember(
-                context.tenant_id,
-                context.user_id,
-                candidates,
-                thread_id=thread_id or None,
-                message_id=last.id,
-            )
-        return await store.recall(context.tenant_id, context.user_id, recall_by)
+        return await store.remember_and_recall(
+            context.tenant_id,
+            context.user_id,
+            candidates,
+            recall_by,
+            thread_id=thread_id or None,
+            message_id=last.id,
+        )
 
     # Bounded like every dependency: a hung database costs the turn its memories, not more.
     outcome = await services.resilience.run("memory_store", store_and_recall)

@@ -10,12 +10,22 @@ there with Aegra's own answer (404, or 401 without a valid token). Nor does Aegr
 call the auth handlers on state updates or on a run's ``command``: a customer's
 ``POST /threads/{id}/state`` and a customer's run with a ``command`` get 403 here,
 as the handlers answer on langgraph-api.
+
+Aegra 0.6 also shows a thread only to the identity that created it, so an agent could
+not open, read or answer their tenant's escalated threads. For a staff caller's
+request on a thread, the app looks up the thread's owner (the graph records it on the
+first run) and, when the owner is a customer of the caller's tenant, vouches for it in
+two headers (``ACTING_FOR``, sealed with the server's key) that the auth handler turns
+into the owner's identity for the server's scoping; the caller the graph and the
+handlers see stays the staff member. Clients' own copies of those headers are dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import logging
 import re
 from typing import Any
 from urllib.parse import quote
@@ -30,13 +40,20 @@ import graph.server.auth
 # Aegra imports a graph on its first run; importing it with the app warms it at start-up.
 import graph.server.served  # noqa: F401
 from graph.handover import ResumeError, parse_resume
-from state import get_settings
-from tools.identity.tokens import Caller, TokenVerifier, bearer_token
+from graph.server.auth import ACTING_FOR, ACTING_SEAL
+from state import create_engine, get_settings, session_factory
+from tools.identity.ownership import ThreadOwnership
+from tools.identity.tokens import Caller, TokenVerifier, acting_seal, bearer_token, seal_key
 from tools.resilience.errors import SupportAgentError
 
 __all__ = ["app"]
 
-_GUARDED = re.compile(r"^/threads/(?P<thread_id>[^/]+)/(?P<what>runs|state)(?:/.*)?$")
+logger = logging.getLogger(__name__)
+
+_THREAD = re.compile(r"^/threads/(?P<thread_id>[^/]+)(?:/(?P<what>[^/]+))?(?:/.*)?$")
+_NOT_A_THREAD = frozenset({"search", "count", "prune"})
+"""``/threads/<this>``: an endpoint over many threads, not a thread id."""
+_GUARDED = frozenset({"runs", "state"})
 
 
 def _thread_id(response: httpx.Response) -> str | None:
@@ -77,28 +94,70 @@ async def _caller(authorization: str | None) -> Caller | None:
         return None
 
 
+@functools.cache
+def _ownership() -> ThreadOwnership:
+    """Thread owners in the application database (what the graph's guard records)."""
+    return ThreadOwnership(session_factory(create_engine(get_settings().sqlalchemy_url)))
+
+
+async def _owner(thread_id: str) -> tuple[str, str] | None:
+    try:
+        return await _ownership().owner(thread_id)
+    except Exception as exc:  # no owner known: Aegra answers as for anyone else
+        logger.warning("thread owner lookup failed: %s", type(exc).__name__)
+        return None
+
+
+async def _acting_headers(caller: Caller, thread_id: str) -> list[tuple[bytes, bytes]]:
+    """The headers that let staff reach a thread of their tenant's customer (else none)."""
+    key = seal_key(get_settings())
+    owner = await _owner(thread_id) if caller.is_staff and key else None
+    if key is None or owner is None or owner[0] != caller.tenant_id or owner[1] == caller.user_id:
+        return []
+    proof = acting_seal(caller, owner[1], key)
+    return [(ACTING_FOR, owner[1].encode("latin-1")), (ACTING_SEAL, proof.encode("latin-1"))]
+
+
 class ThreadRunsGuard:
     """ASGI middleware: the checks Aegra 0.6 does not make on a thread's runs and state.
 
     A run endpoint answers only callers who can see the thread; a customer may neither
-    write a thread's state nor send a run a ``command`` (resume, update, goto).
+    write a thread's state nor send a run a ``command`` (resume, update, goto). Staff
+    reach their tenant's customers' threads (``_acting_headers``).
     """
 
     def __init__(self, app: Any) -> None:
         self.app = app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        match = _GUARDED.match(path)
-        if match is None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        scope = dict(scope)
+        scope["headers"] = [
+            (key, value)
+            for key, value in scope.get("headers", [])
+            if key.lower() not in (ACTING_FOR, ACTING_SEAL)
+        ]
+        match = _THREAD.match(scope.get("path", ""))
+        if match is None or match["thread_id"] in _NOT_A_THREAD:
+            await self.app(scope, receive, send)
+            return
+        authorization = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"authorization"),
+            None,
+        )
+        caller = await _caller(authorization)
+        if caller is not None and caller.is_staff:
+            scope["headers"] += await _acting_headers(caller, match["thread_id"])
+        if match["what"] not in _GUARDED:
             await self.app(scope, receive, send)
             return
         headers = {
             key.decode("latin-1"): value.decode("latin-1")
-            for key, value in scope.get("headers", [])
-            if key.lower() == b"authorization"
+            for key, value in scope["headers"]
+            if key.lower() in (b"authorization", ACTING_FOR, ACTING_SEAL)
         }
-        caller = await _caller(headers.get("authorization"))
         if scope.get("method") == "POST" and caller is not None:
             body = await _read_body(receive)
             command = _command(body)

@@ -23,6 +23,7 @@ graph refuses for itself (``tools.identity``, the ``guard`` and ``handoff`` node
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Any
 
 from langgraph_sdk import Auth
@@ -30,10 +31,17 @@ from langgraph_sdk import Auth
 from graph.handover import ResumeError, parse_resume
 from state import get_settings
 from tools.identity.context import server_caller
-from tools.identity.tokens import Caller, TokenVerifier, bearer_token, seal, seal_key
+from tools.identity.tokens import (
+    Caller,
+    TokenVerifier,
+    acting_seal,
+    bearer_token,
+    seal,
+    seal_key,
+)
 from tools.resilience.errors import AuthenticationError
 
-__all__ = ["auth"]
+__all__ = ["ACTING_FOR", "ACTING_SEAL", "auth"]
 
 auth = Auth()
 _settings = get_settings()
@@ -52,6 +60,12 @@ if not _OPEN and _SEAL is None:
         "support-agent: RS256 tokens need SUPPORT_AUTH_SEAL_SECRET, the key that seals the "
         "caller handed to the graph (every worker must share it)."
     )
+
+
+ACTING_FOR = b"x-support-acting-for"
+"""Set by Aegra's HTTP app only: the customer whose thread a staff caller acts on."""
+ACTING_SEAL = b"x-support-acting-seal"
+"""Its proof (``acting_seal``); the app drops both headers from every client request."""
 
 
 def _header(headers: Any, name: bytes) -> bytes | str | None:
@@ -78,7 +92,7 @@ async def authenticate(headers: Any = None) -> Auth.types.MinimalUserDict:
         raise Auth.exceptions.HTTPException(status_code=401, detail=str(error)) from None
     return {
         # Unique across tenants: Aegra scopes threads by identity alone.
-        "identity": f"{caller.tenant_id}/{caller.user_id}",
+        "identity": f"{caller.tenant_id}/{_acting_for(headers, caller) or caller.user_id}",
         "user_id": caller.user_id,
         "tenant_id": caller.tenant_id,
         "role": caller.role,
@@ -86,6 +100,24 @@ async def authenticate(headers: Any = None) -> Auth.types.MinimalUserDict:
         "display_name": caller.user_id,
         "seal": seal(caller, _SEAL or b""),  # _SEAL is set whenever tokens are verified
     }  # type: ignore[typeddict-unknown-key]
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else (value or "")
+
+
+def _acting_for(headers: Any, caller: Caller) -> str | None:
+    """The customer a staff caller acts for, when Aegra's HTTP app vouched for it.
+
+    Aegra 0.6 shows a thread only to the identity that created it; the app, having
+    checked that the thread belongs to a customer of the caller's tenant, names that
+    customer here, so the server scopes the request to their threads. The caller (who
+    the graph sees, and what the handlers below allow) stays the staff member.
+    """
+    owner, proof = _text(_header(headers, ACTING_FOR)), _text(_header(headers, ACTING_SEAL))
+    if not owner or not caller.is_staff or _SEAL is None:
+        return None
+    return owner if hmac.compare_digest(proof, acting_seal(caller, owner, _SEAL)) else None
 
 
 def _caller(ctx: Auth.types.AuthContext) -> Caller | None:

@@ -221,6 +221,24 @@ class QueryBatcher:
             return vector
         if not self.enabled:
             return (await self.executor.run(self.embeddings.embed_queries, [text]))[0]
+        return await self._await(self._enqueue(text))
+
+    async def embed_together(self, texts: Sequence[str]) -> list[list[float]]:
+        """Several queries, queued at once so that they share a batch.
+
+        Awaiting ``embed`` for each in turn (or through ``gather``) can let a batch leave
+        with only the first: a second model call, one after the other, on the turn's path.
+        """
+        if not self.enabled:
+            return await self.embed_many(texts)
+        known = {t: v for t in texts if (v := self.embeddings.cached(t)) is not None}
+        waits = {t: self._enqueue(t) for t in dict.fromkeys(texts) if t not in known}
+        found = await asyncio.gather(*(self._await(wait) for wait in waits.values()))
+        known.update(zip(waits, found, strict=True))
+        return [known[t] for t in texts]
+
+    def _enqueue(self, text: str) -> tuple[str, asyncio.Future[list[float]]]:
+        """Queue ``text`` (or join its pending embedding); one more caller waits for it."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (tests): forget the old one's queue
             self._loop, self._queue, self._draining = loop, [], False
@@ -237,6 +255,10 @@ class QueryBatcher:
                 self._draining = True
                 self._task = loop.create_task(self._drain())
         self._waiting[key] += 1
+        return key, future
+
+    async def _await(self, waiting: tuple[str, asyncio.Future[list[float]]]) -> list[float]:
+        key, future = waiting
         try:
             return await asyncio.shield(future)  # one caller giving up leaves it to the others
         except asyncio.CancelledError:
@@ -258,6 +280,9 @@ class QueryBatcher:
 
     async def _drain(self) -> None:
         try:
+            # One turn of the loop first: the branches of a graph step that ask in the same
+            # moment (the search, the memory recall) then go in this batch, not the next.
+            await asyncio.sleep(0)
             while self._queue:
                 batch = self._queue[: self.max_batch]
                 del self._queue[: self.max_batch]

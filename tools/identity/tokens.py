@@ -19,7 +19,16 @@ import jwt
 from state import Settings, validate_identifier
 from tools.resilience.errors import AuthenticationError
 
-__all__ = ["ROLES", "Caller", "Role", "TokenVerifier", "bearer_token", "seal", "seal_key"]
+__all__ = [
+    "ROLES",
+    "Caller",
+    "Role",
+    "TokenVerifier",
+    "acting_seal",
+    "bearer_token",
+    "seal",
+    "seal_key",
+]
 
 Role = Literal["customer", "agent", "admin"]
 ROLES: tuple[Role, ...] = ("customer", "agent", "admin")
@@ -53,6 +62,17 @@ def seal(caller: Caller, key: bytes) -> str:
     """
     message = f"{caller.user_id}\x00{caller.tenant_id}\x00{caller.role}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def acting_seal(caller: Caller, owner: str, key: bytes) -> str:
+    """An HMAC saying that staff ``caller`` acts on a thread of ``owner`` (same tenant).
+
+    Made only by Aegra's HTTP app (``graph.server.aegra_app``) after it checked the
+    thread's owner; the auth handler then lets the server scope the request to that
+    owner's threads. A client cannot make one without the server's key.
+    """
+    message = f"act\x00{caller.user_id}\x00{caller.tenant_id}\x00{caller.role}\x00{owner}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
 def bearer_token(authorization: str | bytes | None) -> str:

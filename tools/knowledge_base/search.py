@@ -129,7 +129,7 @@ class HybridSearch:
         candidates = self.settings.candidate_k
         focus = asking_part(query)
         embedded, bm25_hits = await asyncio.gather(
-            asyncio.gather(*(self.queries.embed(text) for text in (query, focus) if text)),
+            self.queries.embed_together([text for text in (query, focus) if text]),
             self.executor.run(lexical.index.search, query, candidates),
         )
         vector = embedded[0]

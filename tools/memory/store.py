@@ -111,11 +111,7 @@ class MemoryStore:
         """Times a user's memories were read from the database for recall (tests, bench)."""
 
     async def _embed(self, texts: list[str]) -> np.ndarray:
-        if len(texts) == 1:
-            vectors = [await self.queries.embed(texts[0])]
-        else:
-            vectors = await self.queries.embed_many(texts)
-        return np.asarray(vectors, dtype=np.float32)
+        return np.asarray(await self.queries.embed_together(texts), dtype=np.float32)
 
     def invalidate(self, tenant_id: str | None = None, user_id: str | None = None) -> None:
         """Drop cached memories: of one (tenant, user), or of everyone."""
@@ -191,14 +187,24 @@ class MemoryStore:
         message_id: str | None = None,
     ) -> list[WriteResult]:
         """Store candidates for the user, deduplicating and superseding."""
-        results: list[WriteResult] = []
         if not candidates:
-            return results
-        cleaned = [
-            MemoryCandidate(c.kind, redact(c.content).strip()[:500], c.slot, c.importance)
-            for c in candidates
-        ]
+            return []
+        cleaned = _cleaned(candidates)
         vectors = await self._embed([c.content for c in cleaned])
+        return await self._write(tenant_id, user_id, cleaned, vectors, thread_id, message_id)
+
+    async def _write(
+        self,
+        tenant_id: str,
+        user_id: str,
+        cleaned: list[MemoryCandidate],
+        vectors: np.ndarray,
+        thread_id: str | None,
+        message_id: str | None,
+    ) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        if not cleaned:
+            return results
         self.invalidate(tenant_id, user_id)
         for candidate, vector in zip(cleaned, vectors, strict=True):
             if not candidate.content:
@@ -305,6 +311,26 @@ class MemoryStore:
         row.importance = max(row.importance, candidate.importance)
         row.expires_at = self._expiry(candidate.kind, now)
 
+    async def remember_and_recall(
+        self,
+        tenant_id: str,
+        user_id: str,
+        candidates: list[MemoryCandidate],
+        query: str,
+        *,
+        thread_id: str | None = None,
+        message_id: str | None = None,
+    ) -> list[RecalledMemory]:
+        """``remember`` the candidates, then ``recall`` by ``query`` (a turn's memory work).
+
+        The new facts and the query are embedded in one batch: one model call, not two
+        one after the other, on the turn's path.
+        """
+        cleaned = _cleaned(candidates)
+        vectors = await self._embed([*(c.content for c in cleaned), query])
+        await self._write(tenant_id, user_id, cleaned, vectors[:-1], thread_id, message_id)
+        return await self._recall(tenant_id, user_id, vectors[-1], None)
+
     async def recall(
         self, tenant_id: str, user_id: str, query: str, k: int | None = None
     ) -> list[RecalledMemory]:
@@ -312,11 +338,17 @@ class MemoryStore:
 
         Reading touches them (last access, access count).
         """
+        if (self.settings.memory_top_k if k is None else k) <= 0:
+            return []
+        return await self._recall(tenant_id, user_id, (await self._embed([query]))[0], k)
+
+    async def _recall(
+        self, tenant_id: str, user_id: str, query_vector: np.ndarray, k: int | None
+    ) -> list[RecalledMemory]:
         k = self.settings.memory_top_k if k is None else k
         if k <= 0:
             return []
         now = _now()
-        query_vector = (await self._embed([query]))[0]
         # One connection and one transaction for the read and the touch: each checkout
         # and each transaction costs round trips of its own.
         async with self.sessions() as session, session.begin():
@@ -411,3 +443,11 @@ class MemoryStore:
                 delete(Memory).where(Memory.tenant_id == tenant_id, Memory.user_id == user_id)
             )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _cleaned(candidates: list[MemoryCandidate]) -> list[MemoryCandidate]:
+    """Candidates as stored: secrets redacted, trimmed, at most 500 characters."""
+    return [
+        MemoryCandidate(c.kind, redact(c.content).strip()[:500], c.slot, c.importance)
+        for c in candidates
+    ]

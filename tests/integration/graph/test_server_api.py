@@ -272,17 +272,25 @@ async def test_staff_of_the_tenant_resume_an_escalated_thread(server):
     await run(customer, thread_id, command={"resume": {"reply": "FAKE HUMAN", "resolve": True}})
     state = await customer.threads.get_state(thread_id)
     assert "FAKE HUMAN" not in str(state["values"]["messages"])
+    # Headers that only Aegra's HTTP app may set, forged by a client: no effect anywhere.
+    forger = server.client(
+        user("bob"), headers={"x-support-acting-for": "cara", "x-support-acting-seal": "0" * 64}
+    )
+    with pytest.raises(httpx.HTTPStatusError) as forged:
+        await forger.threads.get_state(thread_id)
+    assert forged.value.response.status_code == 404
     agent = server.client(user("sam", role="agent"))
-    if server.kind == "aegra":
-        # Aegra 0.6 shows a thread only to its creator: the known gap (README, Deploy).
-        with pytest.raises(httpx.HTTPStatusError) as hidden:
-            await agent.threads.get_state(thread_id)
-        assert hidden.value.response.status_code == 404
-        return
+    # Staff of the tenant open the thread (on Aegra too, which scopes threads by creator).
+    assert (await agent.threads.get(thread_id))["status"] == "interrupted"
+    seen = await agent.threads.get_state(thread_id)
+    assert seen["values"]["outcome"] == "escalated"
+    assert await agent.threads.get_history(thread_id, limit=2)
     await run(agent, thread_id, command={"resume": {"reply": "Hi, Sam here.", "resolve": True}})
     state = await customer.threads.get_state(thread_id)
     assert state["values"]["messages"][-1]["content"] == "Support team: Hi, Sam here."
     assert state["values"]["escalation"] is None
+    # The thread stays the customer's: the agent's run did not make it the agent's.
+    assert thread_id in [t["thread_id"] for t in await customer.threads.search()]
 
 
 async def test_a_file_sent_as_a_content_block_is_read_and_cited(server):
