@@ -37,7 +37,7 @@ from rich.table import Table  # noqa: E402
 
 from state import Memory, Settings  # noqa: E402
 from tools.embeddings.sentence import SentenceEmbeddings  # noqa: E402
-from tools.memory.store import same_values  # noqa: E402
+from tools.memory.writes import same_values  # noqa: E402
 from tools.services import create_services  # noqa: E402
 
 console = Console()

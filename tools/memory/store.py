@@ -2,12 +2,9 @@
 
 Reads rank by relevance x importance x recency decay.
 
-Deduplication: an exact match of the normalised content's hash merges; otherwise, for
-free-text memories, one of the same kind whose embedding is closer than the dedup
-threshold merges (paraphrases such as "likes apples" / "prefers apples"). Slot values
-(plan, product, order, ...) are compared exactly, because different values embed
-close. For single-valued slots (plan, language, contact channel) a different value
-supersedes: the old memory is archived with a pointer to the new one (history kept).
+Writes deduplicate, merge and supersede (``writes``: "likes apples" and "prefers apples"
+merge; a new plan archives the old one, history kept). Slot values (plan, product,
+order, ...) are compared exactly, because different values embed close.
 
 Recall reads through ``RecallCache`` (``recall_cache``); content is encrypted at rest
 when keys are set (``encryption``). Embeddings stay in clear: similarity search needs
@@ -16,14 +13,12 @@ them (they are still derived from the text: treat the database as personal data)
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from state import Memory, Settings
@@ -31,45 +26,20 @@ from tools.embeddings.sentence import QueryBatcher, SentenceEmbeddings
 from tools.memory.encryption import MemoryCrypto
 from tools.memory.maintenance import prune_memories, rotate_memory_keys
 from tools.memory.recall_cache import RecallCache, UserMemories, aware, rank
-from tools.memory.rules import SINGLE_VALUED_SLOTS, MemoryCandidate
-from tools.redaction.secrets import redact
+from tools.memory.rules import MemoryCandidate
+from tools.memory.writes import MemoryWriter, WriteResult, cleaned
 from tools.resilience.executor import BlockingExecutor
 
-__all__ = ["MemoryStore", "RecalledMemory", "WriteResult", "same_values"]
+__all__ = ["MemoryStore", "RecalledMemory", "WriteResult"]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-_VALUE_TOKEN = re.compile(r"\b[\w-]*\d[\w-]*\b")
-
-
-def same_values(a: str, b: str) -> bool:
-    """Whether two statements name the same numbers and codes ("E-104" is not "E-107").
-
-    >>> same_values("thermostat shows error E-104", "my thermostat displays E-104")
-    True
-    >>> same_values("thermostat shows error E-104", "thermostat shows error E-107")
-    False
-    """
-    return set(_VALUE_TOKEN.findall(a.lower())) == set(_VALUE_TOKEN.findall(b.lower()))
-
-
 _INLINE_RANK = 2000
 """Up to this many memories are ranked on the event loop (microseconds); more go to the
 executor."""
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """What happened to one candidate."""
-
-    action: str
-    """``added``, ``merged`` (a duplicate), ``superseded`` (replaced a value), ``restored``
-    (an archived value said again) or ``skipped``."""
-    memory_id: int | None
-    content: str
 
 
 @dataclass(frozen=True)
@@ -106,6 +76,7 @@ class MemoryStore:
         self.queries = queries or QueryBatcher(
             embeddings, executor, enabled=settings.embedding_batching
         )
+        self._writer = MemoryWriter(settings, sessions, self.crypto)
         self._cache = RecallCache(settings.memory_cache_max_memories)
         self.cache_loads = 0
         """Times a user's memories were read from the database for recall (tests, bench)."""
@@ -173,10 +144,6 @@ class MemoryStore:
             self._cache.put(owner, entry)
         return entry
 
-    def _expiry(self, kind: str, now: datetime) -> datetime | None:
-        days = self.settings.memory_ttl_days.get(kind)
-        return now + timedelta(days=days) if days else None
-
     async def remember(
         self,
         tenant_id: str,
@@ -189,127 +156,34 @@ class MemoryStore:
         """Store candidates for the user, deduplicating and superseding."""
         if not candidates:
             return []
-        cleaned = _cleaned(candidates)
-        vectors = await self._embed([c.content for c in cleaned])
-        return await self._write(tenant_id, user_id, cleaned, vectors, thread_id, message_id)
+        stored = cleaned(candidates)
+        vectors = await self._embed([c.content for c in stored])
+        return await self._write(tenant_id, user_id, stored, vectors, thread_id, message_id)
 
     async def _write(
         self,
         tenant_id: str,
         user_id: str,
-        cleaned: list[MemoryCandidate],
+        stored: list[MemoryCandidate],
         vectors: np.ndarray,
         thread_id: str | None,
         message_id: str | None,
     ) -> list[WriteResult]:
         results: list[WriteResult] = []
-        if not cleaned:
+        if not stored:
             return results
         self.invalidate(tenant_id, user_id)
-        for candidate, vector in zip(cleaned, vectors, strict=True):
+        for candidate, vector in zip(stored, vectors, strict=True):
             if not candidate.content:
                 results.append(WriteResult("skipped", None, ""))
                 continue
             results.append(
-                await self._write_one(tenant_id, user_id, candidate, vector, thread_id, message_id)
+                await self._writer.write_one(
+                    tenant_id, user_id, candidate, vector, thread_id, message_id
+                )
             )
         self.invalidate(tenant_id, user_id)  # a recall that ran meanwhile cached the old rows
         return results
-
-    async def _write_one(
-        self,
-        tenant_id: str,
-        user_id: str,
-        candidate: MemoryCandidate,
-        vector: np.ndarray,
-        thread_id: str | None,
-        message_id: str | None,
-    ) -> WriteResult:
-        now = _now()
-        digests = self.crypto.digests(candidate.content)
-        async with self.sessions() as session, session.begin():
-            rows = (
-                await session.scalars(
-                    select(Memory).where(
-                        Memory.tenant_id == tenant_id,
-                        Memory.user_id == user_id,
-                        Memory.kind == candidate.kind,
-                    )
-                )
-            ).all()
-            live = [r for r in rows if r.archived_at is None]
-            match = next((r for r in live if r.content_hash in digests), None) or next(
-                (r for r in live if self._paraphrase(r, candidate, vector)), None
-            )
-            if match is not None:
-                self._touch(match, candidate, now)
-                return WriteResult("merged", match.id, self.crypto.decrypt(match.content))
-            same_slot = [r for r in live if candidate.slot and r.slot == candidate.slot]
-            archived = next((r for r in rows if r.content_hash in digests), None)
-            if archived is not None:  # said again after being superseded or expired: revive it
-                archived.archived_at = None
-                archived.superseded_by = None
-                self._touch(archived, candidate, now)
-                memory = archived
-            else:
-                memory = Memory(
-                    tenant_id=tenant_id,
-                    user_id=user_id,
-                    kind=candidate.kind,
-                    slot=candidate.slot,
-                    content=self.crypto.encrypt(candidate.content),
-                    content_hash=self.crypto.digest(candidate.content),
-                    embedding=vector.astype(np.float32).tobytes(),
-                    importance=candidate.importance,
-                    created_at=now,
-                    last_accessed_at=now,
-                    access_count=0,
-                    expires_at=self._expiry(candidate.kind, now),
-                    source_thread=thread_id,
-                    source_message=message_id,
-                )
-                try:
-                    async with session.begin_nested():
-                        session.add(memory)
-                except IntegrityError:  # a concurrent twin was written first: merge into it
-                    twin = await session.scalar(
-                        select(Memory).where(
-                            Memory.tenant_id == tenant_id,
-                            Memory.user_id == user_id,
-                            Memory.kind == candidate.kind,
-                            Memory.content_hash.in_(digests),
-                        )
-                    )
-                    return WriteResult("merged", twin.id if twin else None, candidate.content)
-            action = "restored" if archived is not None else "added"
-            if candidate.slot in SINGLE_VALUED_SLOTS:
-                for old in same_slot:
-                    if old.id != memory.id:
-                        old.archived_at = now
-                        old.superseded_by = memory.id
-                        action = "superseded"
-            return WriteResult(action, memory.id, candidate.content)
-
-    def _paraphrase(self, row: Memory, candidate: MemoryCandidate, vector: np.ndarray) -> bool:
-        """Free text of the same meaning, naming the same numbers and codes.
-
-        Slot values are never paraphrases: "Pro plan" and "Basic plan" embed close together
-        but are different facts.
-        """
-        if candidate.slot is not None or row.slot is not None:
-            return False
-        stored = np.frombuffer(row.embedding, dtype=np.float32)
-        if stored.shape != vector.shape:  # written by another embedding model
-            return False
-        return float(stored @ vector) >= self.settings.memory_dedup_threshold and same_values(
-            self.crypto.decrypt(row.content), candidate.content
-        )
-
-    def _touch(self, row: Memory, candidate: MemoryCandidate, now: datetime) -> None:
-        row.last_accessed_at = now
-        row.access_count += 1
-        row.importance = max(row.importance, candidate.importance)
-        row.expires_at = self._expiry(candidate.kind, now)
 
     async def remember_and_recall(
         self,
@@ -326,9 +200,9 @@ class MemoryStore:
         The new facts and the query are embedded in one batch: one model call, not two
         one after the other, on the turn's path.
         """
-        cleaned = _cleaned(candidates)
-        vectors = await self._embed([*(c.content for c in cleaned), query])
-        await self._write(tenant_id, user_id, cleaned, vectors[:-1], thread_id, message_id)
+        stored = cleaned(candidates)
+        vectors = await self._embed([*(c.content for c in stored), query])
+        await self._write(tenant_id, user_id, stored, vectors[:-1], thread_id, message_id)
         return await self._recall(tenant_id, user_id, vectors[-1], None)
 
     async def recall(
@@ -443,11 +317,3 @@ class MemoryStore:
                 delete(Memory).where(Memory.tenant_id == tenant_id, Memory.user_id == user_id)
             )
         return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _cleaned(candidates: list[MemoryCandidate]) -> list[MemoryCandidate]:
-    """Candidates as stored: secrets redacted, trimmed, at most 500 characters."""
-    return [
-        MemoryCandidate(c.kind, redact(c.content).strip()[:500], c.slot, c.importance)
-        for c in candidates
-    ]

@@ -67,6 +67,23 @@ async def test_newer_plan_supersedes_and_history_is_kept(services):
     assert [m.content for m in recalled] == ["On the Pro plan"]
 
 
+async def test_a_turns_new_facts_and_its_query_take_one_model_call(services):
+    """What ``remember`` does each turn: store what was said, recall by the query."""
+    store, embeddings = services.memory, services.embeddings
+    await store.remember("t1", "u1", extract_memories("I'm on the Basic plan"))
+    embeddings.reset_cache()  # the model is shared by the tests: nothing of theirs counts
+    calls = embeddings.encode_calls
+    recalled = await store.remember_and_recall(
+        "t1",
+        "u1",
+        extract_memories("I upgraded to Pro today, my Lumora Hub keeps dropping Wi-Fi"),
+        "why does my hub keep going offline?",
+    )
+    assert embeddings.encode_calls == calls + 1
+    assert "On the Pro plan" in [m.content for m in recalled]
+    assert "On the Basic plan" not in [m.content for m in recalled]  # superseded first
+
+
 async def test_going_back_to_an_earlier_plan_restores_it(services):
     store = services.memory
     for said in ("I'm on the Pro plan", "I downgraded to Basic", "I upgraded to Pro again"):

@@ -131,3 +131,37 @@ async def test_a_caller_that_gives_up_does_not_disturb_the_others(executor):
     assert await first == vector("first")
     assert await stayer == vector("stayer")
     assert quitter.cancelled()
+
+
+async def test_texts_asked_together_share_one_model_call(executor):
+    fake = FakeEmbeddings()
+    batcher = QueryBatcher(fake, executor)  # type: ignore[arg-type]
+    got = await batcher.embed_together(["the whole message", "its question?", "the whole message"])
+    assert got == [
+        vector("the whole message"),
+        vector("its question?"),
+        vector("the whole message"),
+    ]
+    assert fake.batches == [["the whole message", "its question?"]]
+
+
+async def test_two_branches_of_a_step_asking_at_once_share_one_model_call(executor):
+    """One step's two tasks wake together: the first asks for one text (and starts the
+    batch), the second for two. All three go in that batch: neither waits for the other."""
+    fake = FakeEmbeddings()
+    batcher = QueryBatcher(fake, executor)  # type: ignore[arg-type]
+    ready = asyncio.get_running_loop().create_future()
+
+    async def memory() -> list[float]:
+        await ready  # like the turn's query, which both branches wait for
+        return await batcher.embed("Has a Pro plan")
+
+    async def search() -> list[list[float]]:
+        await ready
+        return await batcher.embed_together(["can I export my data?", "export?"])
+
+    tasks = [asyncio.create_task(memory()), asyncio.create_task(search())]
+    await asyncio.sleep(0)
+    ready.set_result(None)
+    await asyncio.gather(*tasks)
+    assert fake.batches == [["Has a Pro plan", "can I export my data?", "export?"]]

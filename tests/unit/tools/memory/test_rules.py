@@ -1,7 +1,7 @@
 from tools.memory import MemoryCrypto
 from tools.memory.encryption import normalise
 from tools.memory.rules import extract_memories
-from tools.memory.store import same_values
+from tools.memory.writes import same_values
 from tools.redaction.secrets import RedactingFilter, contains_secret, redact
 
 
