@@ -14,17 +14,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from graph.sources import clean_text, render_sources
 from state import Citation, Passage, citation_of
 from tools.knowledge_base.focus import asking_sentences
 from tools.knowledge_base.lexical import tokenize
 
-__all__ = [
-    "FILE_SOURCE",
-    "ExtractiveAnswer",
-    "clean_text",
-    "extractive_answer",
-    "render_sources",
-]
+__all__ = ["ExtractiveAnswer", "extractive_answer"]
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
@@ -78,22 +73,6 @@ _LEANS_BACK = re.compile(
     r"(this|that|these|those|it|they|such|then|however|also|but|otherwise)\b",
     re.I,
 )
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
-_EMPTY_CELLS = re.compile(r"(?:\|[ \t]*){2,}$")
-"""Empty cells that end a table row (a one-line CSV's header has thousands); an empty
-cell inside a row stays, or the columns after it would shift."""
-_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>~])")
-
-
-def clean_text(text: str) -> str:
-    r"""Text as a reader should see it: no HTML tags or anchors, no Markdown escapes.
-
-    >>> clean_text('<a name="names"></a>Reserved \\_names\\_ <b>here</b>')
-    'Reserved _names_ here'
-    >>> clean_text("| name | values | | | |"), clean_text("| Bulb | | 12.50 |")
-    ('| name | values |', '| Bulb | | 12.50 |')
-    """
-    return _EMPTY_CELLS.sub("|", _MD_ESCAPE.sub(r"\1", _HTML_TAG.sub("", text))).strip()
 
 
 @dataclass(frozen=True)
@@ -399,36 +378,3 @@ def _join_units(units: list[_Unit], indices: list[int]) -> str:
     if prose:
         lines.append(" ".join(prose))
     return "\n".join(lines)
-
-
-FILE_SOURCE = "(your file)"
-"""How the source list marks a customer's own file (the next turn looks for it)."""
-
-
-def render_sources(citations: Sequence[Citation]) -> str:
-    """A numbered source list matching the ``[n]`` markers in an answer.
-
-    Customers see titles, with the article's page when the knowledge base has one;
-    never a file path or an internal id.
-
-    >>> print(render_sources([
-    ...     {"doc_id": "a/reset.md", "title": "Reset", "source": "a/reset.md", "score": 1.0,
-    ...      "url": "https://help.example.com/a/reset"},
-    ...     {"doc_id": "b/x.md", "title": "Refunds", "source": "b/x.md", "score": 0.5},
-    ...     {"doc_id": "attachment:3", "title": "invoice.pdf", "source": "", "score": 0.4}]))
-    Sources:
-    <BLANKLINE>
-    - [1] Reset: https://help.example.com/a/reset
-    - [2] Refunds
-    - [3] invoice.pdf (your file)
-    """
-    rows = []
-    for number, c in enumerate(citations, start=1):
-        title = clean_text(c["title"])
-        if c.get("url"):
-            rows.append(f"- [{number}] {title}: {c['url']}")
-        elif c["doc_id"].startswith("attachment:"):
-            rows.append(f"- [{number}] {title} {FILE_SOURCE}")
-        else:
-            rows.append(f"- [{number}] {title}")
-    return "Sources:\n\n" + "\n".join(rows)

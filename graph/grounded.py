@@ -15,8 +15,8 @@ from html import escape
 
 from langchain_core.messages import AnyMessage, SystemMessage
 
-from graph.extractive import render_sources
 from graph.prompts import ANSWER_SYSTEM, ATTACHMENT, PASSAGE
+from graph.sources import render_sources
 from state import Citation, Passage, citation_of
 
 __all__ = ["GroundedAnswer", "UngroundedAnswerError", "answer_prompt", "cite", "grounded"]

@@ -8,7 +8,6 @@ from langchain_core.messages import AIMessage
 from langgraph.runtime import Runtime
 
 from graph.clarify import clarifying_question
-from graph.extractive import clean_text
 from graph.message_checks import message_text
 from graph.nodes.deps import Node, NodeDeps, with_notices
 from graph.prompts import (
@@ -17,6 +16,7 @@ from graph.prompts import (
     ABSTAIN_NO_KB,
     ABSTAIN_SUGGESTIONS,
 )
+from graph.sources import clean_text
 from state import Context, SupportState
 from tools.identity import identity_of
 

@@ -18,10 +18,10 @@ from langgraph.runtime import Runtime
 from sqlalchemy.exc import SQLAlchemyError
 
 from graph.attachment_turn import merge_passages, refers_to_attachment
-from graph.extractive import FILE_SOURCE
 from graph.nodes.deps import Node, NodeDeps
 from graph.nodes.route import intent_text
 from graph.nodes.turn_query import conversation_turns
+from graph.sources import FILE_SOURCE
 from state import Context, SupportState
 from tools.identity import identity_of, thread_of
 from tools.knowledge_base import SearchResult
