@@ -168,7 +168,7 @@ async def test_memory_store_failure_never_fails_the_turn(sample_agent, monkeypat
     async def broken(*args, **kwargs):
         raise ConnectionError("memory database is down")
 
-    monkeypatch.setattr(sample_agent.services.memory, "recall", broken)
+    monkeypatch.setattr(sample_agent.services.memory, "remember_and_recall", broken)
     result = await sample_agent.ask(
         "I'm on the Pro plan. How do I reset my password?", user_id="frank"
     )

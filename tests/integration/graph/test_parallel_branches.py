@@ -29,14 +29,14 @@ async def test_both_branches_contribute_and_recall_uses_the_searched_query(
         return query
 
     memory = sample_agent.services.memory
-    recall = memory.recall
+    remember_and_recall = memory.remember_and_recall
 
-    async def spied(tenant_id, user_id, query, k=None):
+    async def spied(tenant_id, user_id, candidates, query, **where):
         recalled_by.append(query)
-        return await recall(tenant_id, user_id, query, k)
+        return await remember_and_recall(tenant_id, user_id, candidates, query, **where)
 
     monkeypatch.setattr(turn_query, "standalone_query", counted)
-    monkeypatch.setattr(memory, "recall", spied)
+    monkeypatch.setattr(memory, "remember_and_recall", spied)
     first = await sample_agent.ask(
         "I'm on the Pro plan. My Lumora Lock bolt is jammed", user_id="ida"
     )
@@ -56,7 +56,7 @@ async def test_a_failed_branch_leaves_a_consistent_turn_and_the_next_turn_starts
     async def broken(*args, **kwargs):
         raise ConnectionError("down")
 
-    monkeypatch.setattr(sample_agent.services.memory, "recall", broken)
+    monkeypatch.setattr(sample_agent.services.memory, "remember_and_recall", broken)
     monkeypatch.setattr(sample_agent.services.kb, "search", broken)
     both = await sample_agent.ask("How do I reset my password?", user_id="jo")
     assert set(both.degraded.split(",")) == {"kb_unavailable", "memory_unavailable"}
