@@ -8,7 +8,6 @@ answer.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -51,11 +50,14 @@ def make_retrieve(deps: NodeDeps) -> Node:
         words = intent_text(state)
 
         async def search() -> SearchResult:
-            if words.strip() and words != query:
-                # A follow-up: route reads the intents of the customer's own words, so they
-                # are embedded now, in the same model call as the query.
-                await asyncio.gather(kb.queries.embed(query), kb.queries.embed(words))
-            return await kb.search(query, context.tenant_id, threshold=context.abstain_threshold)
+            # A follow-up: route reads the intents of the customer's own words, so they
+            # are embedded now, in the same model call as the query.
+            return await kb.search(
+                query,
+                context.tenant_id,
+                threshold=context.abstain_threshold,
+                also_embed=[words] if words.strip() and words != query else [],
+            )
 
         searched = await services.resilience.run("kb_search", search)
         kb_error: str | None = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,9 +106,19 @@ class HybridSearch:
         return version, calibration
 
     async def search(
-        self, query: str, tenant_id: str, k: int, mode: str, threshold: float | None
+        self,
+        query: str,
+        tenant_id: str,
+        k: int,
+        mode: str,
+        threshold: float | None,
+        also_embed: Sequence[str] = (),
     ) -> SearchResult:
-        """The ``k`` best documents for ``query``, each shown by its best chunks."""
+        """The ``k`` best documents for ``query``, each shown by its best chunks.
+
+        ``also_embed``: texts the caller needs embedded next (left in the query cache),
+        sent in the same model call as the query.
+        """
         version, calibration = await self.state(tenant_id)
         if threshold is None:
             threshold = self.settings.abstain_threshold
@@ -129,7 +139,7 @@ class HybridSearch:
         candidates = self.settings.candidate_k
         focus = asking_part(query)
         embedded, bm25_hits = await asyncio.gather(
-            self.queries.embed_together([text for text in (query, focus) if text]),
+            self.queries.embed_together([t for t in (query, focus, *also_embed) if t]),
             self.executor.run(lexical.index.search, query, candidates),
         )
         vector = embedded[0]

@@ -110,11 +110,16 @@ class KnowledgeBase:
         *,
         mode: str | None = None,
         threshold: float | None = None,
+        also_embed: Sequence[str] = (),
     ) -> SearchResult:
-        """The ``k`` best documents for ``query``, each shown by its best chunks."""
+        """The ``k`` best documents for ``query``, each shown by its best chunks.
+
+        ``also_embed``: texts to embed in the same model call as the query (their vectors
+        are then in the query cache), so a caller's next embedding costs no second call.
+        """
         k = k or self.settings.retrieval_k
         mode = mode or self.settings.fusion
-        return await self._search.search(query, tenant_id, k, mode, threshold)
+        return await self._search.search(query, tenant_id, k, mode, threshold, also_embed)
 
     def rarity(self, tenant_id: str) -> Callable[[str], float] | None:
         """0..1 rarity of a stemmed term in the tenant's chunks (what names a subject).

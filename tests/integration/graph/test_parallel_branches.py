@@ -69,3 +69,23 @@ async def test_a_failed_branch_leaves_a_consistent_turn_and_the_next_turn_starts
     )
     assert clean.degraded is None  # the guard reset what the last turn reported
     assert clean.citations[0]["doc_id"] == "accounts/reset-your-password.md"
+
+
+async def test_a_turn_embeds_everything_it_needs_in_one_model_call(sample_agent):
+    """The query, its asking sentences, a follow-up's own words (read by route) and the
+    facts to remember: one ``model.encode``, not one after the other on the turn's path."""
+    embeddings = sample_agent.services.embeddings
+    first = await sample_agent.ask("My Lumora Lock bolt is jammed", user_id="kai")
+    turns = [
+        # a follow-up (its query is rewritten from the conversation) stating a fact
+        ("I'm on the Pro plan. What batteries does it take?", first.thread_id),
+        # a story and a question (its asking sentence is embedded too), stating a fact
+        ("I bought a Lumora Bulb two weeks ago and don't want it any more. Can I return it?", None),
+    ]
+    for message, thread_id in turns:
+        embeddings.reset_cache()
+        calls = embeddings.encode_calls
+        turn = await sample_agent.ask(message, thread_id=thread_id, user_id="kai")
+        assert turn.memories_used, message  # a fact was stored this turn
+        assert embeddings.encode_calls == calls + 1, message
+    assert turn.outcome == "answered"
