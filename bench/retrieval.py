@@ -23,7 +23,7 @@ What it measures (data from ``../shared/data``, see its README):
    per query and the fusion is replayed offline for a grid of BM25-weight functions; the
    replay is checked to reproduce ``search`` exactly for every mode. The recommended
    function (``RECOMMENDED``) is then re-run through the real ``search``
-   (``tools.knowledge_base.search.bm25_weight`` monkeypatched, in this process only) and checked on
+   (``tools.knowledge_base.results.bm25_weight`` monkeypatched, in this process only) and checked on
    the held-out FAQ queries; ``ALTERNATIVE`` is shown by replay.
 5. Out-of-scope separation on the tau2 KB: ``top_score`` of CLINC150 ``oos_test`` queries vs
    tau2 task instructions and BANKING77 questions; AUROC, share above the calibrated
@@ -64,6 +64,7 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+import tools.knowledge_base.results as kb_results  # noqa: E402
 import tools.knowledge_base.search as kb_module  # noqa: E402
 from evaluations.adapters import faq_split as shared_faq_split  # noqa: E402
 from evaluations.adapters import goal_sentence  # noqa: E402
@@ -866,7 +867,7 @@ async def validate_recommended(run: Run, rk: Rankings, rec: Candidate) -> None:
                 c.docs["adaptive*"] = replay(c, rec.fn(c))
         return
     rec_docs: dict[str, list[list[str]]] = {}
-    kb_module.bm25_weight = rec.idf_only
+    kb_results.bm25_weight = rec.idf_only  # what ``fusion_weights`` calls
     try:
         for name, (tenant, queries) in rk.sets.items():
             got_docs = []
@@ -875,7 +876,7 @@ async def validate_recommended(run: Run, rk: Rankings, rec: Candidate) -> None:
                 got_docs.append([p["doc_id"] for p in res.passages])
             rec_docs[name] = got_docs
     finally:
-        kb_module.bm25_weight = shipped_bm25_weight
+        kb_results.bm25_weight = shipped_bm25_weight
     mismatches = 0
     for name, cs in rk.caps.items():
         for c, d in zip(cs, rec_docs[name], strict=True):

@@ -50,10 +50,14 @@ __all__ = ["app"]
 
 logger = logging.getLogger(__name__)
 
-_THREAD = re.compile(r"^/threads/(?P<thread_id>[^/]+)(?:/(?P<what>[^/]+))?(?:/.*)?$")
+_THREAD = re.compile(r"^/threads/(?P<thread_id>[^/]+)(?:/(?P<what>[^/]+))?(?:/.*)?\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOT_A_THREAD = frozenset({"search", "count", "prune"})
-"""``/threads/<this>``: an endpoint over many threads, not a thread id."""
+"""``/threads/<this>`` alone: an endpoint over many threads, not a thread id (below it,
+``/threads/search/runs`` is a thread's: thread ids are the client's to choose)."""
 _GUARDED = frozenset({"runs", "state"})
+_READS_BODY = frozenset({"runs", "state", "history"})
+"""POSTs whose body Aegra may let name another thread than the path's."""
 
 
 def _thread_id(response: httpx.Response) -> str | None:
@@ -129,6 +133,22 @@ class ThreadRunsGuard:
     def __init__(self, app: Any) -> None:
         self.app = app
 
+    async def _sees(self, thread_id: str, headers: Any) -> bool:
+        """Whether Aegra shows ``thread_id`` to the request's caller (``headers``)."""
+        seen = await self._probe(thread_id, headers)
+        return seen.status_code == 200 and _thread_id(seen) == thread_id
+
+    async def _probe(self, thread_id: str, headers: Any) -> httpx.Response:
+        """Aegra's own answer to ``GET /threads/{thread_id}`` with the request's caller."""
+        sent = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in headers
+            if k.lower() in (b"authorization", ACTING_FOR, ACTING_SEAL)
+        }
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://aegra") as client:
+            return await client.get("/threads/" + quote(thread_id, safe=""), headers=sent)
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -139,27 +159,44 @@ class ThreadRunsGuard:
             for key, value in scope.get("headers", [])
             if key.lower() not in (ACTING_FOR, ACTING_SEAL)
         ]
-        match = _THREAD.match(scope.get("path", ""))
-        if match is None or match["thread_id"] in _NOT_A_THREAD:
+        authorizations = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
+        if len(authorizations) > 1:
+            # This app would check one caller and Aegra authenticate another (it takes the
+            # last): a request must name one caller.
+            await _reply(send, 400, "bad_request", "send one Authorization header")
+            return
+        path = scope.get("path", "")
+        if _CONTROL.search(path):
+            # Starlette's routes end in ``$``, which matches before a final newline: Aegra
+            # would serve ``/threads/{id}/state%0A`` as ``/threads/{id}/state``, unchecked.
+            await _reply(send, 404, "not_found", "no such path")
+            return
+        match = _THREAD.match(path)
+        if match is None or (match["what"] is None and match["thread_id"] in _NOT_A_THREAD):
             await self.app(scope, receive, send)
             return
-        authorization = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"authorization"),
-            None,
-        )
+        authorization = authorizations[0].decode("latin-1") if authorizations else None
         caller = await _caller(authorization)
         if caller is not None and caller.is_staff:
-            scope["headers"] += await _acting_headers(caller, match["thread_id"])
+            acting = await _acting_headers(caller, match["thread_id"])
+            # A thread the staff member created (for a customer, with the run's context)
+            # is theirs on Aegra, though the graph records the customer as its owner.
+            if acting and not await self._sees(match["thread_id"], scope["headers"]):
+                scope["headers"] += acting
+        body = None
+        if scope.get("method") == "POST" and match["what"] in _READS_BODY:
+            body = await _read_body(receive)
+            if _names_another_thread(body, match["thread_id"]):
+                # Aegra lets the body's thread id replace the path's (runs: the config's
+                # configurable, history and state: the checkpoint), after checking only
+                # the path's thread: any caller with a thread would reach any other.
+                await _reply(send, 422, "invalid_thread", "the body names another thread")
+                return
+            receive = _replay(body, receive)
         if match["what"] not in _GUARDED:
             await self.app(scope, receive, send)
             return
-        headers = {
-            key.decode("latin-1"): value.decode("latin-1")
-            for key, value in scope["headers"]
-            if key.lower() in (b"authorization", ACTING_FOR, ACTING_SEAL)
-        }
-        if scope.get("method") == "POST" and caller is not None:
-            body = await _read_body(receive)
+        if body is not None and caller is not None:
             command = _command(body)
             if not caller.is_staff and (match["what"] == "state" or command):
                 await _reply(
@@ -175,15 +212,10 @@ class ThreadRunsGuard:
                 except ResumeError as exc:
                     await _reply(send, 422, "invalid_resume", f"resume: {exc}")
                     return
-            receive = _replay(body, receive)
         if match["what"] == "state":
             await self.app(scope, receive, send)  # Aegra scopes state to the creator
             return
-        transport = httpx.ASGITransport(app=self.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://aegra") as client:
-            seen = await client.get(
-                "/threads/" + quote(match["thread_id"], safe=""), headers=headers
-            )
+        seen = await self._probe(match["thread_id"], scope["headers"])
         if seen.status_code == 200 and _thread_id(seen) == match["thread_id"]:
             await self.app(scope, receive, send)
             return
@@ -199,6 +231,29 @@ def _command(body: bytes) -> Any:
     except ValueError:
         return None
     return payload.get("command") or None if isinstance(payload, dict) else None
+
+
+def _names_another_thread(body: bytes, thread_id: str) -> bool:
+    """Whether a run's, state write's or history read's body names a thread not ``thread_id``.
+
+    Aegra 0.6 keeps ``config.configurable.thread_id`` (and ``context.thread_id``, which it
+    copies there) over a run's path, and lets ``checkpoint.thread_id`` replace the path's
+    thread in history reads, state writes and runs.
+    """
+    try:
+        payload = json.loads(body or b"{}")
+    except ValueError:
+        return False  # Aegra answers 422 itself
+    if not isinstance(payload, dict):
+        return False
+    config = payload.get("config")
+    configurable = config.get("configurable") if isinstance(config, dict) else None
+    named = [
+        part.get("thread_id")
+        for part in (configurable, payload.get("context"), payload.get("checkpoint"))
+        if isinstance(part, dict)
+    ]
+    return any(value is not None and str(value) != thread_id for value in named)
 
 
 def _replay(body: bytes, receive: Any) -> Any:

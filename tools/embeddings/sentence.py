@@ -22,7 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.embeddings import Embeddings
 
@@ -233,7 +233,16 @@ class QueryBatcher:
             return await self.embed_many(texts)
         known = {t: v for t in texts if (v := self.embeddings.cached(t)) is not None}
         waits = {t: self._enqueue(t) for t in dict.fromkeys(texts) if t not in known}
-        found = await asyncio.gather(*(self._await(wait) for wait in waits.values()))
+        # The futures themselves, not a task per text: a task cancelled before it first ran
+        # would skip ``_leave`` and keep its text wanted.
+        together = asyncio.gather(*(f for _, f in waits.values()))
+        try:
+            found = await asyncio.shield(together)
+        except asyncio.CancelledError:
+            together.add_done_callback(lambda done: done.cancelled() or done.exception())
+            for key, future in waits.values():
+                self._leave(key, future)
+            raise
         known.update(zip(waits, found, strict=True))
         return [known[t] for t in texts]
 
@@ -262,11 +271,15 @@ class QueryBatcher:
         try:
             return await asyncio.shield(future)  # one caller giving up leaves it to the others
         except asyncio.CancelledError:
-            if key in self._waiting:
-                self._waiting[key] -= 1
-                if not self._waiting[key]:
-                    future.cancel()  # the last one: not embedded unless already under way
+            self._leave(key, future)
             raise
+
+    def _leave(self, key: str, future: asyncio.Future[list[float]]) -> None:
+        """One caller of ``future`` gave up; the last one cancels it (if not under way)."""
+        if self._pending.get(key) is future:  # not a later query's count
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                future.cancel()
 
     def _forget(self, key: str, future: asyncio.Future[list[float]]) -> None:
         if self._pending.get(key) is future:
@@ -274,8 +287,9 @@ class QueryBatcher:
 
     async def embed_many(self, texts: Sequence[str]) -> list[list[float]]:
         """Several queries (one batch when none is cached)."""
-        if all(self.embeddings.cached(t) is not None for t in texts):
-            return [v for t in texts if (v := self.embeddings.cached(t)) is not None]
+        found = [self.embeddings.cached(t) for t in texts]  # one look: the LRU may evict
+        if all(v is not None for v in found):
+            return cast(list[list[float]], found)
         return await self.executor.run(self.embeddings.embed_queries, list(texts))
 
     async def _drain(self) -> None:

@@ -200,6 +200,11 @@ class MemoryStore:
         The new facts and the query are embedded in one batch: one model call, not two
         one after the other, on the turn's path.
         """
+        if self.settings.memory_top_k <= 0:  # as ``recall``: no query to embed
+            await self.remember(
+                tenant_id, user_id, candidates, thread_id=thread_id, message_id=message_id
+            )
+            return []
         stored = cleaned(candidates)
         vectors = await self._embed([*(c.content for c in stored), query])
         await self._write(tenant_id, user_id, stored, vectors[:-1], thread_id, message_id)

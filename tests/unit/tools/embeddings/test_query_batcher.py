@@ -165,3 +165,20 @@ async def test_two_branches_of_a_step_asking_at_once_share_one_model_call(execut
     ready.set_result(None)
     await asyncio.gather(*tasks)
     assert fake.batches == [["Has a Pro plan", "can I export my data?", "export?"]]
+
+
+@pytest.mark.parametrize("together", [False, True])
+async def test_a_caller_that_gives_up_at_once_leaves_nothing_to_embed(executor, together):
+    """``embed`` and ``embed_together`` alike: the last caller leaving before the batch
+    leaves cancels its texts; none is embedded and nothing stays counted."""
+    fake = FakeEmbeddings()
+    batcher = QueryBatcher(fake, executor)  # type: ignore[arg-type]
+    asked = asyncio.ensure_future(
+        batcher.embed_together(["one", "two"]) if together else batcher.embed("one")
+    )
+    await asyncio.sleep(0)  # queued; the batch leaves a loop turn later
+    asked.cancel()
+    await asyncio.sleep(0.2)
+    assert asked.cancelled()
+    assert fake.batches == []
+    assert batcher._waiting == {} and batcher._pending == {}
