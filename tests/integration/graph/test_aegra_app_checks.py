@@ -1,6 +1,7 @@
-"""Review reproducers for ``graph/server/aegra_app.py`` on Aegra 0.6 (real server).
+"""What a client could send to get around ``graph/server/aegra_app.py`` on Aegra 0.6.
 
-Each test is what a client could send to get around the HTTP app's checks.
+Aegra 0.6 leaves some checks to the HTTP app (run endpoints, state writes, staff access
+to their tenant's threads); each test is one way around them, on a real server.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ RESET = {"messages": [{"role": "user", "content": "How do I reset my password?"}
 
 @pytest.fixture(scope="module")
 def server(sample_kb_data, tmp_path_factory, postgres_server):
-    root = tmp_path_factory.mktemp("aegra-review")
+    root = tmp_path_factory.mktemp("aegra-app-checks")
     with serve_fresh("aegra", sample_kb_data, root, postgres_server) as running:
         yield running
 
