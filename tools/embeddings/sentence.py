@@ -101,6 +101,13 @@ class SentenceEmbeddings(Embeddings):
         return self._model is not None
 
     @property
+    def vector_bytes(self) -> int | None:
+        """Bytes of one float32 vector of this model, once it is loaded (else None)."""
+        if self._model is None:
+            return None
+        return 4 * int(self._model.get_embedding_dimension() or 0) or None
+
+    @property
     def max_tokens(self) -> int:
         """The model's input window in tokens (longer input is truncated)."""
         return int(self.model.max_seq_length or 256)

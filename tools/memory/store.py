@@ -13,6 +13,8 @@ them (they are still derived from the text: treat the database as personal data)
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -206,9 +208,16 @@ class MemoryStore:
             )
             return []
         stored = cleaned(candidates)
+        width = self.embeddings.vector_bytes
+        if not stored and width is not None:
+            # Nothing to write first: the user's memories are read while the query is
+            # embedded, and only the ranking and the touch wait for it.
+            return await self._recall(
+                tenant_id, user_id, self._embed([query]), None, early_width=width
+            )
         vectors = await self._embed([*(c.content for c in stored), query])
         await self._write(tenant_id, user_id, stored, vectors[:-1], thread_id, message_id)
-        return await self._recall(tenant_id, user_id, vectors[-1], None)
+        return await self._recall(tenant_id, user_id, _ready(vectors), None)
 
     async def recall(
         self, tenant_id: str, user_id: str, query: str, k: int | None = None
@@ -219,36 +228,55 @@ class MemoryStore:
         """
         if (self.settings.memory_top_k if k is None else k) <= 0:
             return []
-        return await self._recall(tenant_id, user_id, (await self._embed([query]))[0], k)
+        return await self._recall(tenant_id, user_id, _ready(await self._embed([query])), k)
 
     async def _recall(
-        self, tenant_id: str, user_id: str, query_vector: np.ndarray, k: int | None
+        self,
+        tenant_id: str,
+        user_id: str,
+        embedding: Awaitable[np.ndarray],
+        k: int | None,
+        *,
+        early_width: int | None = None,
     ) -> list[RecalledMemory]:
+        """Recall by the last vector ``embedding`` gives.
+
+        With ``early_width`` (the model's vector size) the memories are read before the
+        vector is awaited, so the read overlaps the embedding (and a user without
+        memories never waits for it); else after it.
+        """
         k = self.settings.memory_top_k if k is None else k
-        if k <= 0:
-            return []
-        now = _now()
-        # One connection and one transaction for the read and the touch: each checkout
-        # and each transaction costs round trips of its own.
-        async with self.sessions() as session, session.begin():
-            memories = await self._user_memories(session, tenant_id, user_id, query_vector.nbytes)
-            if not memories.rows:
+        pending = asyncio.ensure_future(embedding)
+        pending.add_done_callback(lambda done: done.cancelled() or done.exception())
+        try:
+            if k <= 0:
                 return []
-            half_life = self.settings.memory_half_life_days
-            if len(memories.rows) <= _INLINE_RANK:
-                order, scores = rank(memories, query_vector, now.timestamp(), half_life, k)
-            else:
-                order, scores = await self.executor.run(
-                    rank, memories, query_vector, now.timestamp(), half_life, k
+            # One connection and one transaction for the read and the touch: each
+            # checkout and each transaction costs round trips of its own.
+            async with self.sessions() as session, session.begin():
+                width = early_width or (await pending)[-1].nbytes
+                memories = await self._user_memories(session, tenant_id, user_id, width)
+                if not memories.rows:
+                    return []
+                query_vector = (await pending)[-1]
+                now = _now()
+                half_life = self.settings.memory_half_life_days
+                if len(memories.rows) <= _INLINE_RANK:
+                    order, scores = rank(memories, query_vector, now.timestamp(), half_life, k)
+                else:
+                    order, scores = await self.executor.run(
+                        rank, memories, query_vector, now.timestamp(), half_life, k
+                    )
+                if not order:
+                    return []
+                chosen = [memories.rows[i] for i in order]
+                await session.execute(
+                    update(Memory)
+                    .where(Memory.id.in_([row[0] for row in chosen]))
+                    .values(last_accessed_at=now, access_count=Memory.access_count + 1)
                 )
-            if not order:
-                return []
-            chosen = [memories.rows[i] for i in order]
-            await session.execute(
-                update(Memory)
-                .where(Memory.id.in_([row[0] for row in chosen]))
-                .values(last_accessed_at=now, access_count=Memory.access_count + 1)
-            )
+        finally:
+            pending.cancel()  # a no-op once done; else nobody here needs the vector
         if memories.fingerprint:  # what the database now holds, so the entry stays valid
             count, top, accesses, newest = memories.fingerprint
             memories.fingerprint = (count, top, accesses + len(chosen), newest)
@@ -322,3 +350,8 @@ class MemoryStore:
                 delete(Memory).where(Memory.tenant_id == tenant_id, Memory.user_id == user_id)
             )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _ready(vectors: np.ndarray) -> np.ndarray:
+    """Vectors already computed, as the awaitable ``MemoryStore._recall`` takes."""
+    return vectors

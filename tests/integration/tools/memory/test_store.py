@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -82,6 +83,29 @@ async def test_a_turns_new_facts_and_its_query_take_one_model_call(services):
     assert embeddings.encode_calls == calls + 1
     assert "On the Pro plan" in [m.content for m in recalled]
     assert "On the Basic plan" not in [m.content for m in recalled]  # superseded first
+
+
+async def test_memories_are_read_while_the_query_is_embedded(services, monkeypatch):
+    """A turn without new facts reads the memories before its query vector is there: a
+    customer with no memories never waits for it, and one with memories gets them ranked
+    by it once it comes."""
+    store = services.memory
+    await store.remember("t1", "u1", extract_memories("I'm on the Pro plan"))
+    embed = store.queries.embed_together  # the store's way to the model, held back here
+    released = asyncio.Event()
+
+    async def held_back(texts):
+        await released.wait()
+        return await embed(texts)
+
+    monkeypatch.setattr(store.queries, "embed_together", held_back)
+    nobody = await asyncio.wait_for(store.remember_and_recall("t1", "new", [], "plan?"), 5)
+    assert nobody == []
+    someone = asyncio.create_task(store.remember_and_recall("t1", "u1", [], "which plan?"))
+    await asyncio.sleep(0.2)
+    assert not someone.done()  # the ranking waits for the vector
+    released.set()
+    assert [m.content for m in await someone] == ["On the Pro plan"]
 
 
 async def test_going_back_to_an_earlier_plan_restores_it(services):
