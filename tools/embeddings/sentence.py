@@ -261,7 +261,7 @@ class QueryBatcher:
             self._pending, self._waiting = {}, {}
         key = self.embeddings.cache_key(text)
         future = self._pending.get(key)
-        if future is None:
+        if future is None or future.cancelled():  # cancelled: its callback has not run yet
             future = loop.create_future()
             self._pending[key] = future
             self._waiting[key] = 0
@@ -287,6 +287,7 @@ class QueryBatcher:
             self._waiting[key] -= 1
             if not self._waiting[key]:
                 future.cancel()
+                del self._pending[key], self._waiting[key]  # a new caller starts afresh
 
     def _forget(self, key: str, future: asyncio.Future[list[float]]) -> None:
         if self._pending.get(key) is future:

@@ -246,37 +246,36 @@ class MemoryStore:
         memories never waits for it); else after it.
         """
         k = self.settings.memory_top_k if k is None else k
+        # Not cancelled when not needed here (no memories): the search waits for the same
+        # vector, and a cancelled batch would make it start another.
         pending = asyncio.ensure_future(embedding)
         pending.add_done_callback(lambda done: done.cancelled() or done.exception())
-        try:
-            if k <= 0:
+        if k <= 0:
+            return []
+        # One connection and one transaction for the read and the touch: each
+        # checkout and each transaction costs round trips of its own.
+        async with self.sessions() as session, session.begin():
+            width = early_width or (await pending)[-1].nbytes
+            memories = await self._user_memories(session, tenant_id, user_id, width)
+            if not memories.rows:
                 return []
-            # One connection and one transaction for the read and the touch: each
-            # checkout and each transaction costs round trips of its own.
-            async with self.sessions() as session, session.begin():
-                width = early_width or (await pending)[-1].nbytes
-                memories = await self._user_memories(session, tenant_id, user_id, width)
-                if not memories.rows:
-                    return []
-                query_vector = (await pending)[-1]
-                now = _now()
-                half_life = self.settings.memory_half_life_days
-                if len(memories.rows) <= _INLINE_RANK:
-                    order, scores = rank(memories, query_vector, now.timestamp(), half_life, k)
-                else:
-                    order, scores = await self.executor.run(
-                        rank, memories, query_vector, now.timestamp(), half_life, k
-                    )
-                if not order:
-                    return []
-                chosen = [memories.rows[i] for i in order]
-                await session.execute(
-                    update(Memory)
-                    .where(Memory.id.in_([row[0] for row in chosen]))
-                    .values(last_accessed_at=now, access_count=Memory.access_count + 1)
+            query_vector = (await pending)[-1]
+            now = _now()
+            half_life = self.settings.memory_half_life_days
+            if len(memories.rows) <= _INLINE_RANK:
+                order, scores = rank(memories, query_vector, now.timestamp(), half_life, k)
+            else:
+                order, scores = await self.executor.run(
+                    rank, memories, query_vector, now.timestamp(), half_life, k
                 )
-        finally:
-            pending.cancel()  # a no-op once done; else nobody here needs the vector
+            if not order:
+                return []
+            chosen = [memories.rows[i] for i in order]
+            await session.execute(
+                update(Memory)
+                .where(Memory.id.in_([row[0] for row in chosen]))
+                .values(last_accessed_at=now, access_count=Memory.access_count + 1)
+            )
         if memories.fingerprint:  # what the database now holds, so the entry stays valid
             count, top, accesses, newest = memories.fingerprint
             memories.fingerprint = (count, top, accesses + len(chosen), newest)

@@ -182,3 +182,17 @@ async def test_a_caller_that_gives_up_at_once_leaves_nothing_to_embed(executor, 
     assert asked.cancelled()
     assert fake.batches == []
     assert batcher._waiting == {} and batcher._pending == {}
+
+
+async def test_a_text_asked_again_right_after_its_last_caller_gave_up_is_embedded(executor):
+    """The given-up future is cancelled at once; a caller who asks in the same moment must
+    get a new one, not the cancelled one (which would cancel their turn)."""
+    fake = FakeEmbeddings()
+    batcher = QueryBatcher(fake, executor)  # type: ignore[arg-type]
+    first = asyncio.create_task(batcher.embed_together(["same question"]))
+    await asyncio.sleep(0)  # queued, its batch not sent yet
+    first.cancel()
+    await asyncio.sleep(0)  # the first caller leaves; the old future's callbacks not run yet
+    # Awaited directly: it must queue before those callbacks run.
+    assert await batcher.embed("same question") == vector("same question")
+    assert first.cancelled()
