@@ -226,9 +226,7 @@ class QueryBatcher:
         vector = self.embeddings.cached(text)
         if vector is not None:
             return vector
-        if not self.enabled:
-            return (await self.executor.run(self.embeddings.embed_queries, [text]))[0]
-        return await self._await(self._enqueue(text))
+        return (await self.embed_together([text]))[0]
 
     async def embed_together(self, texts: Sequence[str]) -> list[list[float]]:
         """Several queries, queued at once so that they share a batch.
@@ -272,14 +270,6 @@ class QueryBatcher:
                 self._task = loop.create_task(self._drain())
         self._waiting[key] += 1
         return key, future
-
-    async def _await(self, waiting: tuple[str, asyncio.Future[list[float]]]) -> list[float]:
-        key, future = waiting
-        try:
-            return await asyncio.shield(future)  # one caller giving up leaves it to the others
-        except asyncio.CancelledError:
-            self._leave(key, future)
-            raise
 
     def _leave(self, key: str, future: asyncio.Future[list[float]]) -> None:
         """One caller of ``future`` gave up; the last one cancels it (if not under way)."""
