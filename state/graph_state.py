@@ -10,6 +10,7 @@ and a new field is per-turn unless it is listed here.
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, make_dataclass
 from typing import Annotated, Any, Literal, NotRequired
@@ -184,6 +185,37 @@ def per_turn_defaults() -> dict[str, Any]:
     for name in KEPT_ACROSS_TURNS:
         fresh.pop(name)
     return fresh
+
+
+@functools.cache
+def _always_written() -> frozenset[str]:
+    """Fields whose reducer may change the state even with an equal value.
+
+    ``messages``: an equal write of messages without ids appends them.
+    """
+    hints = typing.get_type_hints(SupportState, include_extras=True)
+    return frozenset(
+        name
+        for name, hint in hints.items()
+        if typing.get_origin(hint) is Annotated and hint.__metadata__[0] is not note_degraded
+    )
+
+
+def changed_only(state: Any, update: Any) -> Any:
+    """A node's ``update`` without the fields it sets to the value they already hold.
+
+    LangGraph stores every write, equal or not: each is a row in the checkpoint's writes
+    and another in its blobs (a third of a turn's, before). ``degraded``'s reducer keeps
+    an equal value as it is, so an equal write is dropped too; ``messages`` always passes.
+    """
+    if not isinstance(update, dict):
+        return update  # a ``Command``, or nothing
+    always = _always_written()
+    return {
+        k: v
+        for k, v in update.items()
+        if k in always or not hasattr(state, k) or getattr(state, k) != v
+    }
 
 
 def fold_messages(messages: Messages, writes: Sequence[Messages]) -> Messages:
