@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, make_dataclass
 from typing import Annotated, Any, Literal, NotRequired
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AIMessage, AnyMessage
 from langgraph.channels import DeltaChannel  # beta in langgraph 1.2
 from langgraph.graph.message import Messages, add_messages
 from typing_extensions import TypedDict  # pydantic builds Studio's schemas from it on 3.11
@@ -207,9 +207,14 @@ def changed_only(state: Any, update: Any) -> Any:
     LangGraph stores every write, equal or not: each is a row in the checkpoint's writes
     and another in its blobs (a third of a turn's, before). ``degraded``'s reducer keeps
     an equal value as it is, so an equal write is dropped too; ``messages`` always passes.
+    Until the thread has a reply, everything passes: a field never written is missing
+    from the thread's values (``get_state``, the ``values`` stream), not at its default,
+    so the first turn writes them all.
     """
     if not isinstance(update, dict):
         return update  # a ``Command``, or nothing
+    if not any(isinstance(m, AIMessage) for m in getattr(state, "messages", ())):
+        return update
     always = _always_written()
     return {
         k: v

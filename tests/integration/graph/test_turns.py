@@ -91,3 +91,52 @@ async def test_checkpoints_keep_only_this_turns_passages(sample_agent):
     assert passages[0]["doc_id"] == "billing/payment-methods.md"
     assert state.values["outcome"] == "answered"
     assert len(state.values["messages"]) == 4
+
+
+async def test_a_turn_stores_only_what_changed_and_never_an_earlier_turns_search(sample_agent):
+    from collections import Counter
+
+    from state import SupportState
+
+    first = await sample_agent.ask("How do I change my email address?")
+    config = {"configurable": {"thread_id": first.thread_id}}
+
+    async def values():
+        return (await sample_agent.graph.aget_state(config)).values
+
+    async def writes():
+        found = Counter()
+        async for saved in sample_agent.checkpointer.alist(config):
+            found.update(channel for _, channel, _ in saved.pending_writes or [])
+        return found
+
+    # The first turn writes every per-turn field: the thread's values show each one.
+    per_turn = set(SupportState.__dataclass_fields__) - {"escalation", "attachments"}
+    assert set(await values()) >= per_turn
+    after_first = await writes()
+    second = await sample_agent.ask("How do I reset my password?", thread_id=first.thread_id)
+    assert second.outcome == "answered"
+    written = await writes() - after_first
+    # What this turn's search found is stored once (not reset first, then set); what
+    # did not change (the knowledge base's threshold, the route) is not stored again.
+    assert written["passages"] == written["query"] == 1
+    assert written["threshold"] == written["route"] == written["kb_error"] == 0
+    # A refused message after an answer: no earlier passages, query or route reasons remain.
+    refused = await sample_agent.ask("\x00\x01\x02\x03" * 10, thread_id=first.thread_id)
+    assert refused.outcome == "abstained"
+    state = await values()
+    assert state["passages"] == [] and state["query"] == "" and state["citations"] == []
+    assert state["route_reasons"] == refused.route_reasons != []
+    # A question after it: this turn's search, not a leftover.
+    again = await sample_agent.ask(
+        "Which payment methods do you accept?", thread_id=first.thread_id
+    )
+    state = await values()
+    assert state["passages"][0]["doc_id"] == "billing/payment-methods.md"
+    assert state["query"] == again.query and state["outcome"] == "answered"
+    # Nothing the search found last turn survives a turn whose search finds nothing.
+    nothing = await sample_agent.ask("Tell me about the history of Rome", thread_id=first.thread_id)
+    state = await values()
+    assert nothing.outcome == "abstained"
+    assert state["citations"] == [] and state["query"] == nothing.query
+    assert all(p["doc_id"] != "billing/payment-methods.md" for p in state["passages"])
