@@ -187,14 +187,19 @@ def per_turn_defaults() -> dict[str, Any]:
     return fresh
 
 
+DECISIONS = frozenset({"route", "route_reasons", "outcome"})
+"""What a turn decided: written every turn, equal or not, so each turn's node updates (the
+``updates`` stream, Studio) show where it went and why."""
+
+
 @functools.cache
 def _always_written() -> frozenset[str]:
-    """Fields whose reducer may change the state even with an equal value.
+    """The decisions, and fields whose reducer may change the state with an equal value.
 
     ``messages``: an equal write of messages without ids appends them.
     """
     hints = typing.get_type_hints(SupportState, include_extras=True)
-    return frozenset(
+    return DECISIONS | frozenset(
         name
         for name, hint in hints.items()
         if typing.get_origin(hint) is Annotated and hint.__metadata__[0] is not note_degraded
@@ -206,7 +211,8 @@ def changed_only(state: Any, update: Any) -> Any:
 
     LangGraph stores every write, equal or not: each is a row in the checkpoint's writes
     and another in its blobs (a third of a turn's, before). ``degraded``'s reducer keeps
-    an equal value as it is, so an equal write is dropped too; ``messages`` always passes.
+    an equal value as it is, so an equal write is dropped too; ``messages`` and the turn's
+    ``DECISIONS`` always pass.
     Until the thread has a reply, everything passes: a field never written is missing
     from the thread's values (``get_state``, the ``values`` stream), not at its default,
     so the first turn writes them all.

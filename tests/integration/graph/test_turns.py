@@ -118,9 +118,10 @@ async def test_a_turn_stores_only_what_changed_and_never_an_earlier_turns_search
     assert second.outcome == "answered"
     written = await writes() - after_first
     # What this turn's search found is stored once (not reset first, then set); what
-    # did not change (the knowledge base's threshold, the route) is not stored again.
-    assert written["passages"] == written["query"] == 1
-    assert written["threshold"] == written["route"] == written["kb_error"] == 0
+    # did not change (the knowledge base's threshold) is not stored again, except the
+    # turn's decisions: each turn's updates show where it went, and why.
+    assert written["passages"] == written["query"] == written["route"] == 1
+    assert written["threshold"] == written["kb_error"] == 0
     # A refused message after an answer: no earlier passages, query or route reasons remain.
     refused = await sample_agent.ask("\x00\x01\x02\x03" * 10, thread_id=first.thread_id)
     assert refused.outcome == "abstained"
