@@ -2,8 +2,7 @@
 
 ``memory`` for tests, ``sqlite`` for the embedded default, ``postgres`` for
 production. The Postgres saver runs on a psycopg pool that checks connections
-before handing them out (``state.liveness``: without a round trip) and disables
-prepared statements, so it survives idle
+before handing them out and disables prepared statements, so it survives idle
 drops and PgBouncer in transaction mode. The graph served by ``langgraph.json``
 never uses this: the server brings its own checkpointer.
 """
@@ -16,7 +15,6 @@ from contextlib import asynccontextmanager
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
-from state.liveness import check_psycopg_connection
 from state.settings import CheckpointerKind, Settings
 
 __all__ = ["open_checkpointer"]
@@ -66,7 +64,7 @@ async def _postgres_saver(url: str, pool_size: int) -> AsyncIterator[BaseCheckpo
         min_size=1,
         max_size=pool_size,
         open=False,
-        check=check_psycopg_connection,  # one the server closed is replaced at once
+        check=AsyncConnectionPool.check_connection,  # a dead connection is replaced at once
         timeout=_POOL_WAIT_S,  # during an outage a turn fails fast, not after 30 s
         kwargs={
             "autocommit": True,
@@ -80,7 +78,7 @@ async def _postgres_saver(url: str, pool_size: int) -> AsyncIterator[BaseCheckpo
     # of waiting out a backoff (1, 2, 4, 8 s...) grown during an outage.
     pool.reconnect_timeout = _RECONNECT_S
     try:
-        saver = AsyncPostgresSaver(pool)
+        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
         await saver.setup()
         yield saver
     finally:

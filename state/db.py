@@ -33,7 +33,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from state.liveness import check_on_checkout
 from state.migrations import LEGACY_VERSION_TABLE, VERSION_TABLE
 
 if TYPE_CHECKING:
@@ -195,18 +194,14 @@ def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         return create_async_engine(url, connect_args={"timeout": 30})
     # Fail fast during an outage (a turn is answered within its deadline) and reconnect as
-    # soon as the database is back (the checkout check replaces connections that died).
-    psycopg_driver = url.startswith("postgresql+psycopg")
-    engine = create_async_engine(
+    # soon as the database is back (pre-ping replaces connections that died meanwhile).
+    return create_async_engine(
         url,
-        pool_pre_ping=not psycopg_driver,  # psycopg's: checked without a round trip
+        pool_pre_ping=True,
         pool_recycle=1800,
         pool_timeout=5,
-        connect_args={"connect_timeout": 3} if psycopg_driver else {},
+        connect_args={"connect_timeout": 3} if url.startswith("postgresql+psycopg") else {},
     )
-    if psycopg_driver:
-        check_on_checkout(engine)
-    return engine
 
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"

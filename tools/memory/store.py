@@ -86,7 +86,8 @@ class MemoryStore:
         self._cache = RecallCache(settings.memory_cache_max_memories)
         self.cache_loads = 0
         """Times a user's memories were read from the database for recall (tests, bench)."""
-        self._touches: set[asyncio.Task[None]] = set()
+        self._touches: dict[tuple[str, str], asyncio.Task[None]] = {}
+        """Each customer's latest access record still being written (``_touch_later``)."""
 
     async def _embed(self, texts: list[str]) -> np.ndarray:
         return np.asarray(await self.queries.embed_together(texts), dtype=np.float32)
@@ -257,6 +258,9 @@ class MemoryStore:
         pending.add_done_callback(lambda done: done.cancelled() or done.exception())
         if k <= 0:
             return []
+        touching = self._touches.get((tenant_id, user_id))
+        if touching is not None and touching.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait([touching])  # the last recall's record first: the cache sees it
         async with self.sessions() as session, session.begin():
             width = early_width or (await pending)[-1].nbytes
             memories = await self._user_memories(session, tenant_id, user_id, width)
@@ -274,7 +278,7 @@ class MemoryStore:
         if not order:
             return []
         chosen = [memories.rows[i] for i in order]
-        self._touch_later([row[0] for row in chosen], now)
+        self._touch_later((tenant_id, user_id), [row[0] for row in chosen], now)
         if memories.fingerprint:  # what the database now holds, so the entry stays valid
             count, top, accesses, newest = memories.fingerprint
             memories.fingerprint = (count, top, accesses + len(chosen), newest)
@@ -291,15 +295,23 @@ class MemoryStore:
             for i, (memory_id, kind, slot, content, created_at) in zip(order, chosen, strict=True)
         ]
 
-    def _touch_later(self, memory_ids: list[int], now: datetime) -> None:
+    def _touch_later(self, owner: tuple[str, str], memory_ids: list[int], now: datetime) -> None:
         """Record that the memories were read (last access, access count), after the turn.
 
         Off the turn's path: the answer does not depend on it, and it cost the turn two
-        round trips (the update and its commit) after the query was embedded. ``settle``
-        waits for it; a failure is logged, never raised (it only ages the memories).
+        round trips (the update and its commit) after the query was embedded. A customer's
+        records are written in order, each after the one before, so waiting for the latest
+        (``settle``, the next recall) waits for all; a failure is logged, never raised (it
+        only ages the memories).
         """
+        loop = asyncio.get_running_loop()
+        previous = self._touches.get(owner)
+        if previous is not None and previous.get_loop() is not loop:
+            previous = None  # another event loop's (tests): long settled or abandoned
 
         async def touch() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
             try:
                 async with self.sessions() as session, session.begin():
                     await session.execute(
@@ -310,14 +322,20 @@ class MemoryStore:
             except (SQLAlchemyError, OSError) as error:
                 logger.warning("memory access not recorded: %s", type(error).__name__)
 
-        task = asyncio.get_running_loop().create_task(touch())
-        self._touches.add(task)
-        task.add_done_callback(self._touches.discard)
+        task = loop.create_task(touch())
+        self._touches[owner] = task
+
+        def done(_: asyncio.Task[None]) -> None:
+            if self._touches.get(owner) is task:
+                del self._touches[owner]
+
+        task.add_done_callback(done)
 
     async def settle(self) -> None:
         """Wait until every recall's access record is written (before closing, in tests)."""
-        while self._touches:
-            await asyncio.gather(*self._touches, return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        while pending := [t for t in self._touches.values() if t.get_loop() is loop]:
+            await asyncio.wait(pending)
 
     async def list_memories(
         self, tenant_id: str, user_id: str, *, include_archived: bool = False
