@@ -11,7 +11,6 @@ rather than cached.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,8 +52,6 @@ class Services:
 
     async def aclose(self, timeout: float = 10.0) -> None:
         """Release the database and breakers, and wait (bounded) for blocking work."""
-        with contextlib.suppress(TimeoutError):  # recalls' access records, then the rest
-            await asyncio.wait_for(self.memory.settle(), timeout)
         await self.attachments.aclose()
         await self.resilience.breakers.aclose()
         await self.engine.dispose()

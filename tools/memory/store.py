@@ -14,7 +14,6 @@ them (they are still derived from the text: treat the database as personal data)
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +21,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from state import Memory, Settings
@@ -35,8 +33,6 @@ from tools.memory.writes import MemoryWriter, WriteResult, cleaned
 from tools.resilience.executor import BlockingExecutor
 
 __all__ = ["MemoryStore", "RecalledMemory", "WriteResult"]
-
-logger = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -86,8 +82,6 @@ class MemoryStore:
         self._cache = RecallCache(settings.memory_cache_max_memories)
         self.cache_loads = 0
         """Times a user's memories were read from the database for recall (tests, bench)."""
-        self._touches: dict[tuple[str, str], asyncio.Task[None]] = {}
-        """Each customer's latest access record still being written (``_touch_later``)."""
 
     async def _embed(self, texts: list[str]) -> np.ndarray:
         return np.asarray(await self.queries.embed_together(texts), dtype=np.float32)
@@ -258,27 +252,30 @@ class MemoryStore:
         pending.add_done_callback(lambda done: done.cancelled() or done.exception())
         if k <= 0:
             return []
-        touching = self._touches.get((tenant_id, user_id))
-        if touching is not None and touching.get_loop() is asyncio.get_running_loop():
-            await asyncio.wait([touching])  # the last recall's record first: the cache sees it
+        # One connection and one transaction for the read and the touch: each
+        # checkout and each transaction costs round trips of its own.
         async with self.sessions() as session, session.begin():
             width = early_width or (await pending)[-1].nbytes
             memories = await self._user_memories(session, tenant_id, user_id, width)
-        if not memories.rows:
-            return []
-        query_vector = (await pending)[-1]
-        now = _now()
-        half_life = self.settings.memory_half_life_days
-        if len(memories.rows) <= _INLINE_RANK:
-            order, scores = rank(memories, query_vector, now.timestamp(), half_life, k)
-        else:
-            order, scores = await self.executor.run(
-                rank, memories, query_vector, now.timestamp(), half_life, k
+            if not memories.rows:
+                return []
+            query_vector = (await pending)[-1]
+            now = _now()
+            half_life = self.settings.memory_half_life_days
+            if len(memories.rows) <= _INLINE_RANK:
+                order, scores = rank(memories, query_vector, now.timestamp(), half_life, k)
+            else:
+                order, scores = await self.executor.run(
+                    rank, memories, query_vector, now.timestamp(), half_life, k
+                )
+            if not order:
+                return []
+            chosen = [memories.rows[i] for i in order]
+            await session.execute(
+                update(Memory)
+                .where(Memory.id.in_([row[0] for row in chosen]))
+                .values(last_accessed_at=now, access_count=Memory.access_count + 1)
             )
-        if not order:
-            return []
-        chosen = [memories.rows[i] for i in order]
-        self._touch_later((tenant_id, user_id), [row[0] for row in chosen], now)
         if memories.fingerprint:  # what the database now holds, so the entry stays valid
             count, top, accesses, newest = memories.fingerprint
             memories.fingerprint = (count, top, accesses + len(chosen), newest)
@@ -294,48 +291,6 @@ class MemoryStore:
             )
             for i, (memory_id, kind, slot, content, created_at) in zip(order, chosen, strict=True)
         ]
-
-    def _touch_later(self, owner: tuple[str, str], memory_ids: list[int], now: datetime) -> None:
-        """Record that the memories were read (last access, access count), after the turn.
-
-        Off the turn's path: the answer does not depend on it, and it cost the turn two
-        round trips (the update and its commit) after the query was embedded. A customer's
-        records are written in order, each after the one before, so waiting for the latest
-        (``settle``, the next recall) waits for all; a failure is logged, never raised (it
-        only ages the memories).
-        """
-        loop = asyncio.get_running_loop()
-        previous = self._touches.get(owner)
-        if previous is not None and previous.get_loop() is not loop:
-            previous = None  # another event loop's (tests): long settled or abandoned
-
-        async def touch() -> None:
-            if previous is not None:
-                await asyncio.wait([previous])
-            try:
-                async with self.sessions() as session, session.begin():
-                    await session.execute(
-                        update(Memory)
-                        .where(Memory.id.in_(memory_ids))
-                        .values(last_accessed_at=now, access_count=Memory.access_count + 1)
-                    )
-            except (SQLAlchemyError, OSError) as error:
-                logger.warning("memory access not recorded: %s", type(error).__name__)
-
-        task = loop.create_task(touch())
-        self._touches[owner] = task
-
-        def done(_: asyncio.Task[None]) -> None:
-            if self._touches.get(owner) is task:
-                del self._touches[owner]
-
-        task.add_done_callback(done)
-
-    async def settle(self) -> None:
-        """Wait until every recall's access record is written (before closing, in tests)."""
-        loop = asyncio.get_running_loop()
-        while pending := [t for t in self._touches.values() if t.get_loop() is loop]:
-            await asyncio.wait(pending)
 
     async def list_memories(
         self, tenant_id: str, user_id: str, *, include_archived: bool = False

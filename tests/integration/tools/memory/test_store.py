@@ -139,37 +139,6 @@ async def test_recency_decay_orders_old_and_recent_memories(services):
     assert recalled[0].score > 4 * recalled[1].score  # four half-lives apart
 
 
-async def test_a_recall_records_its_access_after_returning(services, monkeypatch, caplog):
-    store = services.memory
-    await store.remember("t1", "u1", [fact("Problem: my Lumora Cam is offline")])
-
-    async def accesses():
-        async with services.sessions() as session:
-            return (await session.execute(select(Memory.access_count))).scalars().all()
-
-    assert await accesses() == [0]
-    recalled = await store.recall("t1", "u1", "my Lumora Cam is offline")
-    assert [m.content for m in recalled] == ["Problem: my Lumora Cam is offline"]
-    await store.settle()
-    assert await accesses() == [1]
-    # A database that fails the record costs the memory its age, never the recall.
-    real, opened = store.sessions, []
-
-    def read_then_fail():
-        opened.append(1)
-        if len(opened) > 1:  # the read went through; the record fails
-            raise OSError("database went away")
-        return real()
-
-    monkeypatch.setattr(store, "sessions", read_then_fail)
-    recalled = await store.recall("t1", "u1", "my Lumora Cam is offline")
-    assert [m.content for m in recalled] == ["Problem: my Lumora Cam is offline"]
-    await store.settle()
-    assert "memory access not recorded: OSError" in caplog.text
-    monkeypatch.setattr(store, "sessions", real)
-    assert await accesses() == [1]
-
-
 async def test_ttl_expiry_archives_then_retention_deletes(services):
     store = services.memory
     await store.remember("t1", "u1", [fact("Problem: my parcel is late")])  # issue TTL 90 days
