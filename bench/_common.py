@@ -44,11 +44,6 @@ from rich.table import Table  # noqa: E402
 
 from state import Settings  # noqa: E402
 from tools.embeddings.sentence import SentenceEmbeddings  # noqa: E402
-
-try:
-    from tools.embeddings.sentence import on_model_thread
-except ImportError:  # a commit before the model thread (A/B runs from a worktree)
-    on_model_thread = None  # type: ignore[assignment]
 from tools.services import Services, create_services  # noqa: E402
 
 DATA = (ROOT / ".." / "shared" / "data").resolve()
@@ -238,19 +233,14 @@ async def perf_services(settings: Settings, *, fresh_chroma: bool = True) -> Ser
 def floor_sample(services: Services, query: str, tenant: str = TENANT) -> float:
     """Milliseconds for one bare query embedding plus one bare vector query (blocking).
 
-    The same model on the same thread as the turn's embeddings, the same Chroma
-    collection and the same number of results the turn's search asks for; no cache,
-    no batching, no fusion, no database.
+    The same model, the same Chroma collection and the same number of results the
+    turn's search asks for; no cache, no executor, no fusion, no database.
     """
     model = services.embeddings.model
-
-    def encode() -> Any:
-        return model.encode(
-            [query], normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
-        )
-
     started = time.perf_counter()
-    vector = on_model_thread(encode) if on_model_thread else encode()
+    vector = model.encode(
+        [query], normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+    )
     services.kb.chroma.query_blocking(
         tenant, vector, services.settings.candidate_k, ["documents", "metadatas", "distances"]
     )

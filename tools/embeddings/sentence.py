@@ -20,10 +20,9 @@ import asyncio
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_core.embeddings import Embeddings
 
@@ -32,13 +31,7 @@ if TYPE_CHECKING:
 
     from tools.resilience.executor import BlockingExecutor
 
-__all__ = [
-    "QueryBatcher",
-    "SentenceEmbeddings",
-    "load_model",
-    "on_model_thread",
-    "packaged_model_path",
-]
+__all__ = ["QueryBatcher", "SentenceEmbeddings", "load_model", "packaged_model_path"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -53,20 +46,6 @@ def packaged_model_path() -> Path:
 
 _models: dict[str, SentenceTransformer] = {}
 _models_lock = threading.Lock()
-_model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedding-model")
-T = TypeVar("T")
-
-
-def on_model_thread(call: Callable[[], T]) -> T:
-    """Run ``call`` (model inference) on the process's one model thread, and wait for it.
-
-    Each thread that runs torch gets its own OpenMP team, whose workers spin for a while
-    after each call: two teams on two cores spin against each other, and a query took
-    14 ms instead of 11 when any executor thread could run the model (``bench/turns.py``).
-    """
-    if threading.current_thread().name.startswith("embedding-model"):
-        return call()  # already there (a nested call)
-    return _model_thread.submit(call).result()
 
 
 def load_model(model_path: Path) -> SentenceTransformer:
@@ -142,23 +121,15 @@ class SentenceEmbeddings(Embeddings):
         """Embed texts in batches (blocking)."""
         if not texts:
             return []
-        model, size = self.model, self.batch_size
-        vectors: list[list[float]] = []
-        # One model call per batch: queries waiting for the model go in between.
-        for start in range(0, len(texts), size):
-            batch = list(texts[start : start + size])
-            encoded = on_model_thread(
-                lambda batch=batch: model.encode(  # type: ignore[misc]
-                    batch,
-                    batch_size=size,
-                    normalize_embeddings=True,
-                    show_progress_bar=False,
-                    convert_to_numpy=True,
-                )
-            )
-            vectors.extend(v.tolist() for v in encoded)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
         self.documents_embedded += len(texts)
-        return vectors
+        return [v.tolist() for v in vectors]
 
     def embed_query(self, text: str) -> list[float]:
         """Embed one query, served from the cache when it was seen recently (blocking)."""
@@ -198,14 +169,12 @@ class SentenceEmbeddings(Embeddings):
                     found[key] = self._cache[key]
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         if missing:
-            vectors = on_model_thread(
-                lambda: model.encode(
-                    missing,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    show_progress_bar=False,
-                    convert_to_numpy=True,
-                )
+            vectors = model.encode(
+                missing,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
             )
             with self._lock:
                 self.queries_embedded += len(missing)
