@@ -50,14 +50,7 @@ from graph.routing import (
     after_route,
     after_tools,
 )
-from state import (
-    Context,
-    MessagesStorage,
-    SupportInput,
-    SupportState,
-    changed_only,
-    state_schemas,
-)
+from state import Context, MessagesStorage, SupportInput, SupportState, state_schemas
 from tools.redaction.secrets import install_log_redaction
 from tools.resilience.deadline import deadline_scope
 from tools.services import LazyServices
@@ -82,10 +75,7 @@ class SupportGraph(StateGraph[SupportState, Context, SupportInput, SupportState]
 
 
 def _instrumented(name: str, node: Any, *, deadline: bool) -> Any:
-    """``node`` in its own span and, for the automated turn, inside the turn's deadline.
-
-    Of what it writes, only what changes goes on (``state.changed_only``).
-    """
+    """``node`` in its own span and, for the automated turn, inside the turn's deadline."""
 
     @functools.wraps(node)
     async def run(state: SupportState, *args: Any, **kwargs: Any) -> Any:
@@ -93,7 +83,7 @@ def _instrumented(name: str, node: Any, *, deadline: bool) -> Any:
             with deadline_scope(state.deadline_at if deadline else None):
                 update = await node(state, *args, **kwargs)
             annotate_node(span, update)
-            return changed_only(state, update)
+            return update
 
     return run
 

@@ -10,12 +10,11 @@ and a new field is per-turn unless it is listed here.
 from __future__ import annotations
 
 import functools
-import typing
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, make_dataclass
 from typing import Annotated, Any, Literal, NotRequired
 
-from langchain_core.messages import AIMessage, AnyMessage
+from langchain_core.messages import AnyMessage
 from langgraph.channels import DeltaChannel  # beta in langgraph 1.2
 from langgraph.graph.message import Messages, add_messages
 from typing_extensions import TypedDict  # pydantic builds Studio's schemas from it on 3.11
@@ -185,48 +184,6 @@ def per_turn_defaults() -> dict[str, Any]:
     for name in KEPT_ACROSS_TURNS:
         fresh.pop(name)
     return fresh
-
-
-DECISIONS = frozenset({"route", "route_reasons", "outcome"})
-"""What a turn decided: written every turn, equal or not, so each turn's node updates (the
-``updates`` stream, Studio) show where it went and why."""
-
-
-@functools.cache
-def _always_written() -> frozenset[str]:
-    """The decisions, and fields whose reducer may change the state with an equal value.
-
-    ``messages``: an equal write of messages without ids appends them.
-    """
-    hints = typing.get_type_hints(SupportState, include_extras=True)
-    return DECISIONS | frozenset(
-        name
-        for name, hint in hints.items()
-        if typing.get_origin(hint) is Annotated and hint.__metadata__[0] is not note_degraded
-    )
-
-
-def changed_only(state: Any, update: Any) -> Any:
-    """A node's ``update`` without the fields it sets to the value they already hold.
-
-    LangGraph stores every write, equal or not: each is a row in the checkpoint's writes
-    and another in its blobs (a third of a turn's, before). ``degraded``'s reducer keeps
-    an equal value as it is, so an equal write is dropped too; ``messages`` and the turn's
-    ``DECISIONS`` always pass.
-    Until the thread has a reply, everything passes: a field never written is missing
-    from the thread's values (``get_state``, the ``values`` stream), not at its default,
-    so the first turn writes them all.
-    """
-    if not isinstance(update, dict):
-        return update  # a ``Command``, or nothing
-    if not any(isinstance(m, AIMessage) for m in getattr(state, "messages", ())):
-        return update
-    always = _always_written()
-    return {
-        k: v
-        for k, v in update.items()
-        if k in always or not hasattr(state, k) or getattr(state, k) != v
-    }
 
 
 def fold_messages(messages: Messages, writes: Sequence[Messages]) -> Messages:

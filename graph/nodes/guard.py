@@ -42,36 +42,12 @@ _FOREIGN_THREAD = (
 )
 
 
-SET_BY_THE_SEARCH = frozenset(
-    {
-        "query",
-        "passages",
-        "top_score",
-        "threshold",
-        "confidence",
-        "answerable",
-        "retrieval_signals",
-        "query_terms",
-        "internal_articles",
-        "kb_error",
-        "attachment_passages",
-        "route",
-        "route_reasons",
-    }
-)
-"""Per-turn fields ``retrieve`` and ``route`` set on every turn that reaches them: on such
-a turn the guard leaves them to those nodes (resetting them first would store each twice)."""
-
-
 def make_guard(deps: NodeDeps) -> Node:
     """The guard node over ``deps``."""
 
     async def guard(state: SupportState, runtime: Runtime[Context]) -> dict[str, Any]:
         """Validate the newest customer message; drop what a failed turn left unanswered."""
         update = await _checked(deps, state, runtime)
-        if not update.get("rejection") and not state.escalation:  # on to the search
-            for name in SET_BY_THE_SEARCH:
-                update.pop(name, None)
         last = state.messages[-1] if state.messages else None
         if isinstance(last, HumanMessage) and update.get("rejection") != "foreign_thread":
             batch = batch_of(last)

@@ -93,35 +93,13 @@ async def test_checkpoints_keep_only_this_turns_passages(sample_agent):
     assert len(state.values["messages"]) == 4
 
 
-async def test_a_turn_stores_only_what_changed_and_never_an_earlier_turns_search(sample_agent):
-    from collections import Counter
-
-    from state import SupportState
-
+async def test_a_turn_never_shows_an_earlier_turns_search(sample_agent):
     first = await sample_agent.ask("How do I change my email address?")
     config = {"configurable": {"thread_id": first.thread_id}}
 
     async def values():
         return (await sample_agent.graph.aget_state(config)).values
 
-    async def writes():
-        found = Counter()
-        async for saved in sample_agent.checkpointer.alist(config):
-            found.update(channel for _, channel, _ in saved.pending_writes or [])
-        return found
-
-    # The first turn writes every per-turn field: the thread's values show each one.
-    per_turn = set(SupportState.__dataclass_fields__) - {"escalation", "attachments"}
-    assert set(await values()) >= per_turn
-    after_first = await writes()
-    second = await sample_agent.ask("How do I reset my password?", thread_id=first.thread_id)
-    assert second.outcome == "answered"
-    written = await writes() - after_first
-    # What this turn's search found is stored once (not reset first, then set); what
-    # did not change (the knowledge base's threshold) is not stored again, except the
-    # turn's decisions: each turn's updates show where it went, and why.
-    assert written["passages"] == written["query"] == written["route"] == 1
-    assert written["threshold"] == written["kb_error"] == 0
     # A refused message after an answer: no earlier passages, query or route reasons remain.
     refused = await sample_agent.ask("\x00\x01\x02\x03" * 10, thread_id=first.thread_id)
     assert refused.outcome == "abstained"
