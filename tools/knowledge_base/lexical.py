@@ -50,7 +50,7 @@ class LexicalIndex:
         for tokens in corpus:
             self._df.update(set(tokens))
         self._bm25 = bm25s.BM25()
-        if self.size:
+        if self._df:  # bm25s cannot index texts without a single word (only stopwords)
             self._bm25.index(corpus, show_progress=False)
 
     def idf(self, term: str) -> float:
