@@ -59,6 +59,31 @@ async def test_search_results_are_whole_documents_with_their_best_chunk(sample_s
     assert result.top_score > result.threshold
 
 
+async def test_a_large_collection_searches_bm25_off_the_loop_with_the_same_results(
+    sample_services, monkeypatch
+):
+    import tools.knowledge_base.search as search
+
+    questions = [case["question"] for case in QUESTIONS]
+    on_the_loop = [await sample_services.kb.search(q, "default", k=5) for q in questions]
+    sample_services.embeddings.reset_cache()
+    monkeypatch.setattr(search, "INLINE_LEXICAL_CHUNKS", 0)  # as for a large collection
+    ran = sample_services.executor.run
+    searched_in_threads: list[object] = []
+
+    async def spied(fn, *args, **kwargs):
+        searched_in_threads.append(fn)
+        return await ran(fn, *args, **kwargs)
+
+    monkeypatch.setattr(sample_services.executor, "run", spied)
+    in_a_thread = [await sample_services.kb.search(q, "default", k=5) for q in questions]
+    assert len([f for f in searched_in_threads if getattr(f, "__name__", "") == "search"]) == len(
+        questions
+    )
+    assert [r.passages for r in in_a_thread] == [r.passages for r in on_the_loop]
+    assert [r.bm25_ranking for r in in_a_thread] == [r.bm25_ranking for r in on_the_loop]
+
+
 async def test_off_topic_questions_score_below_the_calibrated_threshold(sample_services):
     questions = (TEST_DATA / "out_of_scope_questions.txt").read_text().splitlines()
     below = 0
