@@ -9,7 +9,8 @@ credentials, whether the caller may see that thread; if not, the request ends
 there with Aegra's own answer (404, or 401 without a valid token). Nor does Aegra
 call the auth handlers on state updates or on a run's ``command``: a customer's
 ``POST /threads/{id}/state`` and a customer's run with a ``command`` get 403 here,
-as the handlers answer on langgraph-api.
+as the handlers answer on langgraph-api (``POST .../state/checkpoint`` reads a past
+state: it is the caller's, as any read).
 
 Aegra 0.6 also shows a thread only to the identity that created it, so an agent could
 not open, read or answer their tenant's escalated threads. For a staff caller's
@@ -50,7 +51,7 @@ __all__ = ["app"]
 
 logger = logging.getLogger(__name__)
 
-_THREAD = re.compile(r"^/threads/(?P<thread_id>[^/]+)(?:/(?P<what>[^/]+))?(?:/.*)?\Z")
+_THREAD = re.compile(r"^/threads/(?P<thread_id>[^/]+)(?:/(?P<what>[^/]+))?(?P<rest>/.*)?\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _NOT_A_THREAD = frozenset({"search", "count", "prune"})
 """``/threads/<this>`` alone: an endpoint over many threads, not a thread id (below it,
@@ -198,7 +199,9 @@ class ThreadRunsGuard:
             return
         if body is not None and caller is not None:
             command = _command(body)
-            if not caller.is_staff and (match["what"] == "state" or command):
+            # ``/state`` itself: ``/state/checkpoint`` reads a past state (a POST as well).
+            writes_state = match["what"] == "state" and not (match["rest"] or "").strip("/")
+            if not caller.is_staff and (writes_state or command):
                 await _reply(
                     send,
                     403,
