@@ -52,6 +52,15 @@ async def _thread(http: httpx.AsyncClient, tok: str, body: Any, thread_id: str |
     return tid
 
 
+async def _victim_and_attacker(http: httpx.AsyncClient) -> tuple[str, str, str, str]:
+    """Alice's thread holding the marker, and a thread of Mallory's in another tenant."""
+    _, alice = user("alice")
+    _, mallory = user("mallory", tenant="globex")
+    victim = await _thread(http, alice, SECRET_ASK)
+    own = await _thread(http, mallory, RESET)
+    return alice, victim, mallory, own
+
+
 async def test_two_authorization_headers_do_not_skip_the_state_check(server):
     """The app reads the first Authorization header, Aegra the last."""
     _, cara = user("cara")
@@ -83,11 +92,8 @@ async def test_a_thread_named_like_a_collection_endpoint_is_still_guarded(server
 
 async def test_history_of_another_thread_through_the_body(server):
     """Aegra lets ``checkpoint.thread_id`` in POST /threads/{own}/history replace the path's."""
-    _, alice = user("alice")
-    _, mallory = user("mallory", tenant="globex")
     async with httpx.AsyncClient(base_url=server.url) as http:
-        victim = await _thread(http, alice, SECRET_ASK)
-        own = await _thread(http, mallory, RESET)
+        _, victim, mallory, own = await _victim_and_attacker(http)
         got = await http.post(
             f"/threads/{own}/history",
             json={"limit": 5, "checkpoint": {"thread_id": victim}},
@@ -98,11 +104,8 @@ async def test_history_of_another_thread_through_the_body(server):
 
 async def test_a_run_on_another_thread_through_its_config(server):
     """Aegra keeps a client's ``config.configurable.thread_id`` over the path's."""
-    _, alice = user("alice")
-    _, mallory = user("mallory", tenant="globex")
     async with httpx.AsyncClient(base_url=server.url) as http:
-        victim = await _thread(http, alice, SECRET_ASK)
-        own = await _thread(http, mallory, RESET)
+        alice, victim, mallory, own = await _victim_and_attacker(http)
         streamed = await http.post(
             f"/threads/{own}/runs/stream",
             json={
