@@ -182,24 +182,3 @@ async def test_staff_keep_the_threads_they_created_for_a_customer(server):
         assert ran.status_code == 200, ran.text
         seen = await http.get(f"/threads/{tid}", headers=bearer(sam))
         assert seen.status_code == 200, seen.text
-
-
-async def test_a_customer_reads_a_past_state_of_their_thread_and_no_one_else_does(server):
-    """``get_state`` at a checkpoint is a POST too; only ``POST /state`` itself writes."""
-    from langgraph_sdk.errors import NotFoundError, PermissionDeniedError
-
-    _, cara = user("cara")
-    _, dan = user("dan")
-    async with httpx.AsyncClient(base_url=server.url) as http:
-        tid = await _thread(http, cara, RESET)
-    owner = server.client(bearer=cara)
-    await owner.runs.wait(tid, "support_agent", input=SECRET_ASK)
-    history = await owner.threads.get_history(tid, limit=100)
-    first_turn = next(s for s in reversed(history) if len(s["values"].get("messages", [])) == 2)
-    past = await owner.threads.get_state(tid, checkpoint=first_turn["checkpoint"])
-    assert [m["type"] for m in past["values"]["messages"]] == ["human", "ai"]
-    assert MARK not in str(past["values"])  # that turn came later
-    with pytest.raises(NotFoundError):
-        await server.client(bearer=dan).threads.get_state(tid, checkpoint=first_turn["checkpoint"])
-    with pytest.raises(PermissionDeniedError):  # writing the state stays an agent's
-        await owner.threads.update_state(tid, {"messages": []})

@@ -253,6 +253,27 @@ async def test_another_customers_thread_is_not_theirs(server):
     assert "Forgot password" not in str(streamed)
 
 
+async def test_a_customer_reads_a_past_state_of_their_thread_and_no_one_else_does(server):
+    """``get_state`` at a checkpoint is a POST on the API; only ``POST /state`` writes."""
+    from langgraph_sdk.errors import NotFoundError, PermissionDeniedError
+
+    owner = server.client(user("cara"))
+    thread_id = (await owner.threads.create())["thread_id"]
+    await run(owner, thread_id, input=RESET)
+    await run(owner, thread_id, input=REFUNDS)
+    history = await owner.threads.get_history(thread_id, limit=100)
+    first_turn = next(s for s in reversed(history) if len(s["values"].get("messages", [])) == 2)
+    past = await owner.threads.get_state(thread_id, checkpoint=first_turn["checkpoint"])
+    assert [m["type"] for m in past["values"]["messages"]] == ["human", "ai"]
+    assert "refund" not in str(past["values"]["messages"]).lower()  # that turn came later
+    with pytest.raises(NotFoundError):
+        await server.client(user("dan")).threads.get_state(
+            thread_id, checkpoint=first_turn["checkpoint"]
+        )
+    with pytest.raises(PermissionDeniedError):  # writing the state stays an agent's
+        await owner.threads.update_state(thread_id, {"messages": []})
+
+
 async def test_staff_of_the_tenant_resume_an_escalated_thread(server):
     customer = server.client(user("cara"))
     thread = await customer.threads.create()
