@@ -4,6 +4,7 @@ Run from the project root (needs the local PostgreSQL and Redis)::
 
     .venv/bin/python bench/server_throughput.py                    # 1, 8, 32 conversations
     .venv/bin/python bench/server_throughput.py --levels 32 --rounds 2 --torch-threads default
+    .venv/bin/python bench/server_throughput.py --graph reference  # a graph that only searches
 
 Why: ``bench/concurrency.py`` shows one process is bounded by its own event loop (32
 conversations give 1.2-1.5x the serial rate on two cores), so a deployment scales by
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import ssl
@@ -54,6 +56,7 @@ from typing import Any
 
 from _common import (
     ADMIN_URL,
+    ROOT,
     TENANT,
     WORK,
     bench_database,
@@ -393,8 +396,23 @@ async def warm_up(server: Server, workers: int, seed: int) -> None:
         console.print(f"[yellow]warm-up errors: {row['error_examples']}")
 
 
+def reference_config() -> Path:
+    """``aegra.json`` with the reference graph (``bench/reference_served.py``) as the graph."""
+    config = json.loads((ROOT / "aegra.json").read_text())
+    config["dependencies"] = [str(ROOT)]
+    config["graphs"] = {GRAPH: str(ROOT / "bench" / "reference_served.py") + ":graph"}
+    for key, entry in (("auth", "path"), ("http", "app")):
+        config[key][entry] = str(ROOT / config[key][entry])
+    path = WORK / "reference-aegra.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
 def server_env(workers: int, args: argparse.Namespace) -> dict[str, str]:
     env = {"WEB_CONCURRENCY": str(workers), "LOG_LEVEL": args.log_level}
+    if args.graph == "reference":
+        env.update(AEGRA_CONFIG=str(reference_config()), SUPPORT_REFERENCE_TENANT=TENANT)
     if args.torch_threads != "default":
         threads = (
             str(max(1, (os.cpu_count() or 1) // workers))
@@ -556,6 +574,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "LLM-free, tau2 KB (tenant bench-tau2), langgraph-sdk clients with HS256 tokens, "
             "one client and thread per conversation; Redis (SUPPORT_REDIS_URL) with 2 workers"
         ),
+        "graph": (
+            "the agent (graph/server/served.py)"
+            if args.graph == "agent"
+            else "the reference graph (bench/reference_served.py): the agent's steps, every "
+            "node empty but the search, which does the floor's work (encode + Chroma query)"
+        ),
         "mode": f"runs.{args.mode}",
         "turns_per_level": args.turns,
         "turns_per_conversation": args.conv_turns,
@@ -599,6 +623,12 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=128, help="turns per level (at least)")
     parser.add_argument("--conv-turns", type=int, default=4, help="questions per conversation")
     parser.add_argument("--mode", choices=("wait", "stream"), default="wait")
+    parser.add_argument(
+        "--graph",
+        choices=("agent", "reference"),
+        default="agent",
+        help="serve the agent, or the reference graph (writes server_reference.json)",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="repeat 1 then 2 workers")
     parser.add_argument(
         "--torch-threads",
@@ -622,7 +652,8 @@ def main() -> None:
     args = parser.parse_args()
     args.levels = [int(x) for x in args.levels.split(",")]
     args.workers = [int(x) for x in args.workers.split(",")]
-    write_result("server", asyncio.run(run(args)), args.out)
+    name = "server" if args.graph == "agent" else "server_reference"
+    write_result(name, asyncio.run(run(args)), args.out)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ from _common import (
     workload,
     write_result,
 )
+from _reference_graph import reference_graphs, reference_turn
 
 import graph.builder
 from graph.embedded import open_agent
@@ -112,11 +113,18 @@ def instrument_nodes() -> None:
 
 
 async def measure(
-    agent: Any, services: Any, conversations: list[Any], profile: str | None
+    agent: Any,
+    services: Any,
+    conversations: list[Any],
+    profile: str | None,
+    references: dict[str, Any],
+    durability: str,
 ) -> dict[str, Any]:
-    """Run the conversations turn by turn, a floor sample after each turn."""
+    """Run the conversations turn by turn; after each turn a floor sample and each
+    reference graph's turn on the same message."""
     turn_ms: list[float] = []
     floor_ms: list[float] = []
+    reference_ms: dict[str, list[float]] = defaultdict(list)
     per_node: dict[str, list[float]] = defaultdict(list)
     outside: list[float] = []
     outcomes: dict[str, int] = defaultdict(int)
@@ -144,6 +152,10 @@ async def measure(
             outcomes[result.outcome] += 1
             memories_used += bool(result.memories_used)
             floor_ms.append(floor_sample(services, _last_query[0]))
+            for shape, reference in references.items() if profiler is None else ():
+                t0 = time.perf_counter()
+                await reference_turn(reference, message, conv.thread_id, durability)
+                reference_ms[shape].append((time.perf_counter() - t0) * 1000)
     wall = time.perf_counter() - started
     if profiler is not None:
         from pyinstrument.renderers import ConsoleRenderer
@@ -174,6 +186,22 @@ async def measure(
             "p95_over_floor_p95": round(turn["p95"] / floor["p95"], 2),
         },
         "nodes_ms": nodes,
+        # The least a turn costs with LangGraph and its Postgres saver here (the floor's
+        # work in graphs that do nothing else): bench/_reference_graph.py.
+        "reference_graphs": {
+            shape: _against(summary(samples), turn, floor)
+            for shape, samples in reference_ms.items()
+        },
+    }
+
+
+def _against(ref: dict[str, float], turn: dict[str, float], floor: dict[str, float]) -> Any:
+    return {
+        "ms": ref,
+        "p50_over_floor_p50": round(ref["p50"] / floor["p50"], 2),
+        "p95_over_floor_p50": round(ref["p95"] / floor["p50"], 2),
+        "turn_p50_over_this_p50": round(turn["p50"] / ref["p50"], 2),
+        "turn_p95_over_this_p95": round(turn["p95"] / ref["p95"], 2),
     }
 
 
@@ -184,6 +212,10 @@ def show(name: str, r: dict[str, Any]) -> None:
         ["whole turn", *[turn[k] for k in cols], ratios["p50_over_floor_p50"]],
         ["floor (embed + vector query)", *[floor[k] for k in cols], 1.0],
     ]
+    for shape, ref in r["reference_graphs"].items():
+        rows.append(
+            [f"reference graph: {shape}", *[ref["ms"][k] for k in cols], ref["p50_over_floor_p50"]]
+        )
     for node, s in r["nodes_ms"].items():
         rows.append([f"  {node}", *[s[k] for k in cols], round(s["p50"] / floor["p50"], 2)])
     console.print(
@@ -199,6 +231,13 @@ def show(name: str, r: dict[str, Any]) -> None:
         f"turn p95 / floor = {ratios['p95_over_floor_p50']} (target <= 2.5); "
         f"outcomes {r['outcomes']}"
     )
+    for shape, ref in r["reference_graphs"].items():
+        console.print(
+            f"durability={name}: reference graph ({shape}) / floor = "
+            f"{ref['p50_over_floor_p50']} at p50, {ref['p95_over_floor_p50']} at p95; "
+            f"turn / this graph = {ref['turn_p50_over_this_p50']} at p50, "
+            f"{ref['turn_p95_over_this_p95']} at p95"
+        )
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -212,7 +251,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     async with bench_database(args.postgres, DB_NAME) as db:
         settings = perf_settings(db, WORK / "perf-turns")
         services = await perf_services(settings)
-        async with open_agent(settings, checkpointer="postgres", services=services) as agent:
+        async with (
+            open_agent(settings, checkpointer="postgres", services=services) as agent,
+            reference_graphs(services, db.libpq, TENANT) as references,
+        ):
             for durability in args.durability.split(","):
                 if "checkpoint_durability" in type(settings).model_fields:  # older code: async
                     services.settings.checkpoint_durability = durability
@@ -226,10 +268,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             tenant_id=TENANT,
                         )
                         floor_sample(services, _last_query[0])
+                        for reference in references.values():
+                            await reference_turn(reference, message, conv.thread_id, durability)
                 conversations = workload(args.turns, seed=args.seed, prefix=durability)
                 # Same questions for every mode: none may find its query embedding cached.
                 services.embeddings.reset_cache()
-                r = await measure(agent, services, conversations, args.profile)
+                r = await measure(
+                    agent, services, conversations, args.profile, references, durability
+                )
                 result["by_durability"][durability] = r
                 show(durability, r)
         await services.aclose()

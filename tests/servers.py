@@ -96,7 +96,7 @@ def serve(
     if kind == "aegra":
         assert database_url, "Aegra needs a Postgres database"
         environ.update(
-            AEGRA_CONFIG=str(ROOT / "aegra.json"),
+            AEGRA_CONFIG=env.get("AEGRA_CONFIG", str(ROOT / "aegra.json")),
             DATABASE_URL=database_url,
             # the project's tables share the server's database
             SUPPORT_DATABASE_URL=database_url.replace("postgresql://", "postgresql+psycopg://"),
