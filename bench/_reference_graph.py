@@ -47,7 +47,9 @@ def build_reference(
         return {}
 
     async def search(state: MessagesState) -> dict[str, Any]:
-        await asyncio.to_thread(floor_work, await services(), str(state["messages"][-1].content))
+        ready = await services()
+        await ready.kb.warm_up(tenant)  # opens the collection once; then nothing
+        await asyncio.to_thread(floor_work, ready, str(state["messages"][-1].content))
         return {}
 
     async def answer(state: MessagesState) -> dict[str, Any]:
