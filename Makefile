@@ -59,6 +59,8 @@ bench: venv
 	$(PY) bench/onnx_embed.py
 	$(PY) bench/streaming.py
 	$(PY) bench/server_start.py
+	$(PY) bench/server_throughput.py
+	$(PY) bench/server_throughput.py --graph reference
 
 # Refresh the pinned versions CI installs (after changing dependencies in pyproject.toml).
 lock: venv

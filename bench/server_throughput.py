@@ -32,6 +32,12 @@ warm-up (each worker loads the KB's vectors and opens its pools). After each lev
 thread's state (``threads.get_state``) must hold exactly its questions, in order, each
 followed by one AI reply: questions missing are "lost", extra copies "duplicated".
 
+``--graph reference`` serves ``bench/reference_served.py`` instead of the agent, under the
+same Aegra, auth handler and HTTP app: the agent's steps with every node empty but the
+search, which does only the floor's work of ``bench/turns.py``. What two workers give it
+is what this machine and Aegra allow a graph that does nothing else (written to
+``bench/results/server_reference.json``).
+
 CPU seconds are read from ``/proc`` for the server's processes, this client and the
 machine (so a saturated machine or a busy client shows). The load average is recorded at
 start and end; if it is above ``--max-load`` at start, the run waits (up to

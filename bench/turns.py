@@ -16,6 +16,11 @@ turn, on the query that turn searched): one bare query embedding (``model.encode
 cache) plus one bare vector query on the same Chroma collection. Figures are reported as
 ratios to the floor's median, because absolute times on shared machines drift.
 
+After each turn and floor sample, the same message goes to two reference graphs
+(``bench/_reference_graph.py``) that do only the floor's work under LangGraph with the
+stock Postgres saver: one node, and the agent's five steps with the other nodes empty.
+They show what LangGraph and its checkpoints cost here before any of the agent's own work.
+
 A turn is ``SupportAgent.ask`` end to end (thread-owner check, graph, checkpoints). Per
 node, the node functions are timed by wrapping the node factories of ``graph.builder``;
 "outside nodes" is the rest of the turn: LangGraph's own work and the checkpoint writes
