@@ -2,8 +2,10 @@
 
 ``bench/turns.py`` compares each turn with the floor (one bare query embedding plus one
 bare vector query). These graphs do nothing *but* the floor's work (``model.encode`` and
-the Chroma query, in a thread as the agent does), with ``MessagesState`` only and the
-stock ``AsyncPostgresSaver`` on one connection with no liveness check:
+the Chroma query on the text the floor embeds, in a thread as the agent does), with
+``MessagesState`` only, checkpointed by a saver set up exactly as the agent's
+(``state.checkpoint.open_checkpointer``: a pool that checks each connection it hands out,
+no prepared statements), so that only the graph differs:
 
 - ``one node``: the search, then a reply; the least any checkpointed turn costs;
 - ``agent's shape``: the agent's steps (guard, then search and memory side by side,
@@ -21,10 +23,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from langchain_core.messages import AIMessage, HumanMessage
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Durability
 
+from state.checkpoint import open_checkpointer
 from tools.services import Services
 
 SHAPES = ("one node", "agent's shape")
@@ -82,15 +85,14 @@ def build_reference(
 
 @asynccontextmanager
 async def reference_graphs(
-    services: Services, postgres_url: str, tenant: str
+    services: Services, tenant: str
 ) -> AsyncIterator[dict[str, CompiledStateGraph[Any, Any, Any, Any]]]:
-    """Each shape's graph, compiled with the stock Postgres saver on ``postgres_url``."""
+    """Each shape's graph, on a Postgres saver of its own set up as the agent's is."""
 
     async def ready() -> Services:
         return services
 
-    async with AsyncPostgresSaver.from_conn_string(postgres_url) as saver:
-        await saver.setup()
+    async with open_checkpointer(services.settings, "postgres") as saver:
         yield {
             shape: build_reference(ready, tenant, shape).compile(checkpointer=saver, name=shape)
             for shape in SHAPES
@@ -98,11 +100,14 @@ async def reference_graphs(
 
 
 async def reference_turn(
-    graph: CompiledStateGraph[Any, Any, Any, Any], message: str, thread_id: str, durability: str
+    graph: CompiledStateGraph[Any, Any, Any, Any],
+    message: str,
+    thread_id: str,
+    durability: Durability,
 ) -> None:
     """One turn of a reference graph on its own copy of the agent's thread ``thread_id``."""
     await graph.ainvoke(
         {"messages": [HumanMessage(message)]},
         {"configurable": {"thread_id": f"reference-{graph.get_name()}-{thread_id}"}},
-        durability=durability,  # type: ignore[arg-type]
+        durability=durability,
     )

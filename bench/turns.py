@@ -16,10 +16,11 @@ turn, on the query that turn searched): one bare query embedding (``model.encode
 cache) plus one bare vector query on the same Chroma collection. Figures are reported as
 ratios to the floor's median, because absolute times on shared machines drift.
 
-After each turn and floor sample, the same message goes to two reference graphs
-(``bench/_reference_graph.py``) that do only the floor's work under LangGraph with the
-stock Postgres saver: one node, and the agent's five steps with the other nodes empty.
-They show what LangGraph and its checkpoints cost here before any of the agent's own work.
+After each turn and floor sample, the text the floor embedded goes to two reference graphs
+(``bench/_reference_graph.py``) that do only the floor's work under LangGraph, with a
+Postgres saver set up as the agent's: one node, and the agent's five steps with the other
+nodes empty. They show what LangGraph and its checkpoints cost here before any of the
+agent's own work. (With ``--profile`` they do not run: the profile is of the agent.)
 
 A turn is ``SupportAgent.ask`` end to end (thread-owner check, graph, checkpoints). Per
 node, the node functions are timed by wrapping the node factories of ``graph.builder``;
@@ -38,7 +39,7 @@ import functools
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from _common import (
     ADMIN_URL,
@@ -56,6 +57,7 @@ from _common import (
     write_result,
 )
 from _reference_graph import reference_graphs, reference_turn
+from langgraph.types import Durability
 
 import graph.builder
 from graph.embedded import open_agent
@@ -123,7 +125,7 @@ async def measure(
     conversations: list[Any],
     profile: str | None,
     references: dict[str, Any],
-    durability: str,
+    durability: Durability,
 ) -> dict[str, Any]:
     """Run the conversations turn by turn; after each turn a floor sample and each
     reference graph's turn on the same message."""
@@ -157,11 +159,13 @@ async def measure(
             outcomes[result.outcome] += 1
             memories_used += bool(result.memories_used)
             floor_ms.append(floor_sample(services, _last_query[0]))
-            for shape, reference in references.items() if profiler is None else ():
+            if profiler is not None:
+                continue
+            for shape, reference in references.items():
                 t0 = time.perf_counter()
-                await reference_turn(reference, message, conv.thread_id, durability)
+                await reference_turn(reference, _last_query[0], conv.thread_id, durability)
                 reference_ms[shape].append((time.perf_counter() - t0) * 1000)
-    wall = time.perf_counter() - started
+    wall = time.perf_counter() - started  # floor samples and reference turns included
     if profiler is not None:
         from pyinstrument.renderers import ConsoleRenderer
 
@@ -258,9 +262,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         services = await perf_services(settings)
         async with (
             open_agent(settings, checkpointer="postgres", services=services) as agent,
-            reference_graphs(services, db.libpq, TENANT) as references,
+            reference_graphs(services, TENANT) as references,
         ):
-            for durability in args.durability.split(","):
+            for durability in args.durability:
                 if "checkpoint_durability" in type(settings).model_fields:  # older code: async
                     services.settings.checkpoint_durability = durability
                 # warm-up: pools, prepared caches, the BM25 index (not counted)
@@ -274,7 +278,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                         )
                         floor_sample(services, _last_query[0])
                         for reference in references.values():
-                            await reference_turn(reference, message, conv.thread_id, durability)
+                            await reference_turn(
+                                reference, _last_query[0], conv.thread_id, durability
+                            )
                 conversations = workload(args.turns, seed=args.seed, prefix=durability)
                 # Same questions for every mode: none may find its query embedding cached.
                 services.embeddings.reset_cache()
@@ -300,6 +306,9 @@ def main() -> None:
         help="checkpoint durability modes to measure, comma-separated (async is the default)",
     )
     args = parser.parse_args()
+    args.durability = args.durability.split(",")
+    if unknown := set(args.durability) - set(get_args(Durability)):
+        parser.error(f"unknown durability: {', '.join(sorted(unknown))}")
     write_result("turns", asyncio.run(run(args)), args.out)
 
 
