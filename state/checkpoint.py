@@ -1,10 +1,11 @@
 """Checkpointer factory: where every conversation step is persisted.
 
 ``memory`` for tests, ``sqlite`` for the embedded default, ``postgres`` for
-production. The Postgres saver runs on a psycopg pool that checks connections
-before handing them out and disables prepared statements, so it survives idle
-drops and PgBouncer in transaction mode. The graph served by ``langgraph.json``
-never uses this: the server brings its own checkpointer.
+production. The Postgres saver runs on a psycopg pool without prepared statements
+(PgBouncer in transaction mode works) and survives connections the database dropped
+by running an operation once more (``state.postgres_saver``), not by a ping each time.
+The graph served by ``langgraph.json`` never uses this: the server brings its own
+checkpointer.
 """
 
 from __future__ import annotations
@@ -55,16 +56,16 @@ _RECONNECT_S = 1.0
 
 @asynccontextmanager
 async def _postgres_saver(url: str, pool_size: int) -> AsyncIterator[BaseCheckpointSaver[str]]:
-    from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg.rows import dict_row
     from psycopg_pool import AsyncConnectionPool
+
+    from state.postgres_saver import ReconnectingPostgresSaver
 
     pool = AsyncConnectionPool(
         conninfo=url,
         min_size=1,
         max_size=pool_size,
         open=False,
-        check=AsyncConnectionPool.check_connection,  # a dead connection is replaced at once
         timeout=_POOL_WAIT_S,  # during an outage a turn fails fast, not after 30 s
         kwargs={
             "autocommit": True,
@@ -78,7 +79,7 @@ async def _postgres_saver(url: str, pool_size: int) -> AsyncIterator[BaseCheckpo
     # of waiting out a backoff (1, 2, 4, 8 s...) grown during an outage.
     pool.reconnect_timeout = _RECONNECT_S
     try:
-        saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+        saver = ReconnectingPostgresSaver(pool)  # type: ignore[arg-type]
         await saver.setup()
         yield saver
     finally:
