@@ -4,8 +4,8 @@
 bare vector query). These graphs do nothing *but* the floor's work (``model.encode`` and
 the Chroma query on the text the floor embeds, in a thread as the agent does), with
 ``MessagesState`` only, checkpointed by a saver set up exactly as the agent's
-(``state.checkpoint.open_checkpointer``: a pool that checks each connection it hands out,
-no prepared statements), so that only the graph differs:
+(``state.checkpoint.open_checkpointer``: a pool, no prepared statements), so that only
+the graph differs:
 
 - ``one node``: the search, then a reply; the least any checkpointed turn costs;
 - ``agent's shape``: the agent's steps (guard, then search and memory side by side,

@@ -58,7 +58,7 @@ async def test_every_checkpoint_operation_carries_on_after_the_connections_drop(
         await _drop_connections(postgres_server, postgres_url)  # history
         history = [snapshot async for snapshot in graph.aget_state_history(config)]
         assert history[0].values["notes"] == second["notes"]
-        assert len(history) == 6  # input and step, then loop's end, for each of two turns
+        assert len(history) == 6  # three checkpoints a turn (input, start, echo), two turns
 
         await _drop_connections(postgres_server, postgres_url)  # delete
         await saver.adelete_thread("t1")
