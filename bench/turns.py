@@ -127,8 +127,8 @@ async def measure(
     references: dict[str, Any],
     durability: Durability,
 ) -> dict[str, Any]:
-    """Run the conversations turn by turn; after each turn a floor sample and each
-    reference graph's turn on the same message."""
+    """Run the conversations turn by turn; after each turn a floor sample and a turn of
+    each reference graph, both on the text the turn searched."""
     turn_ms: list[float] = []
     floor_ms: list[float] = []
     reference_ms: dict[str, list[float]] = defaultdict(list)
